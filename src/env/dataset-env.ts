@@ -1,0 +1,158 @@
+/**
+ * The offline environment: replays the recorded TeaStore dataset.
+ *
+ * The state is a dataset row (its configuration and measured usage). A valid move samples one
+ * logged row of the target configuration uniformly (seeded); an invalid move keeps the state and
+ * pays the reward's penalty. Episodes last `maxSteps` steps and end `truncated`.
+ * Each step is O(1): rows are indexed by configuration once, rewards are precomputed per row.
+ */
+import { loadTeastoreData, type TeastoreTable } from '../data';
+import { Rng } from '../random';
+import { datasetNormalisers, makeReward, rowRewards, type RewardFunction, type RewardName } from '../reward';
+import { ACTION_COUNT, FULL_BOUNDS, configFromIndex, configIndex, nextConfigTable, SpaceError, type Bounds, type Observation } from '../space';
+import { checkStart, ORIGINAL_START, type Start } from './start';
+import type { ResetOptions, ResetResult, StepInfo, StepResult, SyncEnv } from './types';
+
+export const DEFAULT_MAX_STEPS = 50;
+
+export interface DatasetEnvOptions {
+  table?: TeastoreTable;
+  /** A reward function, or the name of a built-in one using the dataset's normalisers. */
+  reward?: RewardFunction | RewardName;
+  maxSteps?: number;
+  start?: Start;
+  seed?: number;
+  bounds?: Bounds;
+}
+
+/** Everything the dataset environments share: rows per configuration, rewards, transitions. */
+export class DatasetModel {
+  readonly table: TeastoreTable;
+  readonly reward: RewardFunction;
+  readonly rewards: Float64Array;
+  readonly next: Int16Array;
+  /** masks[c*7 + a] = 1 when action a is valid in configuration c. */
+  readonly masks: Uint8Array;
+  readonly bounds: Bounds;
+
+  constructor(options: { table?: TeastoreTable; reward?: RewardFunction | RewardName; bounds?: Bounds } = {}) {
+    this.table = options.table ?? loadTeastoreData();
+    const reward = options.reward ?? 'classic';
+    this.reward = typeof reward === 'string' ? makeReward(reward, datasetNormalisers(this.table)) : reward;
+    this.rewards = rowRewards(this.table, this.reward);
+    this.bounds = options.bounds ?? FULL_BOUNDS;
+    this.next = nextConfigTable(this.bounds);
+    this.masks = Uint8Array.from(this.next, (target) => (target >= 0 ? 1 : 0));
+  }
+
+  /** A uniformly drawn logged row of configuration `config`. */
+  sampleRow(config: number, rng: Rng): number {
+    const start = this.table.configStart[config];
+    const count = this.table.configStart[config + 1] - start;
+    if (count === 0) throw new Error(`the dataset has no rows for configuration #${config}`);
+    return this.table.rowsOfConfig[start + rng.int(count)];
+  }
+
+  startRow(start: Start, rng: Rng): number {
+    switch (start.kind) {
+      case 'row':
+        return start.row;
+      case 'random-row':
+        return rng.int(this.table.rowCount);
+      case 'config':
+        return this.sampleRow(configIndex(start.config), rng);
+    }
+  }
+
+  observation(row: number): Observation {
+    const t = this.table;
+    return { replicas: t.replicas[row], cpuMillis: t.cpuMillis[row], heapMB: t.heapMB[row], usedCpu: t.usedCpuCores[row], usedRam: t.usedRamGiB[row] };
+  }
+
+  info(row: number, step: number, invalidAction: boolean): StepInfo {
+    const t = this.table;
+    return {
+      config: configFromIndex(t.config[row]),
+      metrics: {
+        incomingPacketsPerSec: t.incomingPacketsPerSec[row],
+        outgoingPacketsPerSec: t.outgoingPacketsPerSec[row],
+        usedCpuCores: t.usedCpuCores[row],
+        usedRamGiB: t.usedRamGiB[row],
+        costPerHour: t.costPerHour[row],
+      },
+      invalidAction,
+      step,
+      row,
+    };
+  }
+}
+
+export class DatasetEnv implements SyncEnv {
+  readonly actionCount = ACTION_COUNT;
+  readonly model: DatasetModel;
+  readonly maxSteps: number;
+  start: Start;
+  private rng: Rng;
+  private row = -1;
+  private steps = 0;
+
+  constructor(options: DatasetEnvOptions = {}) {
+    this.model = new DatasetModel(options);
+    this.maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
+    this.start = options.start ?? ORIGINAL_START;
+    checkStart(this.start, this.model.table.rowCount);
+    this.rng = new Rng(options.seed ?? 0);
+  }
+
+  /** Builds an environment on an existing model (shares its precomputed tables). */
+  static fromModel(model: DatasetModel, options: { maxSteps?: number; start?: Start; seed?: number } = {}): DatasetEnv {
+    const env = Object.create(DatasetEnv.prototype) as DatasetEnv;
+    Object.assign(env, { actionCount: ACTION_COUNT, model, maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS, start: options.start ?? ORIGINAL_START, rng: new Rng(options.seed ?? 0), row: -1, steps: 0 });
+    checkStart(env.start, model.table.rowCount);
+    return env;
+  }
+
+  /** The dataset row behind the current state. */
+  get currentRow(): number {
+    return this.row;
+  }
+
+  reset(options: ResetOptions = {}): ResetResult {
+    if (options.seed !== undefined) this.rng = new Rng(options.seed);
+    this.steps = 0;
+    this.row = this.model.startRow(this.start, this.rng);
+    return { observation: this.model.observation(this.row), info: this.model.info(this.row, 0, false) };
+  }
+
+  step(action: number): StepResult {
+    if (this.row < 0) throw new Error('step() called before reset()');
+    if (!Number.isInteger(action) || action < 0 || action >= ACTION_COUNT) {
+      throw new SpaceError(`action ${JSON.stringify(action)} is not one of 0..${ACTION_COUNT - 1}`);
+    }
+    if (this.steps >= this.maxSteps) throw new Error(`episode is over after ${this.maxSteps} steps; call reset()`);
+    this.steps++;
+    const target = this.model.next[this.model.table.config[this.row] * ACTION_COUNT + action];
+    const invalid = target < 0;
+    let reward: number;
+    if (invalid) {
+      reward = this.model.reward.invalidPenalty;
+    } else {
+      this.row = this.model.sampleRow(target, this.rng);
+      reward = this.model.rewards[this.row];
+    }
+    return {
+      observation: this.model.observation(this.row),
+      reward,
+      terminated: false,
+      truncated: this.steps >= this.maxSteps,
+      info: this.model.info(this.row, this.steps, invalid),
+    };
+  }
+
+  actionMask(): boolean[] {
+    const c = this.model.table.config[this.row];
+    const mask = new Array<boolean>(ACTION_COUNT);
+    for (let a = 0; a < ACTION_COUNT; a++) mask[a] = this.model.next[c * ACTION_COUNT + a] >= 0;
+    return mask;
+  }
+}

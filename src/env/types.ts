@@ -1,0 +1,60 @@
+/**
+ * The environment API, after Gymnasium: `reset({seed}) -> {observation, info}` and
+ * `step(action) -> {observation, reward, terminated, truncated, info}`. A time limit ends an
+ * episode with `truncated`, never `terminated`. One interface serves the dataset replay and the
+ * live cluster; the live one answers with promises, so callers `await` either.
+ */
+import type { Observation, ScalingConfig } from '../space';
+
+export interface StepMetrics {
+  incomingPacketsPerSec: number;
+  outgoingPacketsPerSec: number;
+  usedCpuCores: number;
+  usedRamGiB: number;
+  costPerHour: number;
+}
+
+export interface StepInfo {
+  /** Configuration the system is in after the step. */
+  config: ScalingConfig;
+  /** Measurements behind the observation and the reward. */
+  metrics: StepMetrics;
+  /** True when the action would have left the bounds: it was refused and penalised. */
+  invalidAction: boolean;
+  /** Steps taken in this episode so far. */
+  step: number;
+  /** Dataset row behind the measurement (offline environments only). */
+  row?: number;
+}
+
+export interface ResetResult {
+  observation: Observation;
+  info: StepInfo;
+}
+
+export interface StepResult extends ResetResult {
+  reward: number;
+  terminated: boolean;
+  truncated: boolean;
+}
+
+export interface ResetOptions {
+  seed?: number;
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
+export interface Env {
+  readonly actionCount: number;
+  reset(options?: ResetOptions): MaybePromise<ResetResult>;
+  step(action: number): MaybePromise<StepResult>;
+  /** Which actions are valid now (true = allowed). */
+  actionMask(): boolean[];
+  close?(): MaybePromise<void>;
+}
+
+/** An environment that answers synchronously (the dataset replay). */
+export interface SyncEnv extends Env {
+  reset(options?: ResetOptions): ResetResult;
+  step(action: number): StepResult;
+}

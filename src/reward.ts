@@ -1,0 +1,149 @@
+/**
+ * Named, versioned reward functions and the cost model.
+ *
+ * A reward maps one measurement of the running system (from a dataset row offline, from
+ * Prometheus live) to a number. Normalisers come from the dataset and are recorded with every run,
+ * so offline and live rewards mean the same thing.
+ */
+import type { TeastoreTable } from './data';
+import type { ScalingConfig } from './space';
+
+/** Prices of the original's kubecost table, USD per core-hour and per GiB-hour. */
+export const CPU_PRICE_PER_CORE_HOUR = 0.031611;
+export const RAM_PRICE_PER_GIB_HOUR = 0.004237;
+
+/** Cost of running the deployment, USD/hour: (cpu*0.031611 + ram*0.004237) * replicas. */
+export function costPerHour(usedCpuCores: number, usedRamGiB: number, replicas: number): number {
+  return (usedCpuCores * CPU_PRICE_PER_CORE_HOUR + usedRamGiB * RAM_PRICE_PER_GIB_HOUR) * replicas;
+}
+
+/** One measurement of the system under a configuration; packet rates are per pod. */
+export interface Measurement {
+  config: ScalingConfig;
+  incomingPacketsPerSec: number;
+  outgoingPacketsPerSec: number;
+  usedCpuCores: number;
+  usedRamGiB: number;
+  costPerHour: number;
+}
+
+/** Min/max over the dataset (NaN ignored) used to scale throughput and cost to [0, 1]. */
+export interface RewardNormalisers {
+  outgoingMin: number;
+  outgoingMax: number;
+  totalOutgoingMin: number;
+  totalOutgoingMax: number;
+  costMin: number;
+  costMax: number;
+}
+
+export type RewardName = 'classic' | 'total-throughput';
+export const REWARD_NAMES: readonly RewardName[] = ['classic', 'total-throughput'];
+
+export interface RewardFunction {
+  name: string;
+  version: number;
+  /** Everything the value depends on, recorded with each run. */
+  params: Record<string, number | string>;
+  /** Paid for a move that would leave the bounds (the move is refused). */
+  invalidPenalty: number;
+  compute(m: Measurement): number;
+}
+
+export const DEFAULT_INVALID_PENALTY = -5;
+
+function minMax(values: ArrayLike<number>): [number, number] {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (Number.isNaN(v)) continue;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return [min, max];
+}
+
+export function datasetNormalisers(table: TeastoreTable): RewardNormalisers {
+  const total = table.outgoingPacketsPerSec.map((v, i) => v * table.replicas[i]);
+  const [outgoingMin, outgoingMax] = minMax(table.outgoingPacketsPerSec);
+  const [totalOutgoingMin, totalOutgoingMax] = minMax(total);
+  const [costMin, costMax] = minMax(table.costPerHour);
+  return { outgoingMin, outgoingMax, totalOutgoingMin, totalOutgoingMax, costMin, costMax };
+}
+
+const scale = (v: number, min: number, max: number) => (v - min) / (max - min);
+
+export interface RewardOptions {
+  invalidPenalty?: number;
+}
+
+/**
+ * The original offline reward: normalised per-pod outgoing packets/s minus normalised cost;
+ * 0 when outgoing packets/s was not measured (NaN).
+ */
+export function classicReward(norm: RewardNormalisers, options: RewardOptions = {}): RewardFunction {
+  return {
+    name: 'classic',
+    version: 1,
+    params: { ...norm, invalidPenalty: options.invalidPenalty ?? DEFAULT_INVALID_PENALTY },
+    invalidPenalty: options.invalidPenalty ?? DEFAULT_INVALID_PENALTY,
+    compute(m) {
+      if (Number.isNaN(m.outgoingPacketsPerSec)) return 0;
+      return scale(m.outgoingPacketsPerSec, norm.outgoingMin, norm.outgoingMax) - scale(m.costPerHour, norm.costMin, norm.costMax);
+    },
+  };
+}
+
+/**
+ * Like classic, but with total throughput (per-pod packets/s x replicas), so adding a replica is
+ * no longer punished twice (once by cost, once by the lower per-pod average).
+ */
+export function totalThroughputReward(norm: RewardNormalisers, options: RewardOptions = {}): RewardFunction {
+  return {
+    name: 'total-throughput',
+    version: 1,
+    params: { ...norm, invalidPenalty: options.invalidPenalty ?? DEFAULT_INVALID_PENALTY },
+    invalidPenalty: options.invalidPenalty ?? DEFAULT_INVALID_PENALTY,
+    compute(m) {
+      if (Number.isNaN(m.outgoingPacketsPerSec)) return 0;
+      const total = m.outgoingPacketsPerSec * m.config.replicas;
+      return scale(total, norm.totalOutgoingMin, norm.totalOutgoingMax) - scale(m.costPerHour, norm.costMin, norm.costMax);
+    },
+  };
+}
+
+export function makeReward(name: RewardName, norm: RewardNormalisers, options: RewardOptions = {}): RewardFunction {
+  switch (name) {
+    case 'classic':
+      return classicReward(norm, options);
+    case 'total-throughput':
+      return totalThroughputReward(norm, options);
+    default:
+      throw new Error(`unknown reward ${JSON.stringify(name)}; expected one of ${REWARD_NAMES.join(', ')}`);
+  }
+}
+
+/** The measurement a dataset row records (cost as logged). */
+export function measurementOfRow(table: TeastoreTable, row: number): Measurement {
+  return {
+    config: { replicas: table.replicas[row], cpuMillis: table.cpuMillis[row], heapMB: table.heapMB[row] },
+    incomingPacketsPerSec: table.incomingPacketsPerSec[row],
+    outgoingPacketsPerSec: table.outgoingPacketsPerSec[row],
+    usedCpuCores: table.usedCpuCores[row],
+    usedRamGiB: table.usedRamGiB[row],
+    costPerHour: table.costPerHour[row],
+  };
+}
+
+/** The reward of every dataset row, for the offline environments and the exact solvers. */
+export function rowRewards(table: TeastoreTable, reward: RewardFunction): Float64Array {
+  const out = new Float64Array(table.rowCount);
+  for (let row = 0; row < table.rowCount; row++) out[row] = reward.compute(measurementOfRow(table, row));
+  return out;
+}
+
+/** A reward's identity for run metadata. */
+export function describeReward(reward: RewardFunction): { name: string; version: number; params: Record<string, number | string> } {
+  return { name: reward.name, version: reward.version, params: reward.params };
+}
