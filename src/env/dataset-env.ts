@@ -9,11 +9,14 @@
 import { loadTeastoreData, type TeastoreTable } from '../data';
 import { Rng } from '../random';
 import { datasetNormalisers, makeReward, rowRewards, type RewardFunction, type RewardName } from '../reward';
-import { ACTION_COUNT, FULL_BOUNDS, configFromIndex, configIndex, nextConfigTable, SpaceError, type Bounds, type Observation } from '../space';
+import * as space from '../space';
+import { FULL_BOUNDS, configFromIndex, configIndex, nextConfigTable, SpaceError, type Bounds, type Observation } from '../space';
 import { checkStart, ORIGINAL_START, type Start } from './start';
 import type { ResetOptions, ResetResult, StepInfo, StepResult, SyncEnv } from './types';
 
 export const DEFAULT_MAX_STEPS = 50;
+// A local copy: imported bindings compile to getter calls on the hot path.
+const ACTION_COUNT = space.ACTION_COUNT;
 
 export interface DatasetEnvOptions {
   table?: TeastoreTable;

@@ -7,9 +7,21 @@
  * from it, and `observations` already holds the next episode's first one.
  */
 import { Rng } from '../random';
-import { ACTION_COUNT, OBSERVATION_SIZE, SpaceError, encodeIndex } from '../space';
+import * as space from '../space';
+import { SpaceError, encodeIndex } from '../space';
+
+// Local copies: imported bindings compile to getter calls, which cost more than the step itself.
+const ACTION_COUNT = space.ACTION_COUNT;
+const OBSERVATION_SIZE = space.OBSERVATION_SIZE;
+const CONFIG_COUNT = space.CONFIG_COUNT;
+const LEVELS = space.LEVELS;
 import { DatasetModel, DEFAULT_MAX_STEPS, type DatasetEnvOptions } from './dataset-env';
 import { checkStart, ORIGINAL_START, type Start } from './start';
+
+/** Position of each configuration's one-hot bits in an encoded observation. */
+const ONE_HOT_REPLICAS = Uint8Array.from({ length: CONFIG_COUNT }, (_, c) => Math.floor(c / (LEVELS * LEVELS)));
+const ONE_HOT_CPU = Uint8Array.from({ length: CONFIG_COUNT }, (_, c) => LEVELS + (Math.floor(c / LEVELS) % LEVELS));
+const ONE_HOT_HEAP = Uint8Array.from({ length: CONFIG_COUNT }, (_, c) => 2 * LEVELS + (c % LEVELS));
 
 export interface VectorStep {
   rewards: Float32Array;
@@ -82,14 +94,25 @@ export class VectorDatasetEnv {
     const c = t.config[row];
     const o = i * OBSERVATION_SIZE;
     const previous = this.rows[i];
-    if (previous >= 0 && t.config[previous] === c) {
-      // Same configuration: only the measured usage changes.
-      this.observations[o + OBSERVATION_SIZE - 2] = t.usedCpuCores[row];
-      this.observations[o + OBSERVATION_SIZE - 1] = t.usedRamGiB[row];
+    const obs = this.observations;
+    if (previous < 0) {
+      encodeIndex(c, t.usedCpuCores[row], t.usedRamGiB[row], obs, o);
     } else {
-      encodeIndex(c, t.usedCpuCores[row], t.usedRamGiB[row], this.observations, o);
-      this.masks.set(this.model.masks.subarray(c * ACTION_COUNT, (c + 1) * ACTION_COUNT), i * ACTION_COUNT);
+      const before = t.config[previous];
+      if (before !== c) {
+        // Move the three one-hot bits instead of re-encoding all 29 floats.
+        obs[o + ONE_HOT_REPLICAS[before]] = 0;
+        obs[o + ONE_HOT_CPU[before]] = 0;
+        obs[o + ONE_HOT_HEAP[before]] = 0;
+        obs[o + ONE_HOT_REPLICAS[c]] = 1;
+        obs[o + ONE_HOT_CPU[c]] = 1;
+        obs[o + ONE_HOT_HEAP[c]] = 1;
+      }
+      obs[o + OBSERVATION_SIZE - 2] = t.usedCpuCores[row];
+      obs[o + OBSERVATION_SIZE - 1] = t.usedRamGiB[row];
     }
+    const masks = this.model.masks;
+    for (let a = 0, m = i * ACTION_COUNT, src = c * ACTION_COUNT; a < ACTION_COUNT; a++) this.masks[m + a] = masks[src + a];
     this.rows[i] = row;
   }
 
@@ -103,7 +126,7 @@ export class VectorDatasetEnv {
       const row = this.rows[i];
       if (row < 0) throw new Error('step() called before reset()');
       const action = actions[i];
-      if (!(action >= 0 && action < ACTION_COUNT) || action !== (action | 0)) {
+      if (!(action >= 0 && action < ACTION_COUNT && action === (action | 0))) {
         throw new SpaceError(`environment ${i}: action ${action} is not one of 0..${ACTION_COUNT - 1}`);
       }
       const target = model.next[config[row] * ACTION_COUNT + action];

@@ -1,0 +1,192 @@
+/**
+ * Baseline policies to set a learned policy against, and their evaluation.
+ *
+ * - random: one of the seven actions uniformly (as the original's sample.py);
+ * - do-nothing: never changes anything;
+ * - static-best: walks to the configuration with the highest expected step reward and stays;
+ * - threshold: an HPA-like rule, replicas follow CPU utilisation against a target, scaling down
+ *   only when every recommendation in the stabilisation window agrees (as the HPA does).
+ */
+import { Rng } from '../random';
+import { ACTION_COUNT, Action, actionTowards, configFromIndex, configIndex, withinBounds, CONFIG_COUNT, type Observation } from '../space';
+import { DEFAULT_MAX_STEPS, DatasetEnv, type DatasetModel } from '../env/dataset-env';
+import type { Env } from '../env/types';
+import type { Start } from '../env/start';
+import { evaluateConfigPolicy, expectedRewardByConfig, solveOptimum, type ConfigPolicy } from './optimal';
+
+/** Anything that picks an action from an observation (baselines, trained networks). */
+export interface Policy {
+  readonly name: string;
+  /** Picks an action; `mask[a]` is false for actions that would be refused. */
+  act(observation: Observation, mask: boolean[]): number;
+  /** Called at the start of each episode (policies with memory clear it here). */
+  reset?(seed?: number): void;
+}
+
+export function randomPolicy(seed = 0): Policy {
+  let rng = new Rng(seed);
+  return {
+    name: 'random',
+    act: () => rng.int(ACTION_COUNT),
+    reset: (s) => {
+      if (s !== undefined) rng = new Rng(s);
+    },
+  };
+}
+
+export function doNothingPolicy(): Policy {
+  return { name: 'do-nothing', act: () => Action.DO_NOTHING };
+}
+
+/** The configuration (within the model's bounds) with the highest expected step reward. */
+export function bestStaticConfig(model: DatasetModel): number {
+  const reward = expectedRewardByConfig(model);
+  let best = -1;
+  for (let c = 0; c < CONFIG_COUNT; c++) {
+    if (!withinBounds(configFromIndex(c), model.bounds)) continue;
+    if (best < 0 || reward[c] > reward[best]) best = c;
+  }
+  return best;
+}
+
+export function staticBestPolicy(model: DatasetModel): Policy {
+  const target = configFromIndex(bestStaticConfig(model));
+  return { name: 'static-best', act: (obs) => actionTowards(obs, target) };
+}
+
+export interface ThresholdOptions {
+  /** Target CPU utilisation of the limit, as the HPA's averageUtilization (0..1). */
+  targetUtilisation?: number;
+  /** Steps over which a scale-down must be recommended throughout before it happens. */
+  stabilisationSteps?: number;
+  /** Dead band around the target within which nothing changes (HPA's default tolerance 0.1). */
+  tolerance?: number;
+}
+
+export const DEFAULT_THRESHOLD: Required<ThresholdOptions> = { targetUtilisation: 0.7, stabilisationSteps: 5, tolerance: 0.1 };
+
+/** The replica count the HPA formula recommends: ceil(replicas * utilisation / target). */
+export function thresholdRecommendation(obs: Observation, options: Required<ThresholdOptions>): number {
+  const utilisation = obs.usedCpu / (obs.cpuMillis / 1000);
+  const ratio = utilisation / options.targetUtilisation;
+  if (Math.abs(ratio - 1) <= options.tolerance) return obs.replicas;
+  return Math.min(9, Math.max(1, Math.ceil(obs.replicas * ratio)));
+}
+
+export function thresholdPolicy(options: ThresholdOptions = {}): Policy {
+  const settings = { ...DEFAULT_THRESHOLD, ...options };
+  let recent: number[] = [];
+  return {
+    name: 'threshold',
+    act(obs, mask) {
+      const desired = thresholdRecommendation(obs, settings);
+      recent.push(desired);
+      if (recent.length > settings.stabilisationSteps) recent.shift();
+      // Scale up at once; scale down only to the highest recommendation of the window.
+      const stabilised = desired > obs.replicas ? desired : Math.max(...recent);
+      if (stabilised > obs.replicas && mask[Action.INCREASE_REPLICA]) return Action.INCREASE_REPLICA;
+      if (stabilised < obs.replicas && mask[Action.DECREASE_REPLICA]) return Action.DECREASE_REPLICA;
+      return Action.DO_NOTHING;
+    },
+    reset: () => {
+      recent = [];
+    },
+  };
+}
+
+export interface EpisodeRecord {
+  observations: Observation[];
+  actions: number[];
+  rewards: number[];
+  invalid: boolean[];
+  return: number;
+}
+
+/** Runs one episode of `policy` on any environment (dataset or live). */
+export async function runEpisode(env: Env, policy: Policy, seed?: number): Promise<EpisodeRecord> {
+  policy.reset?.(seed);
+  const first = await env.reset({ seed });
+  const record: EpisodeRecord = { observations: [first.observation], actions: [], rewards: [], invalid: [], return: 0 };
+  let observation = first.observation;
+  for (;;) {
+    const action = policy.act(observation, env.actionMask());
+    const step = await env.step(action);
+    record.actions.push(action);
+    record.rewards.push(step.reward);
+    record.invalid.push(step.info.invalidAction);
+    record.observations.push(step.observation);
+    record.return += step.reward;
+    observation = step.observation;
+    if (step.terminated || step.truncated) return record;
+  }
+}
+
+export interface ReturnEstimate {
+  mean: number;
+  /** False for Monte-Carlo estimates. */
+  exact: boolean;
+  std?: number;
+  stderr?: number;
+  ci95?: [number, number];
+  episodes?: number;
+}
+
+/** Monte-Carlo estimate of a policy's expected return on the dataset replay (seeded). */
+export function monteCarloReturn(model: DatasetModel, policy: Policy, start: Start, episodes: number, seed = 0, maxSteps = DEFAULT_MAX_STEPS): ReturnEstimate {
+  const env = DatasetEnv.fromModel(model, { start, seed, maxSteps });
+  const returns: number[] = [];
+  for (let e = 0; e < episodes; e++) {
+    policy.reset?.(seed * 100003 + e);
+    let { observation } = env.reset({ seed: seed * 100003 + e });
+    let total = 0;
+    for (;;) {
+      const step = env.step(policy.act(observation, env.actionMask()));
+      total += step.reward;
+      observation = step.observation;
+      if (step.terminated || step.truncated) break;
+    }
+    returns.push(total);
+  }
+  const mean = returns.reduce((a, b) => a + b, 0) / episodes;
+  const variance = returns.reduce((a, r) => a + (r - mean) ** 2, 0) / Math.max(1, episodes - 1);
+  const std = Math.sqrt(variance);
+  const stderr = std / Math.sqrt(episodes);
+  return { mean, exact: false, std, stderr, ci95: [mean - 1.96 * stderr, mean + 1.96 * stderr], episodes };
+}
+
+export const BASELINE_NAMES = ['optimum', 'static-best', 'threshold', 'do-nothing', 'random'] as const;
+export type BaselineName = (typeof BASELINE_NAMES)[number];
+
+/**
+ * Expected return of the optimum and every baseline from `start`: exact where the policy depends
+ * on the configuration only, Monte Carlo (with a 95% interval) for the threshold rule.
+ */
+export function baselineReturns(model: DatasetModel, start: Start, options: { episodes?: number; seed?: number } = {}): Record<BaselineName, ReturnEstimate> {
+  const uniform = new Float64Array(ACTION_COUNT).fill(1 / ACTION_COUNT);
+  const target = configFromIndex(bestStaticConfig(model));
+  const staticBest: ConfigPolicy = (c) => actionTowards(configFromIndex(c), target);
+  return {
+    optimum: { mean: solveOptimum(model).valueOf(start), exact: true },
+    'static-best': { mean: evaluateConfigPolicy(model, staticBest, start), exact: true },
+    threshold: monteCarloReturn(model, thresholdPolicy(), start, options.episodes ?? 2000, options.seed ?? 0),
+    'do-nothing': { mean: evaluateConfigPolicy(model, () => Action.DO_NOTHING, start), exact: true },
+    random: { mean: evaluateConfigPolicy(model, () => uniform, start), exact: true },
+  };
+}
+
+/** The optimal policy as a `Policy` (it needs the steps left, so it counts steps itself). */
+export function optimalPolicy(model: DatasetModel, horizon = DEFAULT_MAX_STEPS): Policy {
+  const optimum = solveOptimum(model, horizon);
+  let stepsLeft = horizon;
+  return {
+    name: 'optimum',
+    act(obs) {
+      const action = optimum.actionOf(configIndex(obs), Math.max(1, stepsLeft));
+      stepsLeft--;
+      return action;
+    },
+    reset: () => {
+      stepsLeft = horizon;
+    },
+  };
+}

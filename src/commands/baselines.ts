@@ -1,0 +1,48 @@
+/** `rl-autoscaler baselines`: expected returns of the baselines and of the exact optimum. */
+import { baselineReturns, BASELINE_NAMES, type ReturnEstimate } from '../agent/baselines';
+import { DatasetModel } from '../env/dataset-env';
+import { formatStart, parseStart } from '../env/start';
+import { REWARD_NAMES, type RewardName } from '../reward';
+import { intOption, parseOptions } from './args';
+import { UsageError, type CliCommand } from './types';
+
+export function formatBaselineTable(start: string, returns: Record<string, ReturnEstimate>): string {
+  const lines = [`expected 50-step return from ${start}`, `  ${'policy'.padEnd(12)} ${'return'.padStart(9)}  how`];
+  for (const name of BASELINE_NAMES) {
+    const r = returns[name];
+    const how = r.exact ? 'exact' : `Monte Carlo, ${r.episodes} episodes, 95% CI [${r.ci95![0].toFixed(3)}, ${r.ci95![1].toFixed(3)}]`;
+    lines.push(`  ${name.padEnd(12)} ${r.mean.toFixed(3).padStart(9)}  ${how}`);
+  }
+  return lines.join('\n');
+}
+
+export const baselinesCommand: CliCommand = {
+  name: 'baselines',
+  usage: 'baselines [--start row:558|random-row|config:R,CPU,HEAP] [--reward classic|total-throughput] [--episodes N] [--seed N] [--json]',
+  summary: 'expected return of each baseline policy and of the exact optimum on the dataset replay',
+  async run(args) {
+    const opts = parseOptions(args, {
+      start: { type: 'string', default: 'row:558' },
+      reward: { type: 'string', default: 'classic' },
+      episodes: { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    });
+    if (!REWARD_NAMES.includes(opts.reward as RewardName)) throw new UsageError(`--reward must be one of ${REWARD_NAMES.join(', ')}`);
+    let start;
+    try {
+      start = parseStart(opts.start!);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const model = new DatasetModel({ reward: opts.reward as RewardName });
+    const returns = baselineReturns(model, start, { episodes: intOption(opts.episodes, 'episodes', 2000), seed: intOption(opts.seed, 'seed', 0) });
+    if (opts.json) {
+      const means = Object.fromEntries(BASELINE_NAMES.map((n) => [n, returns[n].mean]));
+      console.log(JSON.stringify({ start: formatStart(start), returns: means }));
+    } else {
+      console.log(formatBaselineTable(formatStart(start), returns));
+    }
+    return 0;
+  },
+};
