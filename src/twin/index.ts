@@ -1,0 +1,160 @@
+/**
+ * The cluster twin: a local simulator of a Kubernetes cluster running the TeaStore web UI, driven
+ * by the recorded dataset. It serves the subset of the Kubernetes REST API that the project and
+ * kubectl use, simulates rollouts, and exposes cAdvisor-style metrics for Prometheus to scrape.
+ */
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadTeastoreData, type TeastoreTable } from '../data';
+import { Rng } from '../random';
+import { FaultInjector } from './faults';
+import { createApiHandler, type ReceivedRequest } from './http';
+import { writeKubeconfig } from './kubeconfig';
+import { DatasetMetrics, type ServedRow } from './metrics';
+import { DEPLOYMENTS, NAMESPACES, registerBuiltins, RL_AUTOSCALERS } from './resources';
+import { RolloutSimulator } from './rollout';
+import type { KubeObject } from './status';
+import { ObjectStore, type ResourceType } from './store';
+import { TEASTORE_NAMESPACE, teastoreDeployment, teastoreNamespace } from './teastore';
+
+export interface TwinOptions {
+  /** TCP port (0 picks a free one). */
+  port?: number;
+  host?: string;
+  seed?: number;
+  /** Pod creation to ready (default 3000 ms). */
+  podStartDelayMs?: number;
+  /** Terminating pod until it is gone (default 2000 ms). */
+  podStopDelayMs?: number;
+  /** A new dataset row per pod every period (default 10000 ms). */
+  measurementPeriodMs?: number;
+  /** Where to write the kubeconfig (default: a new temporary directory, removed on stop). */
+  kubeconfigPath?: string;
+  /** Dataset to draw rows from (default: the bundled one). */
+  table?: TeastoreTable;
+  /** Create the starting TeaStore namespace and deployment (default true). */
+  withTeastore?: boolean;
+  /** Serve the operator's custom resource from the start (default true). */
+  withRlAutoscalerResource?: boolean;
+}
+
+export interface Twin {
+  apiUrl: string;
+  metricsUrl: string;
+  kubeconfigPath: string;
+  store: ObjectStore;
+  faults: FaultInjector;
+  /** Patches received (oldest first), e.g. to check a patch carries only the changed fields. */
+  receivedPatches(): ReceivedRequest[];
+  /** Every mutating request received (create, update, patch, delete). */
+  receivedRequests(): ReceivedRequest[];
+  clearReceived(): void;
+  /** Dataset rows served to pods, per pod and time. */
+  servedRows(pod?: string): ServedRow[];
+  servedAverage: DatasetMetrics['servedAverage'];
+  /** While true, new pods start but never become ready. */
+  setPodsNeverReady(value: boolean): void;
+  /** Serves another group/version/resource (schema-less, namespaced or not, with status). */
+  registerResource(type: ResourceType): ResourceType;
+  /** Creates a Deployment (and its namespace if needed), as `kubectl apply` would. */
+  createDeployment(manifest: KubeObject): KubeObject;
+  stop(): Promise<void>;
+}
+
+export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
+  const seed = options.seed ?? 0;
+  const rng = new Rng(seed);
+  const nameRng = rng.fork();
+  const store = new ObjectStore(() => nameRng.next());
+  registerBuiltins(store);
+  if (options.withRlAutoscalerResource !== false) store.register(RL_AUTOSCALERS);
+  const table = options.table ?? loadTeastoreData();
+
+  const rollout = new RolloutSimulator(store, {
+    podStartDelayMs: options.podStartDelayMs ?? 3000,
+    podStopDelayMs: options.podStopDelayMs ?? 2000,
+    random: () => nameRng.next(),
+  });
+  const metrics = new DatasetMetrics(store, { table, seed: rng.nextUint32(), measurementPeriodMs: options.measurementPeriodMs ?? 10_000 });
+
+  const createDeployment = (manifest: KubeObject): KubeObject => {
+    const namespace = manifest.metadata?.namespace ?? TEASTORE_NAMESPACE;
+    if (!store.find(NAMESPACES, undefined, namespace)) store.create(NAMESPACES, undefined, teastoreNamespace(namespace));
+    return store.create(DEPLOYMENTS, namespace, manifest);
+  };
+  if (options.withTeastore !== false) createDeployment(teastoreDeployment());
+  for (const ns of ['default', 'kube-system']) store.create(NAMESPACES, undefined, teastoreNamespace(ns));
+
+  const faults = new FaultInjector();
+  const received: ReceivedRequest[] = [];
+  const watches = new Set<ServerResponse>();
+  const handler = createApiHandler({
+    store,
+    faults,
+    received,
+    watches,
+    extraRoutes: {
+      '/metrics': () => ({ contentType: 'text/plain; version=0.0.4; charset=utf-8', body: metrics.exposition() }),
+      '/simulator/served-rows': () => ({ contentType: 'application/json', body: JSON.stringify(metrics.servedRows()) }),
+      '/simulator/received-requests': () => ({ contentType: 'application/json', body: JSON.stringify(received) }),
+    },
+  });
+
+  const server: Server = createServer((req, res) => void handler(req, res));
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new Error(`the cluster simulator cannot listen on ${host}:${options.port ?? 0}: ${err.code ?? err.message}`)),
+    );
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const apiUrl = `http://${host}:${port}`;
+
+  let tempDir: string | undefined;
+  let kubeconfigPath = options.kubeconfigPath;
+  if (!kubeconfigPath) {
+    tempDir = mkdtempSync(path.join(os.tmpdir(), 'teastore-simulator-'));
+    kubeconfigPath = path.join(tempDir, 'kubeconfig');
+  }
+  kubeconfigPath = writeKubeconfig(kubeconfigPath, apiUrl, TEASTORE_NAMESPACE);
+
+  let stopped = false;
+  return {
+    apiUrl,
+    metricsUrl: `${apiUrl}/metrics`,
+    kubeconfigPath,
+    store,
+    faults,
+    receivedPatches: () => received.filter((r) => r.verb === 'patch').map((r) => structuredClone(r)),
+    receivedRequests: () => received.map((r) => structuredClone(r)),
+    clearReceived: () => void received.splice(0),
+    servedRows: (pod?: string) => metrics.servedRows(pod),
+    servedAverage: (pod, fromMs, toMs) => metrics.servedAverage(pod, fromMs, toMs),
+    setPodsNeverReady: (value) => rollout.setPodsNeverReady(value),
+    registerResource: (type) => store.register(type),
+    createDeployment,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      rollout.stop();
+      metrics.stop();
+      for (const res of watches) res.end();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type { ServedRow } from './metrics';
+export type { ReceivedRequest } from './http';
+export type { FaultSpec } from './faults';
+export type { ResourceType } from './store';
+export { RL_AUTOSCALERS } from './resources';
+export { teastoreDeployment } from './teastore';
