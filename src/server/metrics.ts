@@ -1,0 +1,43 @@
+/** The server's Prometheus metrics, on a registry of its own (several servers can share a process). */
+import * as client from 'prom-client';
+
+export class ServerMetrics {
+  readonly registry = new client.Registry();
+  readonly requests = new client.Counter({
+    name: 'policy_server_requests_total',
+    help: 'HTTP requests by route and status code',
+    labelNames: ['route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly latency = new client.Histogram({
+    name: 'policy_server_request_duration_seconds',
+    help: 'Time from request to response, by route',
+    labelNames: ['route'] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  readonly episodesStarted = new client.Counter({ name: 'policy_server_episodes_started_total', help: 'Episodes started', labelNames: ['training'] as const, registers: [this.registry] });
+  readonly episodesEnded = new client.Counter({ name: 'policy_server_episodes_ended_total', help: 'Episodes ended', registers: [this.registry] });
+  readonly episodesOpen = new client.Gauge({ name: 'policy_server_episodes_open', help: 'Episodes started and not ended', registers: [this.registry] });
+  readonly decisions = new client.Counter({ name: 'policy_server_decisions_total', help: 'Actions chosen by the policy or logged by clients', labelNames: ['source'] as const, registers: [this.registry] });
+  readonly batchSize = new client.Histogram({
+    name: 'policy_server_forward_batch_size',
+    help: 'Decisions served by one forward pass',
+    buckets: [1, 2, 4, 8, 16, 32, 64],
+    registers: [this.registry],
+  });
+  readonly experienceStored = new client.Counter({ name: 'policy_server_experience_events_total', help: 'Events written durably to the experience log', registers: [this.registry] });
+  readonly transitionsBuffered = new client.Gauge({ name: 'policy_server_transitions_buffered', help: 'Completed training transitions waiting for an update', registers: [this.registry] });
+  readonly updates = new client.Counter({ name: 'policy_server_training_updates_total', help: 'PPO updates applied', registers: [this.registry] });
+  readonly updateSeconds = new client.Histogram({
+    name: 'policy_server_training_update_seconds',
+    help: 'Duration of one PPO update with its checkpoint',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly policyVersion = new client.Gauge({ name: 'policy_server_policy_version', help: 'Updates behind the acting weights', registers: [this.registry] });
+
+  constructor() {
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'policy_server_' });
+  }
+}

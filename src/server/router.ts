@@ -1,0 +1,57 @@
+/** A tiny router: method + path pattern -> handler, with 404 and 405 answers naming what exists. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError } from './errors';
+
+export type Handler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => Promise<void> | void;
+
+interface Route {
+  method: string;
+  /** Stable name for metrics labels (never the raw path, which holds episode ids). */
+  name: string;
+  pattern: RegExp;
+  keys: string[];
+  handler: Handler;
+}
+
+export class Router {
+  private readonly routes: Route[] = [];
+
+  /** `path` segments starting with ':' capture a parameter, e.g. `/v1/episodes/:id/action`. */
+  add(method: string, path: string, handler: Handler): this {
+    const keys: string[] = [];
+    const source = path
+      .split('/')
+      .map((segment) => {
+        if (!segment.startsWith(':')) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        keys.push(segment.slice(1));
+        return '([^/]+)';
+      })
+      .join('/');
+    this.routes.push({ method, name: `${method} ${path}`, pattern: new RegExp(`^${source}$`), keys, handler });
+    return this;
+  }
+
+  /** The matching route, or throws 404 / 405. */
+  match(method: string, path: string): { route: Route; params: Record<string, string> } {
+    const allowed: string[] = [];
+    for (const route of this.routes) {
+      const m = route.pattern.exec(path);
+      if (!m) continue;
+      if (route.method !== method) {
+        allowed.push(route.method);
+        continue;
+      }
+      const params: Record<string, string> = {};
+      route.keys.forEach((k, i) => {
+        try {
+          params[k] = decodeURIComponent(m[i + 1]);
+        } catch {
+          throw new HttpError(400, 'invalid_path', `path segment ${JSON.stringify(m[i + 1])} is not valid percent-encoding`, k);
+        }
+      });
+      return { route, params };
+    }
+    if (allowed.length) throw new HttpError(405, 'method_not_allowed', `${method} ${path} is not supported; use ${allowed.join(' or ')}`, 'method');
+    throw new HttpError(404, 'not_found', `no such endpoint: ${method} ${path}`, 'path');
+  }
+}

@@ -1,0 +1,326 @@
+/**
+ * The policy server: RLlib's PolicyServerInput as typed JSON over HTTP.
+ *
+ * Clients start episodes, ask for actions (or log their own), report rewards and end episodes.
+ * Every acknowledged request is durable in the experience log first. Transitions of
+ * training-enabled episodes feed PPO updates every `trainBatch` steps, each followed by an atomic
+ * checkpoint; a restart loads the newest checkpoint and replays the log, so open episodes carry
+ * on and no acknowledged step is lost.
+ */
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import type { PpoConfig } from '../agent/ppo';
+import { SPACE_SCHEMA } from '../space';
+import { MicroBatcher } from './batcher';
+import { CheckpointStore } from './checkpoint-store';
+import type { Decision, DecisionRequest } from './decide';
+import { EpisodeStore } from './episodes';
+import { HttpError } from './errors';
+import type { ExperienceEvent } from './events';
+import { ExperienceLog, readExperienceLog } from './experience-log';
+import { BearerAuth, DEFAULT_BODY_LIMIT, isLoopback, readJsonBody, sendError, sendJson } from './http';
+import { loadPolicyWeights, PpoBackend, serverPpoConfig, type LearnerBackend } from './learner';
+import { ServerMetrics } from './metrics';
+import { Router } from './router';
+import { Trainer } from './training';
+import { parseActionRequest, parseEnd, parseEpisodeId, parseLogAction, parseReturns, parseStartEpisode, USAGE_LIMITS } from './validation';
+import { encodeWeights } from './weights-codec';
+
+export interface PolicyServerOptions {
+  /** Where the experience log and the server's checkpoints live. */
+  stateDir: string;
+  /** Start from this checkpoint folder when the state dir has none of its own. */
+  checkpoint?: string;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Required for a non-loopback host; every request must then carry it as a bearer token. */
+  token?: string;
+  /** Transitions per PPO update. */
+  trainBatch?: number;
+  /** Checkpoints kept in the state dir. */
+  keepCheckpoints?: number;
+  seed?: number;
+  ppo?: Partial<PpoConfig>;
+  bodyLimit?: number;
+  /** Largest forward-pass batch, and how long a request may wait for others to join it. */
+  maxBatch?: number;
+  maxBatchDelayMs?: number;
+  /** A learner to use instead of PPO (tests). */
+  backend?: LearnerBackend;
+  log?: (message: string) => void;
+}
+
+export const EXPERIENCE_FILE = 'experience.jsonl';
+
+export class PolicyServer {
+  readonly metrics = new ServerMetrics();
+  readonly episodes = new EpisodeStore();
+  private http!: http.Server;
+  private experience!: ExperienceLog;
+  private trainer!: Trainer;
+  private backend!: LearnerBackend;
+  private batcher!: MicroBatcher<DecisionRequest, Decision>;
+  private auth: BearerAuth | null = null;
+  private readonly router = new Router();
+  private weightsCache: { version: number; body: string } | null = null;
+  private readonly log: (message: string) => void;
+  url = '';
+
+  private constructor(private readonly options: PolicyServerOptions) {
+    this.log = options.log ?? ((m) => console.error(m));
+  }
+
+  static async start(options: PolicyServerOptions): Promise<PolicyServer> {
+    const server = new PolicyServer(options);
+    await server.init();
+    return server;
+  }
+
+  get port(): number {
+    return (this.http.address() as AddressInfo).port;
+  }
+
+  get policyVersion(): number {
+    return this.backend.version;
+  }
+
+  private async init(): Promise<void> {
+    const o = this.options;
+    const host = o.host ?? '127.0.0.1';
+    if (!isLoopback(host) && !o.token) throw new Error(`refusing to listen on ${host} without a token: anyone who can reach it could steer the deployment (pass --token)`);
+    if (o.token !== undefined) {
+      if (o.token.length < 16) throw new Error('the token must be at least 16 characters');
+      this.auth = new BearerAuth(o.token);
+    }
+    const trainBatch = o.trainBatch ?? 128;
+    if (!Number.isInteger(trainBatch) || trainBatch < 2) throw new Error(`train batch must be an integer >= 2, got ${trainBatch}`);
+    fs.mkdirSync(o.stateDir, { recursive: true });
+
+    // Weights: the state dir's own newest checkpoint (a restart), else the given one, else fresh.
+    const store = new CheckpointStore(o.stateDir, o.keepCheckpoints ?? 3);
+    const resumed = store.latest();
+    let parent: string | null = null;
+    if (resumed) {
+      this.log(`resuming from ${resumed.dir} (policy version ${resumed.meta.version}, ${resumed.meta.stepsTrained} steps trained)`);
+      if (o.checkpoint) this.log(`note: ${o.checkpoint} is ignored, the state dir has checkpoints of its own`);
+    } else if (o.checkpoint) {
+      parent = path.resolve(o.checkpoint);
+      this.log(`starting from checkpoint ${parent}`);
+    } else {
+      this.log('starting from a freshly initialised policy');
+    }
+    this.backend =
+      o.backend ??
+      (await PpoBackend.create({
+        config: serverPpoConfig(trainBatch, o.seed ?? 1, o.ppo),
+        weights: resumed ? loadPolicyWeights(resumed.dir) : parent ? loadPolicyWeights(parent) : undefined,
+        version: resumed?.meta.version ?? 0,
+      }));
+
+    this.trainer = new Trainer(this.backend, store, trainBatch, resumed, parent, {
+      onUpdate: ({ version, stats, seconds, checkpoint }) => {
+        this.metrics.updates.inc();
+        this.metrics.transitionsBuffered.set(this.trainer.buffered);
+        this.metrics.updateSeconds.observe(seconds);
+        this.metrics.policyVersion.set(version);
+        this.log(`update ${version} in ${seconds.toFixed(2)} s: policy loss ${stats.policyLoss?.toFixed(4)}, value loss ${stats.valueLoss?.toFixed(4)}, entropy ${stats.entropy?.toFixed(3)} -> ${checkpoint}`);
+      },
+      onError: (err) => this.log(`training failed, experience kept for the next attempt: ${err.message}`),
+    });
+    this.metrics.policyVersion.set(this.backend.version);
+
+    // Replay: the same code path as live requests rebuilds episodes and the training buffer.
+    const file = path.join(o.stateDir, EXPERIENCE_FILE);
+    const replay = readExperienceLog(file);
+    for (const event of replay.events) {
+      const transition = this.episodes.apply(event, event.seq);
+      if (transition) this.trainer.add(transition);
+    }
+    if (replay.events.length) {
+      this.log(`replayed ${replay.events.length} events: ${this.episodes.openCount} open episodes, ${this.trainer.buffered} transitions waiting for an update`);
+    }
+    if (replay.droppedBytes) this.log(`dropped a torn last line of ${replay.droppedBytes} bytes (never acknowledged)`);
+    this.experience = ExperienceLog.open(file, replay.events.at(-1)?.seq ?? 0, replay.droppedBytes);
+    this.metrics.episodesOpen.set(this.episodes.openCount);
+    this.metrics.transitionsBuffered.set(this.trainer.buffered);
+
+    this.batcher = new MicroBatcher((requests) => this.backend.decide(requests), { maxBatch: o.maxBatch ?? 64, maxDelayMs: o.maxBatchDelayMs ?? 0 });
+    this.batcher.onBatch = (size) => this.metrics.batchSize.observe(size);
+    this.addRoutes();
+
+    this.http = http.createServer((req, res) => void this.handle(req, res));
+    this.http.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(o.port ?? 9900, host, () => resolve());
+    });
+    const shownHost = host.includes(':') ? `[${host}]` : host;
+    this.url = `http://${shownHost}:${this.port}`;
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const started = performance.now();
+    let routeName = 'unmatched';
+    try {
+      const url = new URL(req.url ?? '/', 'http://server');
+      const { route, params } = this.router.match(req.method ?? 'GET', url.pathname);
+      routeName = route.name;
+      this.auth?.check(req.headers.authorization);
+      await route.handler(req, res, params);
+    } catch (err) {
+      if (err instanceof HttpError) {
+        sendError(res, err, err.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+      } else {
+        this.log(`internal error on ${req.method} ${req.url}: ${(err as Error).stack ?? err}`);
+        sendError(res, new HttpError(500, 'internal_error', (err as Error).message));
+      }
+    } finally {
+      this.metrics.requests.inc({ route: routeName, status: String(res.statusCode) });
+      this.metrics.latency.observe({ route: routeName }, (performance.now() - started) / 1000);
+    }
+  }
+
+  private body(req: http.IncomingMessage): Promise<unknown> {
+    return readJsonBody(req, this.options.bodyLimit ?? DEFAULT_BODY_LIMIT);
+  }
+
+  /** Writes an event durably and applies it; the caller answers only after this resolves. */
+  private async record(event: ExperienceEvent): Promise<void> {
+    const { seq, durable } = this.experience.append(event);
+    const transition = seq > 0 ? this.episodes.apply(event, seq) : null;
+    try {
+      await durable;
+    } catch (err) {
+      throw new HttpError(503, 'storage_failed', `experience could not be stored, nothing was recorded: ${(err as Error).message}`);
+    }
+    this.metrics.experienceStored.inc();
+    if (transition) {
+      this.trainer.add(transition);
+      this.metrics.transitionsBuffered.set(this.trainer.buffered);
+    }
+  }
+
+  /** Runs a handler holding the episode, so that its requests cannot interleave. */
+  private async withEpisode<T>(id: string, body: (episode: ReturnType<EpisodeStore['get']>) => Promise<T>): Promise<T> {
+    const episode = this.episodes.acquire(parseEpisodeId(id));
+    try {
+      return await body(episode);
+    } finally {
+      this.episodes.release(episode);
+    }
+  }
+
+  private addRoutes(): void {
+    const r = this.router;
+    r.add('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok', policy_version: this.backend.version }));
+    r.add('GET', '/metrics', async (_req, res) => {
+      const text = await this.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
+      res.end(text);
+    });
+    r.add('GET', '/v1/spaces', (_req, res) =>
+      sendJson(res, 200, { ...SPACE_SCHEMA, observation: { ...SPACE_SCHEMA.observation, limits: USAGE_LIMITS }, inference_modes: ['remote', 'local'] }),
+    );
+    r.add('GET', '/v1/status', (_req, res) =>
+      sendJson(res, 200, {
+        policy_version: this.backend.version,
+        episodes_open: this.episodes.openCount,
+        experience_events: this.experience.nextSequence - 1,
+        transitions_buffered: this.trainer.buffered,
+        steps_trained: this.trainer.stepsTrained,
+        training: this.trainer.busy,
+        train_batch: this.trainer.trainBatch,
+        checkpoint: this.trainer.lastCheckpoint,
+      }),
+    );
+    r.add('GET', '/v1/weights', (req, res) => {
+      const version = this.backend.version;
+      const etag = `"v${version}"`;
+      if (req.headers['if-none-match'] === etag) {
+        res.writeHead(304, { etag });
+        res.end();
+        return;
+      }
+      if (this.weightsCache?.version !== version) {
+        this.weightsCache = { version, body: JSON.stringify({ version, weights: encodeWeights(this.backend.weights()) }) };
+      }
+      sendJson(res, 200, this.weightsCache.body, { etag });
+    });
+
+    r.add('POST', '/v1/episodes', async (req, res) => {
+      const request = parseStartEpisode(await this.body(req));
+      const id = randomUUID();
+      await this.record({ type: 'start', episode: id, trainingEnabled: request.trainingEnabled, explore: request.explore, time: Date.now() });
+      this.metrics.episodesStarted.inc({ training: String(request.trainingEnabled) });
+      this.metrics.episodesOpen.set(this.episodes.openCount);
+      sendJson(res, 201, { episode_id: id });
+    });
+
+    r.add('POST', '/v1/episodes/:id/action', async (req, res, { id }) => {
+      const body = await this.body(req);
+      await this.withEpisode(id, async (episode) => {
+        const { observation } = parseActionRequest(body);
+        const d = await this.batcher.submit({ observation, explore: episode.explore });
+        await this.record({ type: 'step', episode: episode.id, observation, action: d.action, logProb: d.logProb, value: d.value, mask: d.mask, logged: false, policyVersion: this.backend.version });
+        this.metrics.decisions.inc({ source: 'policy' });
+        sendJson(res, 200, { action: d.action });
+      });
+    });
+
+    r.add('POST', '/v1/episodes/:id/log-action', async (req, res, { id }) => {
+      const body = await this.body(req);
+      await this.withEpisode(id, async (episode) => {
+        const { observation, action } = parseLogAction(body);
+        const d = await this.batcher.submit({ observation, explore: false, action });
+        await this.record({ type: 'step', episode: episode.id, observation, action, logProb: d.logProb, value: d.value, mask: d.mask, logged: true, policyVersion: this.backend.version });
+        this.metrics.decisions.inc({ source: 'client' });
+        sendJson(res, 200, { ok: true });
+      });
+    });
+
+    r.add('POST', '/v1/episodes/:id/returns', async (req, res, { id }) => {
+      const body = await this.body(req);
+      await this.withEpisode(id, async (episode) => {
+        const { reward, info } = parseReturns(body);
+        this.episodes.checkCanReward(episode);
+        await this.record({ type: 'reward', episode: episode.id, reward, ...(info ? { info } : {}) });
+        sendJson(res, 200, { ok: true });
+      });
+    });
+
+    r.add('POST', '/v1/episodes/:id/end', async (req, res, { id }) => {
+      const body = await this.body(req);
+      await this.withEpisode(id, async (episode) => {
+        const { observation, terminated } = parseEnd(body);
+        const { value } = await this.batcher.submit({ observation, explore: false });
+        await this.record({ type: 'end', episode: episode.id, observation, terminated, bootstrapValue: value });
+        this.metrics.episodesEnded.inc();
+        this.metrics.episodesOpen.set(this.episodes.openCount);
+        sendJson(res, 200, { episode_id: episode.id, steps: episode.steps, total_reward: episode.totalReward });
+      });
+    });
+  }
+
+  /** Waits for a running update, so that a checkpoint is complete (tests, orderly shutdown). */
+  async waitForTraining(): Promise<void> {
+    await this.trainer.idle();
+  }
+
+  get stats(): { stepsTrained: number; buffered: number; lastCheckpoint: string | null } {
+    return { stepsTrained: this.trainer.stepsTrained, buffered: this.trainer.buffered, lastCheckpoint: this.trainer.lastCheckpoint };
+  }
+
+  /** Stops accepting connections, lets an update finish, and closes the log. */
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.http.close(() => resolve());
+      this.http.closeIdleConnections();
+    });
+    await this.trainer.idle();
+    await this.experience.close();
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Learning from reported experience: transitions of training-enabled episodes collect in a
+ * buffer; every `trainBatch` of them become one trajectory, one PPO update and one checkpoint.
+ */
+import type { Trajectory } from '../agent/ppo';
+import { ACTION_COUNT, encodeObservation, OBSERVATION_SIZE } from '../space';
+import type { CheckpointStore, ServerCheckpointMeta } from './checkpoint-store';
+import type { Transition } from './episodes';
+import { bitsToMask } from './events';
+import type { LearnerBackend } from './learner';
+
+/**
+ * Lays out transitions for PPO as one environment, episode after episode. Within an episode the
+ * next entry is the next step; where an episode's run in the batch stops (it ended, or its next
+ * steps fall in a later batch), the entry is marked done and, unless the state was terminal, the
+ * value of the next observation bootstraps the return, exactly as for a time limit.
+ */
+export function buildTrajectory(transitions: readonly Transition[]): Trajectory {
+  const byEpisode = new Map<string, Transition[]>();
+  for (const t of transitions) {
+    const list = byEpisode.get(t.episode);
+    if (list) list.push(t);
+    else byEpisode.set(t.episode, [t]);
+  }
+  const n = transitions.length;
+  const traj: Trajectory = {
+    numSteps: n,
+    numEnvs: 1,
+    observations: new Float32Array(n * OBSERVATION_SIZE),
+    actions: new Int32Array(n),
+    logProbs: new Float32Array(n),
+    values: new Float32Array(n),
+    rewards: new Float32Array(n),
+    dones: new Uint8Array(n),
+    truncatedValues: new Float32Array(n),
+    nextValues: new Float32Array(1),
+    masks: new Uint8Array(n * ACTION_COUNT),
+  };
+  let k = 0;
+  for (const run of byEpisode.values()) {
+    run.forEach((t, i) => {
+      encodeObservation(t.step.observation, traj.observations, k * OBSERVATION_SIZE);
+      bitsToMask(t.step.mask, ACTION_COUNT, traj.masks, k * ACTION_COUNT);
+      traj.actions[k] = t.step.action;
+      traj.logProbs[k] = t.step.logProb;
+      traj.values[k] = t.step.value;
+      traj.rewards[k] = t.reward;
+      const lastOfRun = i === run.length - 1;
+      if (lastOfRun || t.done) {
+        traj.dones[k] = 1;
+        traj.truncatedValues[k] = t.terminated ? 0 : t.nextValue;
+      }
+      k++;
+    });
+  }
+  return traj;
+}
+
+export interface TrainingEvents {
+  onUpdate?(info: { version: number; stats: Record<string, number>; seconds: number; checkpoint: string }): void;
+  onError?(err: Error): void;
+}
+
+export class Trainer {
+  private buffer: Transition[] = [];
+  private running = false;
+  stepsTrained: number;
+  trainedThroughSeq: number;
+  lastCheckpoint: string | null;
+
+  constructor(
+    private readonly backend: LearnerBackend,
+    private readonly store: CheckpointStore,
+    readonly trainBatch: number,
+    resumed: { meta: ServerCheckpointMeta; dir: string } | null,
+    readonly parent: string | null,
+    private readonly events: TrainingEvents = {},
+  ) {
+    this.stepsTrained = resumed?.meta.stepsTrained ?? 0;
+    this.trainedThroughSeq = resumed?.meta.trainedThroughSeq ?? 0;
+    this.lastCheckpoint = resumed?.dir ?? parent;
+  }
+
+  get buffered(): number {
+    return this.buffer.length;
+  }
+
+  get busy(): boolean {
+    return this.running;
+  }
+
+  /** Adds a durable transition; training starts in the background once a batch is full. */
+  add(transition: Transition): void {
+    if (transition.seq <= this.trainedThroughSeq) return; // already inside the loaded checkpoint
+    // Durable order is log order, so this is almost always an append; keep it sorted regardless,
+    // because a batch must be a prefix in log order for trainedThroughSeq to mean anything.
+    let i = this.buffer.length;
+    while (i > 0 && this.buffer[i - 1].seq > transition.seq) i--;
+    this.buffer.splice(i, 0, transition);
+    if (!this.running && this.buffer.length >= this.trainBatch) void this.trainWhileFull();
+  }
+
+  /** Resolves when no update is running. */
+  async idle(): Promise<void> {
+    while (this.running) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  private async trainWhileFull(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.buffer.length >= this.trainBatch) {
+        // Let pending responses go out before the (synchronous) update occupies the thread.
+        await new Promise<void>((r) => setImmediate(r));
+        const batch = this.buffer.slice(0, this.trainBatch);
+        const started = performance.now();
+        const stats = await this.backend.update(buildTrajectory(batch));
+        const throughSeq = batch[batch.length - 1].seq;
+        const meta: ServerCheckpointMeta = {
+          version: this.backend.version,
+          trainedThroughSeq: throughSeq,
+          stepsTrained: this.stepsTrained + batch.length,
+          createdAt: new Date().toISOString(),
+          parent: this.lastCheckpoint,
+          stats,
+        };
+        const checkpoint = await this.store.save(meta, (dir) => this.backend.save(dir));
+        this.buffer = this.buffer.slice(batch.length);
+        this.stepsTrained = meta.stepsTrained;
+        this.trainedThroughSeq = throughSeq;
+        this.lastCheckpoint = checkpoint;
+        this.events.onUpdate?.({ version: meta.version, stats, seconds: (performance.now() - started) / 1000, checkpoint });
+      }
+    } catch (err) {
+      this.events.onError?.(err as Error);
+    } finally {
+      this.running = false;
+    }
+  }
+}
