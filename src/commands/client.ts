@@ -1,0 +1,109 @@
+/**
+ * `rl-autoscaler client`: drives an environment through the policy server for N steps, as the
+ * original client did (reference section 7.3), in remote or local inference mode.
+ */
+import * as fs from 'node:fs';
+import { DatasetEnv } from '../env/dataset-env';
+import { parseStart } from '../env/start';
+import type { Env } from '../env/types';
+import { REWARD_NAMES, type RewardName } from '../reward';
+import { PolicyClient, type InferenceMode } from '../server/client';
+import { driveEnv } from '../server/drive';
+import { intOption, parseOptions } from './args';
+import { UsageError, type CliCommand } from './types';
+
+export const CLIENT_ENVS = ['cluster', 'dataset'] as const;
+export type ClientEnvName = (typeof CLIENT_ENVS)[number];
+
+export interface ClientEnvOptions {
+  maxSteps: number;
+  seed: number;
+  start: string;
+  reward: RewardName;
+}
+
+/** Builds the environment the client drives. */
+export async function createClientEnv(name: ClientEnvName, o: ClientEnvOptions): Promise<Env> {
+  if (name === 'dataset') {
+    let start;
+    try {
+      start = parseStart(o.start);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    return new DatasetEnv({ maxSteps: o.maxSteps, seed: o.seed, start, reward: o.reward });
+  }
+  // ---------------------------------------------------------------------------------------------
+  // LIVE ENVIRONMENT: construct the ClusterEnv (src/env/cluster-env.ts) on the cluster simulator
+  // here, e.g. `return new ClusterEnv({ ...kube and Prometheus settings..., maxSteps: o.maxSteps })`,
+  // adding the options it needs to the command below. Until it exists the default env refuses.
+  // ---------------------------------------------------------------------------------------------
+  throw new UsageError('the live ClusterEnv (src/env/cluster-env.ts) is not available yet; use --env dataset');
+}
+
+export const clientCommand: CliCommand = {
+  name: 'client',
+  usage:
+    'client [--url http://127.0.0.1:9900] [--token T] [--steps N] [--env cluster|dataset] [--inference remote|local] [--no-training] [--max-steps N] [--start row:558] [--reward classic] [--seed N] [--log FILE.jsonl]',
+  summary: 'drives an environment through the policy server for N steps (the original PolicyClient loop)',
+  async run(args) {
+    const opts = parseOptions(args, {
+      url: { type: 'string', default: 'http://127.0.0.1:9900' },
+      token: { type: 'string' },
+      steps: { type: 'string' },
+      env: { type: 'string', default: 'cluster' },
+      inference: { type: 'string', default: 'remote' },
+      'no-training': { type: 'boolean', default: false },
+      'max-steps': { type: 'string' },
+      start: { type: 'string', default: 'row:558' },
+      reward: { type: 'string', default: 'classic' },
+      seed: { type: 'string' },
+      log: { type: 'string' },
+      'timeout-ms': { type: 'string' },
+    });
+    if (!CLIENT_ENVS.includes(opts.env as ClientEnvName)) throw new UsageError(`--env must be one of ${CLIENT_ENVS.join(', ')}, got ${JSON.stringify(opts.env)}`);
+    if (opts.inference !== 'remote' && opts.inference !== 'local') throw new UsageError(`--inference must be remote or local, got ${JSON.stringify(opts.inference)}`);
+    if (!REWARD_NAMES.includes(opts.reward as RewardName)) throw new UsageError(`--reward must be one of ${REWARD_NAMES.join(', ')}`);
+    const steps = intOption(opts.steps, 'steps', 1000);
+    if (steps < 1) throw new UsageError(`--steps must be at least 1, got ${steps}`);
+    const maxSteps = intOption(opts['max-steps'], 'max-steps', 100);
+    if (maxSteps < 1) throw new UsageError(`--max-steps must be at least 1, got ${maxSteps}`);
+    const seed = intOption(opts.seed, 'seed', 0);
+    try {
+      new URL(opts.url!);
+    } catch {
+      throw new UsageError(`--url is not a URL: ${JSON.stringify(opts.url)}`);
+    }
+
+    const client = new PolicyClient(opts.url!, {
+      token: opts.token ?? process.env.POLICY_SERVER_TOKEN,
+      inferenceMode: opts.inference as InferenceMode,
+      timeoutMs: intOption(opts['timeout-ms'], 'timeout-ms', 30_000),
+      seed,
+    });
+    await client.handshake();
+    const env = await createClientEnv(opts.env as ClientEnvName, { maxSteps, seed, start: opts.start!, reward: opts.reward as RewardName });
+    // Append-only step log with timestamps, episode ids and step indices (the original rewrote a CSV each step).
+    const log = opts.log ? fs.openSync(opts.log, 'a') : null;
+    try {
+      const summary = await driveEnv(env, client, {
+        steps,
+        seed,
+        trainingEnabled: !opts['no-training'],
+        onStep: ({ episodeId, index, action, result }) => {
+          if (log !== null) {
+            const row = { time: new Date().toISOString(), episode: episodeId, step: index, action, reward: result.reward, observation: result.observation, terminated: result.terminated, truncated: result.truncated, info: result.info };
+            fs.writeSync(log, JSON.stringify(row) + '\n');
+          }
+        },
+        onEpisodeEnd: ({ episodeId, steps: n, totalReward }) => console.log(`episode ${episodeId}: ${n} steps, return ${totalReward.toFixed(3)}`),
+      });
+      const status = await client.status();
+      console.log(`${summary.steps} steps in ${summary.episodes.length} episodes; server policy version ${status.policy_version}, ${status.steps_trained} steps trained`);
+    } finally {
+      if (log !== null) fs.closeSync(log);
+      await env.close?.();
+    }
+    return 0;
+  },
+};

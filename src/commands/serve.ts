@@ -1,0 +1,56 @@
+/** `rl-autoscaler serve`: the policy server (learns PPO from the experience clients report). */
+import { PolicyServer } from '../server/server';
+import { intOption, parseOptions } from './args';
+import { UsageError, type CliCommand } from './types';
+
+export const serveCommand: CliCommand = {
+  name: 'serve',
+  usage: 'serve [--checkpoint DIR] [--host 127.0.0.1] [--port 9900] [--token T] [--state-dir DIR] [--train-batch 128] [--seed N]',
+  summary: 'policy server: actions over HTTP/JSON, PPO updates from reported experience, checkpoints in the state dir',
+  async run(args) {
+    const opts = parseOptions(args, {
+      checkpoint: { type: 'string' },
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string' },
+      token: { type: 'string' },
+      'state-dir': { type: 'string', default: 'policy-server-state' },
+      'train-batch': { type: 'string' },
+      'keep-checkpoints': { type: 'string' },
+      seed: { type: 'string' },
+    });
+    const port = intOption(opts.port, 'port', 9900);
+    if (port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got ${port}`);
+    const trainBatch = intOption(opts['train-batch'], 'train-batch', 128);
+    if (trainBatch < 2) throw new UsageError(`--train-batch must be at least 2, got ${trainBatch}`);
+    const keep = intOption(opts['keep-checkpoints'], 'keep-checkpoints', 3);
+    if (keep < 1) throw new UsageError(`--keep-checkpoints must be at least 1, got ${keep}`);
+    // The token may come from the environment so that it does not show in the process list.
+    const token = opts.token ?? process.env.POLICY_SERVER_TOKEN;
+    let server: PolicyServer;
+    try {
+      server = await PolicyServer.start({
+        stateDir: opts['state-dir']!,
+        checkpoint: opts.checkpoint,
+        host: opts.host,
+        port,
+        token,
+        trainBatch,
+        keepCheckpoints: keep,
+        seed: intOption(opts.seed, 'seed', 1),
+      });
+    } catch (err) {
+      if (/token/.test((err as Error).message)) throw new UsageError((err as Error).message);
+      throw err;
+    }
+    console.log(`policy server listening on ${server.url} (state dir ${opts['state-dir']}, train batch ${trainBatch})`);
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        console.error(`${signal}: finishing the running update and closing`);
+        server.close().then(resolve, resolve);
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+    return 0;
+  },
+};
