@@ -1,0 +1,138 @@
+/**
+ * Evaluation of a trained policy on the offline task.
+ *
+ * - `evaluateGreedy` plays seeded episodes on DatasetEnv and reports the mean return with a 95%
+ *   confidence interval.
+ * - `evaluateExact` gives the exact expected return of the greedy policy, with no sampling noise:
+ *   one batched forward pass picks an action for every dataset row, then backward induction over
+ *   the rows (optimal.evaluateRowPolicy). This is the figure used for time-to-target results.
+ *
+ * Fraction of the optimum: V_policy / V_optimum, both exact expected undiscounted returns over the
+ * 50-step horizon from the same start. It is defined only when V_optimum > 0 (true for row:558 and
+ * random-row under the classic reward); otherwise it is NaN.
+ */
+import { DEFAULT_MAX_STEPS, DatasetEnv, type DatasetModel } from '../env/dataset-env';
+import type { Start } from '../env/start';
+import { ACTION_COUNT, OBSERVATION_SIZE, encodeIndex } from '../space';
+import { evaluateRowPolicy, solveOptimum, type Optimum } from './optimal';
+import type { PpoPolicy } from './policy';
+
+export function fractionOfOptimum(value: number, optimum: number): number {
+  return optimum > 0 ? value / optimum : Number.NaN;
+}
+
+const optima = new WeakMap<DatasetModel, Optimum>();
+
+/** The exact optimum of a model over the 50-step horizon (computed once per model). */
+export function optimumOf(model: DatasetModel): Optimum {
+  let optimum = optima.get(model);
+  if (!optimum) {
+    optimum = solveOptimum(model, DEFAULT_MAX_STEPS);
+    optima.set(model, optimum);
+  }
+  return optimum;
+}
+
+const rowInputs = new WeakMap<DatasetModel, { observations: Float32Array; masks: Uint8Array }>();
+
+/** Every dataset row encoded as an observation, with its valid-action mask (cached per model). */
+export function encodedRows(model: DatasetModel): { observations: Float32Array; masks: Uint8Array } {
+  let cached = rowInputs.get(model);
+  if (!cached) {
+    const t = model.table;
+    const observations = new Float32Array(t.rowCount * OBSERVATION_SIZE);
+    const masks = new Uint8Array(t.rowCount * ACTION_COUNT);
+    for (let row = 0; row < t.rowCount; row++) {
+      const c = t.config[row];
+      encodeIndex(c, t.usedCpuCores[row], t.usedRamGiB[row], observations, row * OBSERVATION_SIZE);
+      masks.set(model.masks.subarray(c * ACTION_COUNT, (c + 1) * ACTION_COUNT), row * ACTION_COUNT);
+    }
+    cached = { observations, masks };
+    rowInputs.set(model, cached);
+  }
+  return cached;
+}
+
+/** The greedy action of `policy` in every dataset row (one batched forward pass). */
+export function greedyActionsOfRows(policy: PpoPolicy, model: DatasetModel, masked = true): Int32Array {
+  const { observations, masks } = encodedRows(model);
+  return policy.actBatch(observations, model.table.rowCount, masked ? masks : undefined);
+}
+
+export interface ExactEvaluation {
+  start: Start;
+  /** Exact expected undiscounted return of the greedy policy. */
+  value: number;
+  optimum: number;
+  /** value / optimum (NaN when optimum <= 0). */
+  fraction: number;
+}
+
+export interface EvaluationOptions {
+  /** Apply the valid-action mask when choosing actions (default true). */
+  masked?: boolean;
+}
+
+/** Exact expected return of the greedy policy from `start`, and its fraction of the optimum. */
+export function evaluateExact(policy: PpoPolicy, model: DatasetModel, start: Start, options: EvaluationOptions = {}): ExactEvaluation {
+  const actions = greedyActionsOfRows(policy, model, options.masked ?? true);
+  const value = evaluateRowPolicy(model, actions, start, DEFAULT_MAX_STEPS);
+  const optimum = optimumOf(model).valueOf(start);
+  return { start, value, optimum, fraction: fractionOfOptimum(value, optimum) };
+}
+
+/** Two-sided 95% Student t quantile for `df` degrees of freedom. */
+export function tQuantile95(df: number): number {
+  const table = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086];
+  if (df < 1) return Number.NaN;
+  if (df <= table.length) return table[df - 1];
+  if (df <= 30) return 2.042 + ((30 - df) / 10) * (2.086 - 2.042);
+  if (df <= 60) return 2.0 + ((60 - df) / 30) * (2.042 - 2.0);
+  if (df <= 120) return 1.98 + ((120 - df) / 60) * (2.0 - 1.98);
+  return 1.96;
+}
+
+export interface EpisodeEvaluation {
+  start: Start;
+  episodes: number;
+  returns: number[];
+  mean: number;
+  /** Sample standard deviation of the episode returns. */
+  std: number;
+  /** 95% confidence interval of the mean (Student t). */
+  ci95: [number, number];
+  optimum: number;
+  /** mean / optimum (NaN when optimum <= 0). */
+  fraction: number;
+}
+
+export interface GreedyEvaluationOptions extends EvaluationOptions {
+  start: Start;
+  episodes?: number;
+  seed?: number;
+}
+
+/** Plays seeded episodes with the greedy policy on DatasetEnv. */
+export function evaluateGreedy(policy: PpoPolicy, model: DatasetModel, options: GreedyEvaluationOptions): EpisodeEvaluation {
+  const episodes = options.episodes ?? 100;
+  if (!Number.isInteger(episodes) || episodes < 1) throw new Error(`episodes must be a positive integer, got ${episodes}`);
+  const masked = options.masked ?? true;
+  const env = DatasetEnv.fromModel(model, { start: options.start, seed: options.seed ?? 0 });
+  const returns: number[] = [];
+  for (let e = 0; e < episodes; e++) {
+    let { observation } = env.reset();
+    let total = 0;
+    for (;;) {
+      const step = env.step(policy.act(observation, masked ? env.actionMask() : undefined));
+      total += step.reward;
+      observation = step.observation;
+      if (step.terminated || step.truncated) break;
+    }
+    returns.push(total);
+  }
+  const mean = returns.reduce((s, r) => s + r, 0) / episodes;
+  const std = episodes > 1 ? Math.sqrt(returns.reduce((s, r) => s + (r - mean) ** 2, 0) / (episodes - 1)) : 0;
+  const half = episodes > 1 ? (tQuantile95(episodes - 1) * std) / Math.sqrt(episodes) : Number.NaN;
+  const optimum = optimumOf(model).valueOf(options.start);
+  return { start: options.start, episodes, returns, mean, std, ci95: [mean - half, mean + half], optimum, fraction: fractionOfOptimum(mean, optimum) };
+}

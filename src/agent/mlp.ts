@@ -1,0 +1,190 @@
+/**
+ * Multilayer perceptrons as plain Float32Arrays: seeded initialisation and a pure-JS forward pass.
+ *
+ * The forward pass serves rollouts, tiny batches and policy servers without a round trip through
+ * TensorFlow.js. Kernels use tfjs's Dense layout ([inputs, outputs], row-major), so weights move
+ * between the two without reshuffling. Inputs that are exactly zero are skipped, which makes the
+ * first layer cheap on the one-hot observation encoding (5 of 29 inputs are non-zero).
+ */
+import { Rng } from '../random';
+
+export type Activation = 'tanh' | 'relu';
+
+export interface DenseWeights {
+  /** [inputs * outputs], kernel[i * outputs + j] connects input i to output j. */
+  kernel: Float32Array;
+  bias: Float32Array;
+  inputs: number;
+  outputs: number;
+}
+
+export interface MlpWeights {
+  /** Hidden layers use `activation`; the last layer is linear. */
+  layers: DenseWeights[];
+  activation: Activation;
+}
+
+/** Layer sizes from input to output, e.g. [29, 64, 64, 7]. */
+export function mlpSizes(weights: MlpWeights): number[] {
+  return [weights.layers[0].inputs, ...weights.layers.map((l) => l.outputs)];
+}
+
+/**
+ * A random matrix with orthonormal rows or columns, scaled by `gain` (orthogonal initialisation,
+ * as CleanRL uses for PPO): Gram-Schmidt on Gaussian vectors from a seeded generator.
+ */
+export function orthogonalMatrix(rows: number, cols: number, gain: number, rng: Rng): Float32Array {
+  // Orthonormalise the shorter dimension's vectors, which live in the longer dimension.
+  const count = Math.min(rows, cols);
+  const length = Math.max(rows, cols);
+  const vectors: Float64Array[] = [];
+  while (vectors.length < count) {
+    const v = new Float64Array(length);
+    for (let k = 0; k < length; k++) v[k] = rng.normal();
+    for (const u of vectors) {
+      let dot = 0;
+      for (let k = 0; k < length; k++) dot += u[k] * v[k];
+      for (let k = 0; k < length; k++) v[k] -= dot * u[k];
+    }
+    let norm = 0;
+    for (let k = 0; k < length; k++) norm += v[k] * v[k];
+    norm = Math.sqrt(norm);
+    if (norm < 1e-6) continue; // numerically dependent: draw again
+    for (let k = 0; k < length; k++) v[k] /= norm;
+    vectors.push(v);
+  }
+  const out = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      out[i * cols + j] = gain * (rows <= cols ? vectors[i][j] : vectors[j][i]);
+    }
+  }
+  return out;
+}
+
+/**
+ * A seeded MLP: orthogonal kernels with gain sqrt(2) in the hidden layers and `outputGain` in the
+ * last one, zero biases.
+ */
+export function initMlp(sizes: number[], activation: Activation, outputGain: number, rng: Rng): MlpWeights {
+  const layers: DenseWeights[] = [];
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const last = l + 2 === sizes.length;
+    layers.push({
+      kernel: orthogonalMatrix(sizes[l], sizes[l + 1], last ? outputGain : Math.SQRT2, rng),
+      bias: new Float32Array(sizes[l + 1]),
+      inputs: sizes[l],
+      outputs: sizes[l + 1],
+    });
+  }
+  return { layers, activation };
+}
+
+/** Deep copy (the snapshot a policy server or a rollout keeps while training goes on). */
+export function cloneMlp(weights: MlpWeights): MlpWeights {
+  return {
+    activation: weights.activation,
+    layers: weights.layers.map((l) => ({ ...l, kernel: l.kernel.slice(), bias: l.bias.slice() })),
+  };
+}
+
+/** Scratch buffers for forwardMlp, grown on demand and reused across calls. */
+export class MlpScratch {
+  a = new Float32Array(0);
+  b = new Float32Array(0);
+  nonZero = new Int32Array(0);
+  ensure(width: number): void {
+    if (this.a.length < width) {
+      this.a = new Float32Array(width);
+      this.b = new Float32Array(width);
+      this.nonZero = new Int32Array(width);
+    }
+  }
+}
+
+const sharedScratch = new MlpScratch();
+
+/** Kernels transposed to [outputs, inputs], so each output is one contiguous dot product. */
+const transposed = new WeakMap<Float32Array, Float32Array>();
+
+function transposedKernel(layer: DenseWeights): Float32Array {
+  let t = transposed.get(layer.kernel);
+  if (!t) {
+    const { kernel, inputs: n, outputs: m } = layer;
+    t = new Float32Array(n * m);
+    for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) t[j * n + i] = kernel[i * m + j];
+    transposed.set(layer.kernel, t);
+  }
+  return t;
+}
+
+/**
+ * y[yOffset + j] = bias[j] + sum_i x[xOffset + i] * kernel[i, j]. Sparse inputs (the one-hot
+ * observation) only visit their non-zero entries.
+ */
+function denseLayer(layer: DenseWeights, x: Float32Array, xOffset: number, y: Float32Array, yOffset: number, nonZero: Int32Array): void {
+  const n = layer.inputs;
+  const m = layer.outputs;
+  const w = transposedKernel(layer);
+  const bias = layer.bias;
+  let count = 0;
+  for (let i = 0; i < n; i++) if (x[xOffset + i] !== 0) nonZero[count++] = i;
+  if (count * 2 < n) {
+    for (let j = 0; j < m; j++) {
+      let acc = bias[j];
+      const row = j * n;
+      for (let k = 0; k < count; k++) {
+        const i = nonZero[k];
+        acc += x[xOffset + i] * w[row + i];
+      }
+      y[yOffset + j] = acc;
+    }
+  } else {
+    for (let j = 0; j < m; j++) {
+      let acc = bias[j];
+      const row = j * n;
+      for (let i = 0; i < n; i++) acc += x[xOffset + i] * w[row + i];
+      y[yOffset + j] = acc;
+    }
+  }
+}
+
+/**
+ * Forward pass of `count` inputs (input r at inputs[r*inputSize ...]) into `out`
+ * (count * outputSize floats).
+ */
+export function forwardMlp(
+  weights: MlpWeights,
+  inputs: Float32Array,
+  count: number,
+  out: Float32Array = new Float32Array(count * weights.layers[weights.layers.length - 1].outputs),
+  scratch: MlpScratch = sharedScratch,
+): Float32Array {
+  const layers = weights.layers;
+  let widest = layers[0].inputs;
+  for (const l of layers) widest = Math.max(widest, l.outputs);
+  scratch.ensure(widest);
+  const relu = weights.activation === 'relu';
+  const last = layers.length - 1;
+  const inSize = layers[0].inputs;
+  const outSize = layers[last].outputs;
+  for (let r = 0; r < count; r++) {
+    let x = inputs;
+    let xOffset = r * inSize;
+    for (let l = 0; l <= last; l++) {
+      const layer = layers[l];
+      if (l === last) {
+        denseLayer(layer, x, xOffset, out, r * outSize, scratch.nonZero);
+        break;
+      }
+      const y = l % 2 === 0 ? scratch.a : scratch.b;
+      denseLayer(layer, x, xOffset, y, 0, scratch.nonZero);
+      const m = layer.outputs;
+      if (relu) for (let j = 0; j < m; j++) y[j] = y[j] > 0 ? y[j] : 0;
+      else for (let j = 0; j < m; j++) y[j] = Math.tanh(y[j]);
+      x = y;
+      xOffset = 0;
+    }
+  }
+  return out;
+}
