@@ -50,6 +50,8 @@ export interface CheckpointMeta {
   algorithm: 'ppo';
   /** The full training configuration (hyperparameters, seed, start, masking). */
   config: PpoConfig;
+  /** Preset the configuration started from, when known. */
+  preset: string | null;
   network: NetworkSpec;
   reward: ReturnType<typeof describeReward>;
   data: DataIdentity;
@@ -70,6 +72,7 @@ export interface CheckpointMeta {
 export interface CheckpointContents {
   policy: PpoPolicy | PolicyWeights;
   config: PpoConfig;
+  preset?: string | null;
   backend: string;
   reward: RewardFunction;
   data: DataIdentity;
@@ -265,6 +268,7 @@ export async function saveCheckpoint(dir: string, contents: CheckpointContents, 
     createdAt: new Date().toISOString(),
     algorithm: 'ppo',
     config: contents.config,
+    preset: contents.preset ?? null,
     network: weights.spec,
     reward: describeReward(contents.reward),
     data: contents.data,

@@ -1,0 +1,50 @@
+/** `rl-autoscaler evaluate`: greedy evaluation of a saved policy on the dataset replay. */
+import { loadCheckpoint } from '../agent/checkpoint';
+import { evaluateExact, evaluateGreedy } from '../agent/evaluate';
+import { DatasetModel } from '../env/dataset-env';
+import { formatStart, parseStart, type Start } from '../env/start';
+import { REWARD_NAMES, type RewardName } from '../reward';
+import { intOption, parseOptions } from './args';
+import { UsageError, type CliCommand } from './types';
+
+export const evaluateCommand: CliCommand = {
+  name: 'evaluate',
+  usage: 'evaluate --checkpoint DIR [--start row:558|random-row] [--episodes N] [--seed N] [--json]',
+  summary: 'greedy episodes of a saved policy: mean, std, 95% CI and fraction of the exact optimum (also the exact expected return)',
+  async run(args) {
+    const opts = parseOptions(args, {
+      checkpoint: { type: 'string' },
+      start: { type: 'string', default: 'row:558' },
+      episodes: { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    });
+    if (opts.checkpoint === undefined) throw new UsageError('--checkpoint DIR is required');
+    let start: Start;
+    try {
+      start = parseStart(opts.start!);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const episodes = intOption(opts.episodes, 'episodes', 100);
+    if (episodes < 1) throw new UsageError('--episodes must be at least 1');
+    const { policy, meta } = loadCheckpoint(opts.checkpoint);
+    const rewardName = meta.reward.name as RewardName;
+    if (!REWARD_NAMES.includes(rewardName)) throw new Error(`${opts.checkpoint}: trained with reward ${JSON.stringify(rewardName)}, which this code does not know`);
+    const model = new DatasetModel({ reward: rewardName });
+    if (model.table.sha256 !== meta.data.sha256) {
+      console.error(`warning: the checkpoint was trained on data ${meta.data.sha256.slice(0, 12)}…, the dataset here is ${model.table.sha256.slice(0, 12)}…`);
+    }
+    const masked = meta.config.maskActions;
+    const result = evaluateGreedy(policy, model, { start, episodes, seed: intOption(opts.seed, 'seed', 0), masked });
+    if (opts.json) {
+      console.log(JSON.stringify({ mean: result.mean, std: result.std, episodes: result.episodes, optimum: result.optimum, fraction: result.fraction }));
+      return 0;
+    }
+    const exact = evaluateExact(policy, model, start, { masked });
+    console.log(`checkpoint ${meta.runId} (${meta.preset ?? 'custom config'}, seed ${meta.seed}, masking ${masked ? 'on' : 'off'})`);
+    console.log(`greedy, ${result.episodes} episodes from ${formatStart(start)}: mean ${result.mean.toFixed(3)}, std ${result.std.toFixed(3)}, 95% CI [${result.ci95[0].toFixed(3)}, ${result.ci95[1].toFixed(3)}]`);
+    console.log(`exact expected return ${exact.value.toFixed(3)}; optimum ${exact.optimum.toFixed(3)}; fraction of optimum ${exact.fraction.toFixed(4)} (episodes: ${result.fraction.toFixed(4)})`);
+    return 0;
+  },
+};
