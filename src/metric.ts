@@ -100,13 +100,19 @@ export function renderQuery(template: string, request: CollectRequest): string {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** prometheus-query rejects with the API's {status, errorType, error} or an axios-like error. */
-function describeFailure(err: unknown): { kind: MetricErrorKind; text: string } {
-  const e = err as { errorType?: string; error?: string; message?: string; code?: string; cause?: { code?: string } };
-  if (e && typeof e === 'object' && typeof e.error === 'string') return { kind: 'http', text: `${e.errorType ?? 'error'}: ${e.error}` };
-  const code = e?.code ?? e?.cause?.code;
-  if (code && /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ECONNABORTED|ENOTFOUND|EHOSTUNREACH/.test(code)) return { kind: 'unreachable', text: `${code}${e.message ? ` (${e.message})` : ''}` };
-  return { kind: 'unreachable', text: e?.message ?? String(err) };
+/**
+ * prometheus-query rejects with {errorType, error, httpStatus?, code?}: network_error and
+ * timeout_error when Prometheus cannot be reached, http_error with the API's own error text.
+ * Only a 4xx answer (a bad query) is final; everything else may pass and is retried.
+ */
+function describeFailure(err: unknown): { kind: MetricErrorKind; text: string; final: boolean } {
+  const e = err as { errorType?: string; error?: string; httpStatus?: number; code?: string; message?: string };
+  if (e && typeof e === 'object' && e.errorType === 'http_error') {
+    const status = e.httpStatus ?? 0;
+    return { kind: 'http', text: `HTTP ${status}: ${e.error}`, final: status >= 400 && status < 500 };
+  }
+  if (e && typeof e === 'object' && typeof e.error === 'string') return { kind: 'unreachable', text: `${e.error}${e.code && !e.error.includes(e.code) ? ` (${e.code})` : ''}`, final: false };
+  return { kind: 'unreachable', text: e?.message ?? String(err), final: false };
 }
 
 export class MetricClient {
@@ -151,9 +157,9 @@ export class MetricClient {
           missing,
         );
       } catch (err) {
-        const { kind, text } = describeFailure(err);
-        failure = new MetricError(`${metric}: Prometheus at ${this.url} ${kind === 'unreachable' ? 'is unreachable' : 'rejected the query'}: ${text} (query: ${query})`, kind, query, request.pods);
-        if (kind === 'http') throw failure; // a bad query does not get better by retrying
+        const { kind, text, final } = describeFailure(err);
+        failure = new MetricError(`${metric}: Prometheus at ${this.url} ${kind === 'unreachable' ? 'is unreachable' : 'answered an error'}: ${text} (query: ${query})`, kind, query, request.pods);
+        if (final) throw failure; // a bad query does not get better by retrying
       }
       if (Date.now() + this.retryDelayMs > deadline) throw failure;
       await sleep(this.retryDelayMs);
