@@ -37,6 +37,24 @@ export class ServerMetrics {
   });
   readonly policyVersion = new client.Gauge({ name: 'policy_server_policy_version', help: 'Updates behind the acting weights', registers: [this.registry] });
 
+  private readonly perRoute = new Map<string, { latency: client.Histogram.Internal<'route'>; byStatus: Map<number, client.Counter.Internal> }>();
+
+  /** Counts a request and its latency; the labelled children are cached (the hot path). */
+  observeRequest(route: string, status: number, seconds: number): void {
+    let entry = this.perRoute.get(route);
+    if (!entry) {
+      entry = { latency: this.latency.labels({ route }), byStatus: new Map() };
+      this.perRoute.set(route, entry);
+    }
+    let counter = entry.byStatus.get(status);
+    if (!counter) {
+      counter = this.requests.labels({ route, status: String(status) });
+      entry.byStatus.set(status, counter);
+    }
+    counter.inc();
+    entry.latency.observe(seconds);
+  }
+
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'policy_server_' });
   }

@@ -166,8 +166,9 @@ export class PolicyServer {
     const started = performance.now();
     let routeName = 'unmatched';
     try {
-      const url = new URL(req.url ?? '/', 'http://server');
-      const { route, params } = this.router.match(req.method ?? 'GET', url.pathname);
+      const target = req.url ?? '/';
+      const query = target.indexOf('?');
+      const { route, params } = this.router.match(req.method ?? 'GET', query < 0 ? target : target.slice(0, query));
       routeName = route.name;
       this.auth?.check(req.headers.authorization);
       await route.handler(req, res, params);
@@ -179,8 +180,7 @@ export class PolicyServer {
         sendError(res, new HttpError(500, 'internal_error', (err as Error).message));
       }
     } finally {
-      this.metrics.requests.inc({ route: routeName, status: String(res.statusCode) });
-      this.metrics.latency.observe({ route: routeName }, (performance.now() - started) / 1000);
+      this.metrics.observeRequest(routeName, res.statusCode, (performance.now() - started) / 1000);
     }
   }
 
