@@ -1,7 +1,7 @@
 /**
  * Policy server throughput: a server in its own process (`rl-autoscaler serve`, state dir in a
  * temporary folder, the experience log fsynced as always) driven over loopback HTTP by 64
- * concurrent clients with keep-alive connections. Each client runs the original client's loop:
+ * concurrent clients, each on its own keep-alive connection. Each client runs the original client's loop:
  * ask for an action, report a reward, end the episode every 100 steps and start another.
  * A decision is one answered action request; its latency is measured at the client.
  *
@@ -14,6 +14,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Rng } from '../src/random';
@@ -27,31 +28,65 @@ const EPISODE_LENGTH = 100;
 /** Decisions per second offered by all clients together in the paced phase. */
 const TARGET_RATE = Number(process.env.BENCH_RATE ?? 2500);
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
+/**
+ * One keep-alive HTTP/1.1 connection, one request at a time, with just enough parsing for the
+ * server's answers (Content-Length bodies). The load generator shares the machine's two cores with
+ * the server, and node:http's client costs more CPU per request than the server does to answer it:
+ * with it, the benchmark measures mostly itself.
+ */
+class Connection {
+  private readonly socket: net.Socket;
+  private buffer = Buffer.alloc(0);
+  private waiting: { resolve: (body: string) => void; reject: (err: Error) => void; path: string } | null = null;
+  private readonly ready: Promise<void>;
 
-function post(port: number, path: string, body: unknown): Promise<unknown> {
-  const data = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          if ((res.statusCode ?? 500) >= 400) reject(new Error(`${path}: ${res.statusCode} ${text}`));
-          else resolve(JSON.parse(text));
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(data);
-  });
+  constructor(port: number) {
+    this.socket = net.connect({ host: '127.0.0.1', port });
+    this.socket.setNoDelay(true);
+    this.ready = new Promise((resolve, reject) => {
+      this.socket.once('connect', resolve);
+      this.socket.once('error', reject);
+    });
+    this.socket.on('data', (chunk: Buffer) => {
+      this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+      this.parse();
+    });
+    this.socket.on('error', (err) => this.waiting?.reject(err));
+  }
+
+  private parse(): void {
+    const end = this.buffer.indexOf('\r\n\r\n');
+    if (end < 0 || !this.waiting) return;
+    const head = this.buffer.subarray(0, end).toString('latin1');
+    const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    if (this.buffer.length < end + 4 + length) return;
+    const body = this.buffer.subarray(end + 4, end + 4 + length).toString('utf8');
+    this.buffer = this.buffer.subarray(end + 4 + length);
+    const status = Number(head.slice(9, 12));
+    const w = this.waiting;
+    this.waiting = null;
+    if (status >= 400) w.reject(new Error(`${w.path}: ${status} ${body}`));
+    else w.resolve(body);
+  }
+
+  async post(path: string, body: unknown): Promise<any> {
+    await this.ready;
+    const data = JSON.stringify(body);
+    const text = await new Promise<string>((resolve, reject) => {
+      this.waiting = { resolve, reject, path };
+      this.socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(data)}\r\n\r\n${data}`);
+    });
+    return JSON.parse(text);
+  }
+
+  close(): void {
+    this.socket.end();
+  }
 }
 
 async function startServer(stateDir: string): Promise<{ port: number; stop: () => Promise<void> }> {
   const cli = path.join(__dirname, '..', 'src', 'cli.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--port', '0', '--state-dir', stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', cli, 'serve', '--port', '0', '--state-dir', stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const port = await new Promise<number>((resolve, reject) => {
@@ -99,10 +134,12 @@ async function runPhase(port: number, periodMs: number): Promise<PhaseResult> {
 
   async function client(index: number): Promise<void> {
     const rng = new Rng(index);
+    const connection = new Connection(port);
+    const post = (path: string, body: unknown) => connection.post(path, body);
     // Spread the clients' schedules over one period.
     let next = performance.now() + (periodMs * index) / CLIENTS;
     while (!stopping) {
-      const { episode_id: id } = (await post(port, '/v1/episodes', { training_enabled: TRAINING })) as { episode_id: string };
+      const { episode_id: id } = (await post('/v1/episodes', { training_enabled: TRAINING })) as { episode_id: string };
       let obs = observation(rng);
       for (let step = 0; step < EPISODE_LENGTH && !stopping; step++) {
         if (periodMs > 0) {
@@ -110,17 +147,18 @@ async function runPhase(port: number, periodMs: number): Promise<PhaseResult> {
           if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         }
         const t0 = periodMs > 0 ? next : performance.now();
-        await post(port, `/v1/episodes/${id}/action`, { observation: obs });
+        await post(`/v1/episodes/${id}/action`, { observation: obs });
         if (measuring) {
           latencies.push(performance.now() - t0);
           decisions++;
         }
         obs = observation(rng);
-        await post(port, `/v1/episodes/${id}/returns`, { reward: rng.next() });
+        await post(`/v1/episodes/${id}/returns`, { reward: rng.next() });
         next += periodMs;
       }
-      await post(port, `/v1/episodes/${id}/end`, { observation: obs });
+      await post(`/v1/episodes/${id}/end`, { observation: obs });
     }
+    connection.close();
   }
 
   const running = Array.from({ length: CLIENTS }, (_, i) => client(i));
@@ -137,6 +175,21 @@ async function runPhase(port: number, periodMs: number): Promise<PhaseResult> {
   return { rate: decisions / elapsed, p50: pct(50), p99: pct(99), max: latencies[latencies.length - 1], decisions };
 }
 
+/** The server's own view: its latency histogram of action requests over both phases. */
+async function serverSideLatency(port: number): Promise<string> {
+  const text = await new Promise<string>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+  const buckets = [...text.matchAll(/^policy_server_request_duration_seconds_bucket\{le="([^"]+)",route="POST \/v1\/episodes\/:id\/action"\} (\d+)$/gm)].map((m) => ({ le: m[1], count: Number(m[2]) }));
+  const total = buckets.at(-1)?.count ?? 0;
+  const share = buckets.map((b) => `<=${b.le === '+Inf' ? 'inf' : Number(b.le) * 1000 + 'ms'} ${((100 * b.count) / total).toFixed(2)}%`);
+  return `server-side action latency (arrival to answer), cumulative: ${share.join(', ')}`;
+}
+
 function describe(name: string, r: PhaseResult): string {
   return `${name}: ${r.decisions} decisions, ${r.rate.toFixed(0)}/s, latency p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(2)} ms`;
 }
@@ -150,8 +203,8 @@ async function main(): Promise<void> {
   const period = (CLIENTS / TARGET_RATE) * 1000;
   const paced = await runPhase(server.port, period);
   console.log(describe(`paced (each client one step per ${period.toFixed(1)} ms, ${TARGET_RATE} decisions/s offered)`, paced));
+  console.log(await serverSideLatency(server.port));
   await server.stop();
-  agent.destroy();
   const events = fs.readFileSync(path.join(stateDir, 'experience.jsonl'), 'utf8').split('\n').length - 1;
   fs.rmSync(stateDir, { recursive: true, force: true });
   console.log(`${events} events in the experience log, each fsynced before its answer`);
