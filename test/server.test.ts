@@ -7,7 +7,9 @@ import * as path from 'node:path';
 import { Rng } from '../src/random';
 import type { Observation } from '../src/space';
 import { PolicyClient, PolicyServerError } from '../src/server/client';
+import { loadCheckpoint } from '../src/agent/checkpoint';
 import { readExperienceLog } from '../src/server/experience-log';
+import { encodeWeights } from '../src/server/weights-codec';
 import { PolicyServer, EXPERIENCE_FILE } from '../src/server/server';
 
 const quiet = () => {};
@@ -202,11 +204,21 @@ test('training-enabled episodes lead to PPO updates, new weights and checkpoints
 
     const checkpoints = fs.readdirSync(path.join(dir, 'checkpoints')).sort();
     assert.deepEqual(checkpoints, ['update-000002', 'update-000003'], 'only the newest two are kept');
-    const meta = JSON.parse(fs.readFileSync(path.join(dir, 'checkpoints', 'update-000003', 'meta.json'), 'utf8'));
-    assert.equal(meta.version, 3);
-    assert.equal(meta.stepsTrained, 48);
-    assert.equal(meta.parent, path.join(dir, 'checkpoints', 'update-000002'));
-    assert.ok(Number.isFinite(meta.stats.policyLoss));
+    // Each is a project checkpoint (loadable by every command) recording where the server stood.
+    const latest = path.join(dir, 'checkpoints', 'update-000003');
+    const loaded = loadCheckpoint(latest);
+    assert.equal(loaded.meta.metrics.policyVersion, 3);
+    assert.equal(loaded.meta.metrics.stepsTrained, 48);
+    assert.ok(Number.isFinite(loaded.meta.metrics.policyLoss));
+    assert.equal(loaded.meta.parent, path.join(dir, 'checkpoints', 'update-000002'));
+    assert.deepEqual(encodeWeights(loaded.weights), after.weights);
+
+    // A new server started from that checkpoint acts with exactly those weights.
+    await withServer({ checkpoint: latest }, async (other) => {
+      const served = await new PolicyClient(other.url).weights();
+      assert.equal(served!.version, 0);
+      assert.deepEqual(served!.weights, after.weights);
+    });
     const metrics = await (await fetch(server.url + '/metrics')).text();
     assert.match(metrics, /^policy_server_training_updates_total 3$/m);
   });

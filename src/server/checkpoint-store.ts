@@ -1,10 +1,11 @@
 /**
- * The server's checkpoints in its state dir: `checkpoints/update-000012/` with the policy files
- * and a meta.json. Each is written into a temporary folder, fsynced, then renamed into place, so a
- * crash leaves either the whole checkpoint or none of it. Only the newest `keep` are kept.
+ * The server's checkpoints in its state dir: `checkpoints/update-000012/`, each a complete policy
+ * checkpoint (src/agent/checkpoint.ts: written atomically, loadable by every other command) whose
+ * meta.json `metrics` also hold the server's resume point. Only the newest `keep` are kept.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readCheckpointMeta } from '../agent/checkpoint';
 
 export interface ServerCheckpointMeta {
   /** Updates behind these weights. */
@@ -13,22 +14,13 @@ export interface ServerCheckpointMeta {
   trainedThroughSeq: number;
   /** Transitions trained on so far. */
   stepsTrained: number;
-  createdAt: string;
   /** The checkpoint these weights were trained from (a folder path), or null. */
   parent: string | null;
+  /** The last update's statistics. */
   stats?: Record<string, number>;
 }
 
 const PREFIX = 'update-';
-
-function fsyncPath(p: string): void {
-  const fd = fs.openSync(p, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 export class CheckpointStore {
   readonly dir: string;
@@ -36,15 +28,15 @@ export class CheckpointStore {
   constructor(stateDir: string, readonly keep = 3) {
     this.dir = path.join(stateDir, 'checkpoints');
     fs.mkdirSync(this.dir, { recursive: true });
-    // Leftovers of a save that a crash interrupted.
-    for (const name of fs.readdirSync(this.dir)) if (name.startsWith('.tmp-')) fs.rmSync(path.join(this.dir, name), { recursive: true, force: true });
+    // Leftovers of a save that a crash interrupted (temporary folders are hidden).
+    for (const name of fs.readdirSync(this.dir)) if (name.startsWith('.')) fs.rmSync(path.join(this.dir, name), { recursive: true, force: true });
   }
 
-  /** Complete checkpoints, oldest first. */
+  /** Checkpoint folders, oldest first. */
   list(): string[] {
     return fs
       .readdirSync(this.dir)
-      .filter((name) => name.startsWith(PREFIX) && fs.existsSync(path.join(this.dir, name, 'meta.json')))
+      .filter((name) => name.startsWith(PREFIX))
       .sort()
       .map((name) => path.join(this.dir, name));
   }
@@ -53,25 +45,21 @@ export class CheckpointStore {
     const all = this.list();
     if (!all.length) return null;
     const dir = all[all.length - 1];
-    return { dir, meta: JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')) as ServerCheckpointMeta };
+    const { metrics, parent } = readCheckpointMeta(dir);
+    const number = (key: string) => {
+      const v = metrics[key];
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Error(`${dir}/meta.json: metrics.${key} is ${JSON.stringify(v)}, not a count (not a policy-server checkpoint?)`);
+      return v;
+    };
+    return { dir, meta: { version: number('policyVersion'), trainedThroughSeq: number('trainedThroughSeq'), stepsTrained: number('stepsTrained'), parent } };
   }
 
-  /** Writes a checkpoint atomically: `writeFiles` fills a temporary folder, which is then renamed. */
-  async save(meta: ServerCheckpointMeta, writeFiles: (dir: string) => Promise<void>): Promise<string> {
-    const name = `${PREFIX}${String(meta.version).padStart(6, '0')}`;
-    const tmp = path.join(this.dir, `.tmp-${name}-${process.pid}`);
-    const final = path.join(this.dir, name);
-    await fs.promises.rm(tmp, { recursive: true, force: true });
-    await fs.promises.mkdir(tmp);
-    await writeFiles(tmp);
-    await fs.promises.writeFile(path.join(tmp, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
-    for (const file of fs.readdirSync(tmp)) fsyncPath(path.join(tmp, file));
-    fsyncPath(tmp);
-    // A checkpoint of the same version can exist when a crash came after it was saved but before
-    // the log recorded that; the new one replaces it.
-    await fs.promises.rm(final, { recursive: true, force: true });
-    await fs.promises.rename(tmp, final);
-    fsyncPath(this.dir);
+  /** Saves through `write`, which writes the checkpoint at the given path atomically; prunes old ones. */
+  async save(meta: ServerCheckpointMeta, write: (dir: string) => Promise<void>): Promise<string> {
+    const final = path.join(this.dir, `${PREFIX}${String(meta.version).padStart(6, '0')}`);
+    // A checkpoint of the same version exists when a crash came after it was saved but before
+    // the experience behind it was acknowledged as trained; the new one replaces it.
+    await write(final);
     for (const old of this.list().slice(0, -this.keep)) await fs.promises.rm(old, { recursive: true, force: true });
     return final;
   }

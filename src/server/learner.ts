@@ -3,14 +3,14 @@
  * save, and hand out weights. `PpoBackend` implements it over the project's PPO (src/agent); the
  * HTTP, validation, persistence and batching layers only know this interface.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../agent/backend';
+import { loadCheckpoint, saveCheckpoint } from '../agent/checkpoint';
 import { ActorCritic, PpoPolicy, defaultNetworkSpec, initPolicyWeights, type PolicyWeights } from '../agent/policy';
 import { PpoLearner, ppoConfig, type PpoConfig, type Trajectory } from '../agent/ppo';
 import { Rng } from '../random';
 import { decideBatch, type Decision, type DecisionRequest } from './decide';
-import { decodeWeights, encodeWeights, type EncodedWeights } from './weights-codec';
+import type { RewardFunction } from '../reward';
 
 export interface LearnerBackend {
   /** Number of updates behind the current weights (0 for the starting policy). */
@@ -18,14 +18,33 @@ export interface LearnerBackend {
   decide(requests: readonly DecisionRequest[]): Decision[];
   /** One PPO update on a batch; resolves to the update's statistics. */
   update(batch: Trajectory): Promise<Record<string, number>>;
-  /** Writes the policy into `dir` (which exists and is empty). */
-  save(dir: string): Promise<void>;
+  /** Writes a complete checkpoint at `dir` atomically (replacing one already there). */
+  save(dir: string, record: CheckpointRecord): Promise<void>;
   /** The acting weights (a snapshot). */
   weights(): PolicyWeights;
 }
 
-/** File the server keeps its policy weights in, inside a checkpoint folder. */
-export const WEIGHTS_FILE = 'weights.json';
+/** What a server checkpoint records besides the weights. */
+export interface CheckpointRecord {
+  /** Numbers stored in the checkpoint's meta.json `metrics` (the server's resume point, update stats). */
+  metrics: Record<string, number>;
+  parent: string | null;
+  /** The experience log the updates learned from, and how many of its events they covered. */
+  experienceLog: string;
+  experienceEvents: number;
+}
+
+/**
+ * The server learns from rewards its clients compute; checkpoints record that instead of a reward
+ * function of the project's (the client's own reward is in its run records).
+ */
+const CLIENT_REPORTED_REWARD: RewardFunction = {
+  name: 'client-reported',
+  version: 1,
+  params: { source: 'rewards reported to the policy server by its clients' },
+  invalidPenalty: 0,
+  compute: () => Number.NaN,
+};
 
 /** PPO settings for learning from a live stream: one environment, `trainBatch` steps per update. */
 export function serverPpoConfig(trainBatch: number, seed: number, overrides: Partial<PpoConfig> = {}): PpoConfig {
@@ -43,15 +62,9 @@ export function serverPpoConfig(trainBatch: number, seed: number, overrides: Par
   });
 }
 
-/** Reads policy weights saved by `PpoBackend.save`. */
+/** Policy weights of a checkpoint folder (src/agent/checkpoint.ts format, checked on load). */
 export function loadPolicyWeights(dir: string): PolicyWeights {
-  const file = path.join(dir, WEIGHTS_FILE);
-  if (!fs.existsSync(file)) throw new Error(`${dir}: no ${WEIGHTS_FILE} (not a checkpoint written by the policy server)`);
-  try {
-    return decodeWeights(JSON.parse(fs.readFileSync(file, 'utf8')) as EncodedWeights);
-  } catch (err) {
-    throw new Error(`${file}: ${(err as Error).message}`);
-  }
+  return loadCheckpoint(dir).weights;
 }
 
 export interface PpoBackendOptions {
@@ -67,6 +80,8 @@ export class PpoBackend implements LearnerBackend {
   private readonly networks: ActorCritic;
   private readonly learner: PpoLearner;
   private readonly actRng: Rng;
+  private readonly config: PpoConfig;
+  private backendName = 'unknown';
   version: number;
 
   private constructor(options: PpoBackendOptions, root: Rng) {
@@ -77,11 +92,14 @@ export class PpoBackend implements LearnerBackend {
     this.learner = new PpoLearner(this.networks, options.config, root.fork());
     this.policy = new PpoPolicy(weights);
     this.version = options.version ?? 0;
+    this.config = options.config;
   }
 
   static async create(options: PpoBackendOptions): Promise<PpoBackend> {
-    await initBackend();
-    return new PpoBackend(options, new Rng(options.config.seed));
+    const info = await initBackend();
+    const backend = new PpoBackend(options, new Rng(options.config.seed));
+    backend.backendName = info.name;
+    return backend;
   }
 
   decide(requests: readonly DecisionRequest[]): Decision[] {
@@ -96,8 +114,22 @@ export class PpoBackend implements LearnerBackend {
     return { ...stats };
   }
 
-  async save(dir: string): Promise<void> {
-    await fs.promises.writeFile(path.join(dir, WEIGHTS_FILE), JSON.stringify(encodeWeights(this.policy.getWeights())));
+  async save(dir: string, record: CheckpointRecord): Promise<void> {
+    await saveCheckpoint(
+      dir,
+      {
+        policy: this.policy.getWeights(),
+        config: this.config,
+        preset: 'policy-server',
+        backend: this.backendName,
+        reward: CLIENT_REPORTED_REWARD,
+        data: { file: record.experienceLog, sha256: 'n/a (append-only log; see metrics.trainedThroughSeq)', rowCount: record.experienceEvents },
+        metrics: record.metrics,
+        parent: record.parent,
+        runId: `policy-server-${path.basename(dir)}`,
+      },
+      { overwrite: true },
+    );
   }
 
   weights(): PolicyWeights {

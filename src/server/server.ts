@@ -121,7 +121,8 @@ export class PolicyServer {
         version: resumed?.meta.version ?? 0,
       }));
 
-    this.trainer = new Trainer(this.backend, store, trainBatch, resumed, parent, {
+    const file = path.resolve(o.stateDir, EXPERIENCE_FILE);
+    this.trainer = new Trainer(this.backend, store, trainBatch, resumed, parent, file, {
       onUpdate: ({ version, stats, seconds, checkpoint }) => {
         this.metrics.updates.inc();
         this.metrics.transitionsBuffered.set(this.trainer.buffered);
@@ -134,7 +135,6 @@ export class PolicyServer {
     this.metrics.policyVersion.set(this.backend.version);
 
     // Replay: the same code path as live requests rebuilds episodes and the training buffer.
-    const file = path.join(o.stateDir, EXPERIENCE_FILE);
     const replay = readExperienceLog(file);
     for (const event of replay.events) {
       const transition = this.episodes.apply(event, event.seq);

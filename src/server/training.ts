@@ -74,6 +74,8 @@ export class Trainer {
     readonly trainBatch: number,
     resumed: { meta: ServerCheckpointMeta; dir: string } | null,
     readonly parent: string | null,
+    /** Path of the experience log, recorded in checkpoints. */
+    private readonly experienceLog: string,
     private readonly events: TrainingEvents = {},
   ) {
     this.stepsTrained = resumed?.meta.stepsTrained ?? 0;
@@ -119,11 +121,13 @@ export class Trainer {
           version: this.backend.version,
           trainedThroughSeq: throughSeq,
           stepsTrained: this.stepsTrained + batch.length,
-          createdAt: new Date().toISOString(),
           parent: this.lastCheckpoint,
           stats,
         };
-        const checkpoint = await this.store.save(meta, (dir) => this.backend.save(dir));
+        const metrics: Record<string, number> = { policyVersion: meta.version, trainedThroughSeq: throughSeq, stepsTrained: meta.stepsTrained };
+        for (const [key, value] of Object.entries(stats)) if (Number.isFinite(value)) metrics[key] = value;
+        const record = { metrics, parent: meta.parent, experienceLog: this.experienceLog, experienceEvents: throughSeq };
+        const checkpoint = await this.store.save(meta, (dir) => this.backend.save(dir, record));
         this.buffer = this.buffer.slice(batch.length);
         this.stepsTrained = meta.stepsTrained;
         this.trainedThroughSeq = throughSeq;
