@@ -188,10 +188,23 @@ export class PolicyServer {
     return readJsonBody(req, this.options.bodyLimit ?? DEFAULT_BODY_LIMIT);
   }
 
-  /** Writes an event durably and applies it; the caller answers only after this resolves. */
-  private async record(event: ExperienceEvent): Promise<void> {
+  /**
+   * Logs and applies an event. With `waitForDisk` (experience the server learns from, and every
+   * episode's start and end) the caller answers only once the event is fsynced. Steps and rewards
+   * of training-disabled episodes train nothing, so their answers do not wait for the disk; they
+   * are still logged in order, and a crash can lose only the last moments of them.
+   */
+  private async record(event: ExperienceEvent, waitForDisk = true): Promise<void> {
     const { seq, durable } = this.experience.append(event);
     const transition = seq > 0 ? this.episodes.apply(event, seq) : null;
+    if (!waitForDisk) {
+      durable.then(
+        () => this.metrics.experienceStored.inc(),
+        (err: Error) => this.log(`experience log write failed: ${err.message}`),
+      );
+      if (seq < 0) throw new HttpError(503, 'storage_failed', 'the experience log has failed; nothing can be recorded');
+      return;
+    }
     try {
       await durable;
     } catch (err) {
@@ -265,7 +278,7 @@ export class PolicyServer {
       await this.withEpisode(id, async (episode) => {
         const { observation } = parseActionRequest(body);
         const d = await this.batcher.submit({ observation, explore: episode.explore });
-        await this.record({ type: 'step', episode: episode.id, observation, action: d.action, logProb: d.logProb, value: d.value, mask: d.mask, logged: false, policyVersion: this.backend.version });
+        await this.record({ type: 'step', episode: episode.id, observation, action: d.action, logProb: d.logProb, value: d.value, mask: d.mask, logged: false, policyVersion: this.backend.version }, episode.trainingEnabled);
         this.metrics.decisions.inc({ source: 'policy' });
         sendJson(res, 200, { action: d.action });
       });
@@ -276,7 +289,7 @@ export class PolicyServer {
       await this.withEpisode(id, async (episode) => {
         const { observation, action } = parseLogAction(body);
         const d = await this.batcher.submit({ observation, explore: false, action });
-        await this.record({ type: 'step', episode: episode.id, observation, action, logProb: d.logProb, value: d.value, mask: d.mask, logged: true, policyVersion: this.backend.version });
+        await this.record({ type: 'step', episode: episode.id, observation, action, logProb: d.logProb, value: d.value, mask: d.mask, logged: true, policyVersion: this.backend.version }, episode.trainingEnabled);
         this.metrics.decisions.inc({ source: 'client' });
         sendJson(res, 200, { ok: true });
       });
@@ -287,7 +300,7 @@ export class PolicyServer {
       await this.withEpisode(id, async (episode) => {
         const { reward, info } = parseReturns(body);
         this.episodes.checkCanReward(episode);
-        await this.record({ type: 'reward', episode: episode.id, reward, ...(info ? { info } : {}) });
+        await this.record({ type: 'reward', episode: episode.id, reward, ...(info ? { info } : {}) }, episode.trainingEnabled);
         sendJson(res, 200, { ok: true });
       });
     });
