@@ -130,6 +130,7 @@ export function createApiHandler(ctx: ApiHandlerContext) {
     const fields = parseFieldSelector(query.get('fieldSelector'));
     const inScope: Matcher = (o) => (!target.namespace || o.metadata?.namespace === target.namespace) && labels(o) && fields(o);
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+    res.flushHeaders(); // clients wait for the headers before reading events
     const write = (type: string, object: KubeObject) => res.write(`${JSON.stringify({ type, object })}\n`);
     const deliver = (event: StoreEvent) => {
       if (event.resourceType !== target.type) return;

@@ -176,7 +176,8 @@ export class ObjectStore {
       object = { ...clone(old), status: clone(body.status) };
     } else {
       object = clone(body);
-      if (type.status) object.status = clone(old.status);
+      // Clients write status only through the status subresource; the server's controllers may write both.
+      if (type.status && !options.server) object.status = clone(old.status);
     }
     object.apiVersion = apiVersionOf(type);
     object.kind = type.kind;
