@@ -3,8 +3,9 @@ import type { CliCommand } from './types';
 import { baselinesCommand } from './baselines';
 import { clientCommand } from './client';
 import { evaluateCommand } from './evaluate';
+import { liveCommand } from './live';
 import { serveCommand } from './serve';
 import { trainCommand } from './train';
 import { twinCommand } from './twin';
 
-export const COMMANDS: CliCommand[] = [baselinesCommand, trainCommand, evaluateCommand, serveCommand, clientCommand, twinCommand];
+export const COMMANDS: CliCommand[] = [baselinesCommand, trainCommand, evaluateCommand, liveCommand, serveCommand, clientCommand, twinCommand];

@@ -1,0 +1,111 @@
+/** `rl-autoscaler live`: fine-tune or test a checkpoint on a cluster (or on the cluster simulator). */
+import * as path from 'node:path';
+import { ClusterEnv, CLUSTER_TIMINGS, SIMULATOR_TIMINGS, type LiveTimings } from '../env/cluster-env';
+import { DeploymentClient, DEFAULT_TARGET, loadKubeConfig, type DeploymentTarget } from '../kube';
+import { MetricClient } from '../metric';
+import { runLive, type LiveRunConfig } from '../live/run';
+import { formatComparison, formatTimings } from '../live/report';
+import { startSimulatorStack, type SimulatorStack } from '../live/simulator-stack';
+import { REWARD_NAMES, type RewardName } from '../reward';
+import { assertOnGrid, type ScalingConfig } from '../space';
+import { intOption, parseOptions } from './args';
+import { UsageError, type CliCommand } from './types';
+
+function parseConfig(text: string, option: string): ScalingConfig {
+  const m = /^(\d+),(\d+),(\d+)$/.exec(text);
+  if (!m) throw new UsageError(`--${option} must be <replicas>,<cpuMillis>,<heapMB>, e.g. 1,500,500; got ${JSON.stringify(text)}`);
+  const config = { replicas: Number(m[1]), cpuMillis: Number(m[2]), heapMB: Number(m[3]) };
+  try {
+    assertOnGrid(config, option);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return config;
+}
+
+export const liveCommand: CliCommand = {
+  name: 'live',
+  usage:
+    'live --checkpoint DIR [--kubeconfig F --prometheus URL | --twin] [--episodes N] [--steps N] [--finetune] [--dry-run] [--log FILE] [--resume] ' +
+    '[--seed N] [--batch-steps N] [--start-config R,CPU,HEAP|current] [--min R,CPU,HEAP] [--max R,CPU,HEAP] [--warmup-ms N] [--window-s N] [--reward classic|total-throughput] ' +
+    '[--namespace NS] [--deployment NAME] [--container NAME] [--heap-env VAR] [--checkpoints DIR]',
+  summary: 'fine-tune (--finetune) or test a checkpoint live: actions through the Kubernetes API, rewards from Prometheus',
+  async run(args) {
+    const o = parseOptions(args, {
+      checkpoint: { type: 'string' },
+      kubeconfig: { type: 'string' },
+      prometheus: { type: 'string' },
+      twin: { type: 'boolean', default: false },
+      episodes: { type: 'string' },
+      steps: { type: 'string' },
+      finetune: { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
+      log: { type: 'string' },
+      resume: { type: 'boolean', default: false },
+      seed: { type: 'string' },
+      'batch-steps': { type: 'string' },
+      'start-config': { type: 'string', default: '1,500,500' },
+      min: { type: 'string', default: '1,100,100' },
+      max: { type: 'string', default: '9,900,900' },
+      'warmup-ms': { type: 'string' },
+      'window-s': { type: 'string' },
+      reward: { type: 'string', default: 'classic' },
+      namespace: { type: 'string', default: DEFAULT_TARGET.namespace },
+      deployment: { type: 'string', default: DEFAULT_TARGET.deployment },
+      container: { type: 'string', default: DEFAULT_TARGET.container },
+      'heap-env': { type: 'string', default: DEFAULT_TARGET.heapEnvVar },
+      checkpoints: { type: 'string', default: 'checkpoints' },
+    });
+    if (!o.checkpoint && !o.resume) throw new UsageError('--checkpoint DIR is required');
+    if (!o.twin && !o.prometheus) throw new UsageError('pass --twin, or --prometheus URL (with --kubeconfig F or the default kubeconfig)');
+    if (o.twin && (o.prometheus || o.kubeconfig)) throw new UsageError('--twin starts its own simulator and Prometheus; do not combine it with --kubeconfig/--prometheus');
+    if (!REWARD_NAMES.includes(o.reward as RewardName)) throw new UsageError(`--reward must be one of ${REWARD_NAMES.join(', ')}`);
+    const episodes = intOption(o.episodes, 'episodes', 1);
+    const steps = intOption(o.steps, 'steps', 10);
+    const seed = intOption(o.seed, 'seed', 1);
+    const target: DeploymentTarget = { namespace: o.namespace!, deployment: o.deployment!, container: o.container!, heapEnvVar: o['heap-env']! };
+    const base = o.twin ? SIMULATOR_TIMINGS : CLUSTER_TIMINGS;
+    const timings: LiveTimings = { ...base, warmupMs: intOption(o['warmup-ms'], 'warmup-ms', base.warmupMs), windowSeconds: intOption(o['window-s'], 'window-s', base.windowSeconds) };
+    const startConfig = o['start-config'] === 'current' ? undefined : parseConfig(o['start-config']!, 'start-config');
+    const bounds = { min: parseConfig(o.min!, 'min'), max: parseConfig(o.max!, 'max') };
+    const logFile = o.log ?? path.join('out', 'live', `${o.finetune ? 'finetune' : 'test'}-${Date.now()}.jsonl`);
+
+    let stack: SimulatorStack | undefined;
+    let kube: DeploymentClient;
+    let metrics: MetricClient;
+    if (o.twin) {
+      console.log('starting the cluster simulator and a local Prometheus...');
+      stack = await startSimulatorStack({ seed, target });
+      ({ kube, metrics } = stack);
+      console.log(`simulator api=${stack.twin.apiUrl} prometheus=${stack.prometheus.url}`);
+    } else {
+      kube = new DeploymentClient(loadKubeConfig(o.kubeconfig), target);
+      metrics = new MetricClient({ url: o.prometheus! });
+    }
+    const stop = () => void stack?.stop().finally(() => process.exit(130));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    try {
+      const env = new ClusterEnv({ kube, metrics, reward: o.reward as RewardName, bounds, maxSteps: steps, timings, dryRun: o['dry-run'], startConfig });
+      const config: LiveRunConfig = {
+        mode: o.finetune ? 'finetune' : 'test',
+        checkpoint: o.checkpoint ? path.resolve(o.checkpoint) : '',
+        episodes,
+        steps,
+        seed,
+        finetune: { batchSteps: intOption(o['batch-steps'], 'batch-steps', 8) },
+        setup: { target, timings, bounds, startConfig: startConfig ?? 'current', dryRun: o['dry-run'], reward: o.reward, simulator: Boolean(o.twin) },
+      };
+      const result = await runLive(env, config, logFile, o.checkpoints!, { resume: o.resume, onProgress: (line) => console.log(line) });
+      console.log(`\nrun ${result.runId}${result.resumed ? ' (resumed)' : ''}: step log ${result.logFile}`);
+      if (result.comparison) console.log(`live comparison, ${steps}-step episodes:\n${formatComparison(result.comparison)}`);
+      if (result.checkpoint) console.log(`fine-tuned checkpoint: ${result.checkpoint} (${result.updates?.length ?? 0} updates)`);
+      console.log(`step time:\n${formatTimings(result.timings)}`);
+      return 0;
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      await stack?.stop();
+    }
+  },
+};

@@ -1,0 +1,207 @@
+/**
+ * The live environment: the same `Env` interface as the dataset replay, but actions go through the
+ * Kubernetes API and observations and rewards come from Prometheus.
+ *
+ * A step: check the action against the mask and the bounds (an invalid move is refused, never
+ * applied, and pays the reward's penalty, as offline), patch the deployment, wait for the rollout,
+ * wait a warm-up, measure over a window, compute the reward. A dry run decides and reports but
+ * applies nothing.
+ */
+import type { DeploymentClient } from '../kube';
+import { toStepMetrics, type MetricClient, type WindowMetrics } from '../metric';
+import { loadTeastoreData } from '../data';
+import { datasetNormalisers, makeReward, type RewardFunction, type RewardName } from '../reward';
+import { ACTION_COUNT, FULL_BOUNDS, applyAction, assertOnGrid, type Bounds, type Observation, type ScalingConfig } from '../space';
+import type { Env, ResetOptions, ResetResult, StepInfo, StepMetrics, StepResult } from './types';
+
+/** How long each phase of a live step may take or lasts. */
+export interface LiveTimings {
+  /** Give up waiting for a rollout after this long. */
+  rolloutTimeoutMs: number;
+  /** Wait after the rollout before measuring, so the pods settle. */
+  warmupMs: number;
+  /** Measurement window (rate over this many seconds). */
+  windowSeconds: number;
+}
+
+/** Defaults for a real cluster. */
+export const CLUSTER_TIMINGS: Readonly<LiveTimings> = { rolloutTimeoutMs: 300_000, warmupMs: 10_000, windowSeconds: 20 };
+
+/**
+ * For the cluster simulator with a 1 s scrape interval: a new pod's first samples need about two
+ * scrapes before `rate` has a value, hence the short warm-up and a 3 s window.
+ */
+export const SIMULATOR_TIMINGS: Readonly<LiveTimings> = { rolloutTimeoutMs: 30_000, warmupMs: 2_000, windowSeconds: 3 };
+
+/** Where the wall time of a step went, in milliseconds. */
+export interface StepTimings {
+  rolloutMs: number;
+  warmupMs: number;
+  measureMs: number;
+  /** Everything else: reading and patching the deployment, queries' own latency, bookkeeping. */
+  overheadMs: number;
+  totalMs: number;
+}
+
+export interface LiveStepInfo extends StepInfo {
+  timings: StepTimings;
+  /** Whether a configuration change was sent to the cluster in this step. */
+  applied: boolean;
+  dryRun: boolean;
+  pods: string[];
+}
+
+export interface ClusterEnvOptions {
+  kube: DeploymentClient;
+  metrics: MetricClient;
+  /** Reward function, or a built-in name using the dataset's normalisers (default classic). */
+  reward?: RewardFunction | RewardName;
+  bounds?: Bounds;
+  /** Steps per episode; the episode then ends truncated (default 50). */
+  maxSteps?: number;
+  timings?: Partial<LiveTimings>;
+  /** Decide and report, but never change the deployment. */
+  dryRun?: boolean;
+  /** Configuration to apply at reset; by default an episode starts from whatever is running. */
+  startConfig?: ScalingConfig;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class ClusterEnv implements Env {
+  readonly actionCount = ACTION_COUNT;
+  readonly reward: RewardFunction;
+  readonly bounds: Bounds;
+  readonly maxSteps: number;
+  readonly timings: LiveTimings;
+  readonly dryRun: boolean;
+  private readonly kube: DeploymentClient;
+  private readonly metrics: MetricClient;
+  private readonly startConfig?: ScalingConfig;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private last: { observation: Observation; info: LiveStepInfo } | null = null;
+  private steps = 0;
+
+  constructor(options: ClusterEnvOptions) {
+    this.kube = options.kube;
+    this.metrics = options.metrics;
+    const reward = options.reward ?? 'classic';
+    // Offline normalisers, so a live reward means what the same reward meant in training.
+    this.reward = typeof reward === 'string' ? makeReward(reward, datasetNormalisers(loadTeastoreData())) : reward;
+    this.bounds = options.bounds ?? FULL_BOUNDS;
+    assertOnGrid(this.bounds.min, 'bounds.min');
+    assertOnGrid(this.bounds.max, 'bounds.max');
+    this.maxSteps = options.maxSteps ?? 50;
+    this.timings = { ...SIMULATOR_TIMINGS, ...CLUSTER_TIMINGS, ...options.timings };
+    this.dryRun = options.dryRun ?? false;
+    this.startConfig = options.startConfig;
+    if (this.startConfig) assertOnGrid(this.startConfig, 'startConfig');
+    this.sleep = options.sleep ?? defaultSleep;
+  }
+
+  /** The configuration the episode is in (after the last reset or step). */
+  get config(): ScalingConfig | null {
+    return this.last ? this.last.info.config : null;
+  }
+
+  async reset(_options: ResetOptions = {}): Promise<ResetResult & { info: LiveStepInfo }> {
+    this.steps = 0;
+    const started = performance.now();
+    let target = await this.kube.readConfig();
+    let applied = false;
+    if (this.startConfig && !this.dryRun && !sameConfig(target, this.startConfig)) {
+      await this.kube.applyConfig(this.startConfig);
+      target = this.startConfig;
+      applied = true;
+    }
+    assertOnGrid(target, `deployment ${this.kube.name} configuration`);
+    const result = await this.settleAndMeasure(target, applied, false, started);
+    this.last = result;
+    return result;
+  }
+
+  /**
+   * Continues an interrupted episode after `stepsDone` steps: measures what is running now and
+   * applies nothing (a resumed run picks up where its log ends).
+   */
+  async resumeEpisode(stepsDone: number): Promise<ResetResult & { info: LiveStepInfo }> {
+    const started = performance.now();
+    const config = await this.kube.readConfig();
+    assertOnGrid(config, `deployment ${this.kube.name} configuration`);
+    const result = await this.settleAndMeasure(config, false, false, started);
+    this.steps = stepsDone;
+    result.info.step = stepsDone;
+    this.last = result;
+    return result;
+  }
+
+  async step(action: number): Promise<StepResult & { info: LiveStepInfo }> {
+    if (!this.last) throw new Error('step() called before reset()');
+    if (!Number.isInteger(action) || action < 0 || action >= ACTION_COUNT) throw new Error(`action ${JSON.stringify(action)} is not one of 0..${ACTION_COUNT - 1}`);
+    if (this.steps >= this.maxSteps) throw new Error(`episode is over after ${this.maxSteps} steps; call reset()`);
+    const started = performance.now();
+    this.steps++;
+    const current = this.last.info.config;
+    const next = applyAction(current, action, this.bounds);
+    let result: { observation: Observation; info: LiveStepInfo; reward: number };
+    if (next === null) {
+      // Refused: nothing is applied or measured; the state and its metrics stay as they were.
+      const totalMs = performance.now() - started;
+      result = {
+        observation: this.last.observation,
+        reward: this.reward.invalidPenalty,
+        info: { ...this.last.info, invalidAction: true, step: this.steps, applied: false, timings: { rolloutMs: 0, warmupMs: 0, measureMs: 0, overheadMs: totalMs, totalMs } },
+      };
+    } else {
+      let applied = false;
+      if (!this.dryRun && !sameConfig(current, next)) {
+        await this.kube.applyConfig(next);
+        applied = true;
+      }
+      const measured = await this.settleAndMeasure(this.dryRun ? current : next, applied, false, started);
+      result = { ...measured, reward: this.reward.compute({ config: measured.info.config, ...measured.info.metrics }) };
+    }
+    this.last = { observation: result.observation, info: result.info };
+    return { ...result, terminated: false, truncated: this.steps >= this.maxSteps };
+  }
+
+  actionMask(): boolean[] {
+    const config = this.last?.info.config;
+    if (!config) return new Array<boolean>(ACTION_COUNT).fill(true);
+    return Array.from({ length: ACTION_COUNT }, (_, a) => applyAction(config, a, this.bounds) !== null);
+  }
+
+  /** Waits for the rollout (when something was applied), the warm-up and the window, then measures. */
+  private async settleAndMeasure(config: ScalingConfig, applied: boolean, invalid: boolean, started: number): Promise<{ observation: Observation; info: LiveStepInfo }> {
+    const t0 = performance.now();
+    // Also when nothing was applied: cheap when settled, and it catches changes made by others.
+    await this.kube.waitForRollout({ timeoutMs: this.timings.rolloutTimeoutMs });
+    const rolloutMs = performance.now() - t0;
+    const t1 = performance.now();
+    if (applied) await this.sleep(this.timings.warmupMs);
+    const warmupMs = performance.now() - t1;
+    const t2 = performance.now();
+    await this.sleep(this.timings.windowSeconds * 1000);
+    const pods = await this.kube.listReadyPods();
+    const window: WindowMetrics = await this.metrics.collect({
+      namespace: this.kube.target.namespace,
+      container: this.kube.target.container,
+      pods,
+      windowSeconds: this.timings.windowSeconds,
+    });
+    const measureMs = performance.now() - t2;
+    const metrics: StepMetrics = toStepMetrics(window, config.replicas);
+    const totalMs = performance.now() - started;
+    const waitedMs = (applied ? this.timings.warmupMs : 0) + this.timings.windowSeconds * 1000;
+    const timings: StepTimings = { rolloutMs, warmupMs, measureMs, overheadMs: Math.max(0, totalMs - rolloutMs - waitedMs), totalMs };
+    return {
+      observation: { ...config, usedCpu: metrics.usedCpuCores, usedRam: metrics.usedRamGiB },
+      info: { config: { ...config }, metrics, invalidAction: invalid, step: this.steps, timings, applied, dryRun: this.dryRun, pods },
+    };
+  }
+}
+
+function sameConfig(a: ScalingConfig, b: ScalingConfig): boolean {
+  return a.replicas === b.replicas && a.cpuMillis === b.cpuMillis && a.heapMB === b.heapMB;
+}

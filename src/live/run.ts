@@ -1,0 +1,268 @@
+/**
+ * A live run: fine-tune a checkpoint on the cluster, or test its greedy policy against the
+ * static-best configuration and the threshold baseline on the same setup. Every step goes to an
+ * append-only step log first; a run interrupted at any point (even SIGKILL) resumes from its log
+ * and its latest checkpoint, keeping every completed step.
+ */
+import { staticBestPolicy, thresholdPolicy, type Policy } from '../agent/baselines';
+import { loadCheckpoint } from '../agent/checkpoint';
+import { DatasetModel } from '../env/dataset-env';
+import type { ClusterEnv, LiveStepInfo, StepTimings } from '../env/cluster-env';
+import { readStepLog, StepLog, type StepLogRecord } from '../env/step-log';
+import { StepLogger } from '../env/wrappers';
+import type { Observation } from '../space';
+import { finetune, type Experience, type FinetuneSettings, type FinetuneUpdate } from './finetune';
+
+export type LiveMode = 'finetune' | 'test';
+
+export interface LiveRunConfig {
+  mode: LiveMode;
+  /** Checkpoint to fine-tune or test. */
+  checkpoint: string;
+  episodes: number;
+  /** Steps per episode. */
+  steps: number;
+  seed: number;
+  /** Fine-tuning settings (batch size, learning rate...). */
+  finetune?: Partial<FinetuneSettings>;
+  /** Anything else worth recording with the run (target, timings, dry run, reward...). */
+  setup?: Record<string, unknown>;
+}
+
+export interface PolicyResult {
+  policy: string;
+  episodes: number;
+  meanReturn: number;
+  returns: number[];
+  meanStepReward: number;
+  invalidMoves: number;
+}
+
+export interface LiveRunResult {
+  runId: string;
+  logFile: string;
+  mode: LiveMode;
+  resumed: boolean;
+  /** Test mode: one row per policy. */
+  comparison?: PolicyResult[];
+  /** Fine-tune mode: the updates made and the last checkpoint. */
+  updates?: FinetuneUpdate[];
+  checkpoint?: string;
+  timings: StepTimings[];
+}
+
+export interface LiveRunHooks {
+  /** A line of progress (the CLI prints it; notebooks may ignore it). */
+  onProgress?: (line: string) => void;
+}
+
+interface StepRecord extends StepLogRecord {
+  policy?: string;
+  episode: number;
+  step: number;
+  action: number;
+  mask?: boolean[];
+  reward: number;
+  terminated: boolean;
+  truncated: boolean;
+  observation: Observation;
+  info: LiveStepInfo;
+}
+
+/** The unfinished run at the end of a log (its header and records), if there is one. */
+export function unfinishedRun(logFile: string): { header: StepLogRecord; records: StepLogRecord[] } | null {
+  const { records } = readStepLog(logFile);
+  let start = -1;
+  for (let k = records.length - 1; k >= 0; k--) {
+    if (records[k].type === 'run') {
+      start = k;
+      break;
+    }
+  }
+  if (start < 0) return null;
+  const runId = records[start].runId;
+  const own = records.slice(start).filter((r) => r.runId === runId);
+  if (own.some((r) => r.type === 'end')) return null;
+  return { header: records[start], records: own };
+}
+
+const TEST_POLICIES = ['ppo', 'static-best', 'threshold'] as const;
+
+function makePolicy(name: (typeof TEST_POLICIES)[number], checkpoint: string): Policy {
+  switch (name) {
+    case 'ppo': {
+      const loaded = loadCheckpoint(checkpoint);
+      return { name: 'ppo', act: (obs, mask) => loaded.policy.act(obs, mask) };
+    }
+    case 'static-best':
+      return staticBestPolicy(new DatasetModel({ reward: 'classic' }));
+    case 'threshold':
+      return thresholdPolicy();
+  }
+}
+
+/**
+ * Runs (or, with `resume`, continues) a live run. `env` must be built with `maxSteps` equal to
+ * `config.steps`.
+ */
+export async function runLive(env: ClusterEnv, config: LiveRunConfig, logFile: string, checkpointsDir: string, options: LiveRunHooks & { resume?: boolean } = {}): Promise<LiveRunResult> {
+  const progress = options.onProgress ?? (() => {});
+  const previous = options.resume ? unfinishedRun(logFile) : null;
+  if (options.resume && !previous) throw new Error(`${logFile}: no unfinished run to resume`);
+  const runConfig: LiveRunConfig = previous ? (previous.header.config as LiveRunConfig) : config;
+  const log = new StepLog(logFile);
+  const runId = previous ? previous.header.runId : `live-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-seed${runConfig.seed}`;
+  if (!previous) log.append({ type: 'run', runId, config: runConfig });
+  const logger = new StepLogger(env, log, { runId, context: { mode: runConfig.mode } });
+  const timings: StepTimings[] = [];
+  const steps = (previous?.records ?? []).filter((r): r is StepRecord => r.type === 'step');
+  for (const s of steps) if (s.info?.timings) timings.push(s.info.timings);
+  const recordTimings = (info: unknown) => {
+    const t = (info as LiveStepInfo).timings;
+    if (t) timings.push(t);
+  };
+  try {
+    const result =
+      runConfig.mode === 'test'
+        ? await runTest(logger, env, runConfig, steps, recordTimings, progress)
+        : await runFinetune(logger, env, runConfig, steps, previous?.records ?? [], log, checkpointsDir, recordTimings, progress);
+    log.append({ type: 'end', runId, summary: { ...result, timings: undefined } });
+    return { ...result, runId, logFile, resumed: previous !== null, timings };
+  } finally {
+    log.close();
+  }
+}
+
+async function runTest(
+  logger: StepLogger,
+  env: ClusterEnv,
+  config: LiveRunConfig,
+  logged: StepRecord[],
+  recordTimings: (info: unknown) => void,
+  progress: (line: string) => void,
+): Promise<Omit<LiveRunResult, 'runId' | 'logFile' | 'resumed' | 'timings'>> {
+  const comparison: PolicyResult[] = [];
+  for (const [p, name] of TEST_POLICIES.entries()) {
+    const policy = makePolicy(name, config.checkpoint);
+    logger.context = { mode: 'test', policy: name };
+    const returns: number[] = [];
+    let rewardSum = 0;
+    let stepCount = 0;
+    let invalidMoves = 0;
+    for (let e = 0; e < config.episodes; e++) {
+      const episode = p * config.episodes + e;
+      const done = logged.filter((r) => r.episode === episode);
+      for (const r of done) {
+        rewardSum += r.reward;
+        stepCount++;
+        if (r.info.invalidAction) invalidMoves++;
+      }
+      let total = done.reduce((s, r) => s + r.reward, 0);
+      const last = done[done.length - 1];
+      if (last && (last.truncated || last.terminated)) {
+        returns.push(total);
+        continue;
+      }
+      policy.reset?.(config.seed + episode);
+      let observation: Observation;
+      if (last) {
+        // Continue the interrupted episode where its log ends.
+        const resumed = await env.resumeEpisode(last.step);
+        logger.continueEpisode(episode, resumed);
+        observation = resumed.observation;
+      } else {
+        logger.startEpisodeAt(episode);
+        observation = (await logger.reset({ seed: config.seed + episode })).observation;
+      }
+      for (;;) {
+        const step = await logger.step(policy.act(observation, logger.actionMask()));
+        recordTimings(step.info);
+        total += step.reward;
+        rewardSum += step.reward;
+        stepCount++;
+        if (step.info.invalidAction) invalidMoves++;
+        observation = step.observation;
+        if (step.terminated || step.truncated) break;
+      }
+      returns.push(total);
+      progress(`test ${name} episode ${e + 1}/${config.episodes}: return ${total.toFixed(3)}`);
+    }
+    comparison.push({
+      policy: name,
+      episodes: returns.length,
+      meanReturn: returns.reduce((s, r) => s + r, 0) / returns.length,
+      returns,
+      meanStepReward: stepCount ? rewardSum / stepCount : 0,
+      invalidMoves,
+    });
+  }
+  return { mode: 'test', comparison };
+}
+
+async function runFinetune(
+  logger: StepLogger,
+  env: ClusterEnv,
+  config: LiveRunConfig,
+  logged: StepRecord[],
+  records: StepLogRecord[],
+  log: StepLog,
+  checkpointsDir: string,
+  recordTimings: (info: unknown) => void,
+  progress: (line: string) => void,
+): Promise<Omit<LiveRunResult, 'runId' | 'logFile' | 'resumed' | 'timings'>> {
+  logger.context = { mode: 'finetune', policy: 'ppo' };
+  // The latest checkpoint of the run, and the steps taken with it since (they are not lost).
+  const checkpoints = records.filter((r) => r.type === 'checkpoint');
+  const latest = checkpoints.length ? (checkpoints[checkpoints.length - 1] as StepLogRecord & { checkpoint: string; update: number }) : null;
+  const since = latest ? records.indexOf(latest) : -1;
+  const pending = experienceOf(records).filter((e) => e.recordIndex > since);
+  const last = logged[logged.length - 1];
+  let initialObservation: Observation | undefined;
+  if (last && !(last.truncated || last.terminated)) {
+    const resumed = await env.resumeEpisode(last.step);
+    logger.continueEpisode(last.episode, resumed);
+    initialObservation = resumed.observation;
+  } else {
+    logger.startEpisodeAt(last ? last.episode + 1 : 0);
+    initialObservation = (await logger.reset({ seed: config.seed })).observation;
+  }
+  const { checkpoint, updates } = await finetune({
+    checkpoint: latest?.checkpoint ?? config.checkpoint,
+    env: {
+      actionCount: logger.actionCount,
+      actionMask: () => logger.actionMask(),
+      reset: (o) => logger.reset(o),
+      step: async (a) => {
+        const step = await logger.step(a);
+        recordTimings(step.info);
+        return step;
+      },
+    },
+    checkpointsDir,
+    reward: env.reward,
+    settings: { ...config.finetune, totalSteps: config.episodes * config.steps, seed: config.seed },
+    pending: pending.map(({ recordIndex: _, ...e }) => e),
+    stepsDone: logged.length,
+    updatesDone: latest?.update ?? 0,
+    initialObservation,
+    onUpdate: (u) => {
+      log.append({ type: 'checkpoint', runId: logger.runId, checkpoint: u.checkpoint, update: u.update, envSteps: u.envSteps, stats: u.stats, meanReward: u.meanReward });
+      progress(`fine-tune update ${u.update}: ${u.envSteps} steps, mean reward ${u.meanReward.toFixed(3)}, checkpoint ${u.checkpoint}`);
+    },
+  });
+  return { mode: 'finetune', updates, checkpoint };
+}
+
+/** Experience from logged records: each step with the observation it started from. */
+export function experienceOf(records: StepLogRecord[]): (Experience & { recordIndex: number })[] {
+  const out: (Experience & { recordIndex: number })[] = [];
+  let before: Observation | null = null;
+  for (const [recordIndex, r] of records.entries()) {
+    if (r.type === 'reset') before = r.observation as Observation;
+    if (r.type !== 'step' || before === null) continue;
+    const s = r as StepRecord;
+    out.push({ recordIndex, observation: before, mask: s.mask ?? new Array(7).fill(true), action: s.action, reward: s.reward, done: s.terminated || s.truncated, truncated: s.truncated && !s.terminated, nextObservation: s.observation });
+    before = s.observation;
+  }
+  return out;
+}
