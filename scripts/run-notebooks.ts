@@ -33,9 +33,23 @@ function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv
   });
 }
 
-/** Whether Jupyter's nbconvert is on PATH. */
+/** Path of Jupyter's nbconvert on PATH, or null. */
+export function findNbconvert(): string | null {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir && existsSync(path.join(dir, NBCONVERT))) return path.join(dir, NBCONVERT);
+  }
+  return null;
+}
+
 export function nbconvertAvailable(): boolean {
-  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, NBCONVERT)));
+  return findNbconvert() !== null;
+}
+
+/** The Python that runs nbconvert (from its #! line): the one whose nbformat can sign notebooks. */
+function jupyterPython(): string {
+  const script = findNbconvert();
+  const shebang = script ? /^#!\s*(\S+)/.exec(readFileSync(script, 'utf8').split('\n', 1)[0]) : null;
+  return shebang ? shebang[1] : 'python3';
 }
 
 /**
@@ -184,21 +198,42 @@ export interface NotebookRun {
   skipped: number;
 }
 
-/** Executes one notebook into out/notebooks and exports it to HTML; errors are collected, not thrown. */
-export async function executeNotebook(file: string, env: NodeJS.ProcessEnv = jupyterEnv()): Promise<NotebookRun> {
-  const name = file.replace(/\.ipynb$/, '');
+export interface ExecuteOptions {
+  /** Where the executed notebook and its HTML export go (default out/notebooks). */
+  outDir?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Executes one notebook (a file name in notebooks/ or a path) and exports it to HTML. Failed
+ * cells are collected in the result, not thrown. The kernel runs in the notebook's folder.
+ */
+export async function executeNotebook(file: string, options: ExecuteOptions = {}): Promise<NotebookRun> {
+  const source = path.isAbsolute(file) ? file : path.join(NOTEBOOK_DIR, file);
+  const name = path.basename(source).replace(/\.ipynb$/, '');
+  const outDir = options.outDir ?? OUT_DIR;
+  const env = options.env ?? jupyterEnv();
   const started = Date.now();
-  mkdirSync(OUT_DIR, { recursive: true });
-  const executed = path.join(OUT_DIR, `${name}.ipynb`);
+  mkdirSync(outDir, { recursive: true });
+  const executed = path.join(outDir, `${name}.ipynb`);
   // --allow-errors writes the executed notebook even when a cell fails, so the real message
   // can be read from it.
-  await run(NBCONVERT, ['--config', path.join(ROOT, 'scripts', 'nbconvert_config.py'), '--to', 'notebook', '--execute', '--allow-errors', '--ExecutePreprocessor.kernel_name=tslab', '--ExecutePreprocessor.timeout=900',
-    '--output-dir', OUT_DIR, '--output', name, path.join(NOTEBOOK_DIR, file)], { env });
+  await run(NBCONVERT, ['--config', path.join(ROOT, 'scripts', 'nbconvert_config.py'), '--to', 'notebook', '--execute', '--allow-errors',
+    '--ExecutePreprocessor.kernel_name=tslab', '--ExecutePreprocessor.timeout=900', '--output-dir', outDir, '--output', name, source], { env });
   const notebook = JSON.parse(readFileSync(executed, 'utf8')) as NotebookJson;
-  // Jupyter runs scripts in HTML outputs of trusted notebooks only.
-  await run('/usr/bin/python3', ['-m', 'nbformat.sign', executed], { env }).catch(() => undefined);
-  await run(NBCONVERT, ['--to', 'html', '--output-dir', OUT_DIR, executed], { env });
-  return { name, executed, html: path.join(OUT_DIR, `${name}.html`), seconds: (Date.now() - started) / 1000, figures: plotlyFigureCount(notebook), errors: notebookErrors(notebook), skipped: skippedCells(notebook) };
+  // Jupyter runs scripts in HTML outputs of trusted notebooks only. Unsigned, the notebook still
+  // opens; its figures then show once its cells are run again.
+  await run(jupyterPython(), ['-m', 'nbformat.sign', executed], { env }).catch(() => undefined);
+  await run(NBCONVERT, ['--to', 'html', '--output-dir', outDir, executed], { env });
+  return {
+    name,
+    executed,
+    html: path.join(outDir, `${name}.html`),
+    seconds: (Date.now() - started) / 1000,
+    figures: plotlyFigureCount(notebook),
+    errors: notebookErrors(notebook),
+    skipped: skippedCells(notebook),
+  };
 }
 
 /** Builds, registers the kernel and executes the selected notebooks in order. Throws on the first failing notebook. */
@@ -212,7 +247,7 @@ export async function runNotebooks(names: string[] = [], log: (line: string) => 
   const runs: NotebookRun[] = [];
   for (const file of files) {
     log(`executing ${file} ...`);
-    const result = await executeNotebook(file, env);
+    const result = await executeNotebook(file, { env });
     runs.push(result);
     if (result.errors.length > 0) throw new NotebookError(file, result.errors, result.skipped);
     log(`  ok in ${result.seconds.toFixed(1)} s, ${result.figures} figure(s): ${path.relative(ROOT, result.executed)}, ${path.relative(ROOT, result.html)}`);

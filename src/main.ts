@@ -1,18 +1,76 @@
 /**
- * The main job (`npm start`): on the bundled dataset with the embedded defaults, prints the
- * expected return of every baseline and of the exact optimum from both starts.
+ * The main job (`npm start`): on the bundled dataset with the embedded defaults, trains PPO with
+ * the fast preset, saves a checkpoint, evaluates the greedy policy from both starts beside the
+ * exact optimum and the baselines, and writes the report (out/report.html).
  */
+import * as path from 'node:path';
 import { baselineReturns } from './agent/baselines';
+import { newRunId, saveCheckpoint } from './agent/checkpoint';
+import { evaluateExact, optimumOf } from './agent/evaluate';
+import { ppoConfig, train } from './agent/ppo';
 import { formatBaselineTable } from './commands/baselines';
+import { DEFAULT_CHECKPOINT_ROOT } from './commands/train';
 import { DatasetModel } from './env/dataset-env';
-import { formatStart, ORIGINAL_START, type Start } from './env/start';
+import { formatStart, ORIGINAL_START, parseStart, type Start } from './env/start';
+import { trainingPoints } from './plot';
+import { episodesAgainstOptimum, writeReport, type ReturnsByStart } from './report';
+
+const REPORT_FILE = path.resolve(__dirname, '..', 'out', 'report.html');
 
 async function main(): Promise<void> {
   const model = new DatasetModel();
   console.log(`dataset ${model.table.file}: ${model.table.rowCount} rows, sha256 ${model.table.sha256}`);
   console.log(`reward ${model.reward.name} v${model.reward.version}, invalid-move penalty ${model.reward.invalidPenalty}\n`);
+
+  const config = ppoConfig({}, 'fast');
+  console.log(`training PPO: preset fast, ${config.totalSteps} steps, seed ${config.seed}, start ${config.start}`);
+  const result = await train(config, {
+    model,
+    onIteration: (s) => {
+      if (s.iteration % Math.ceil(s.iterations / 10) === 0 || s.iteration === s.iterations) {
+        console.log(`  ${s.envSteps} steps: return ${s.episodicReturn?.mean.toFixed(2) ?? '-'}, entropy ${s.entropy.toFixed(3)}, ${Math.round(s.stepsPerSecond)} steps/s`);
+      }
+    },
+  });
+  const last = result.history[result.history.length - 1];
+  console.log(`trained ${last.envSteps} steps in ${last.trainingSeconds.toFixed(1)} s on ${result.backend}`);
+
   const starts: Start[] = [ORIGINAL_START, { kind: 'random-row' }];
-  for (const start of starts) console.log(formatBaselineTable(formatStart(start), baselineReturns(model, start)) + '\n');
+  const exact = starts.map((start) => evaluateExact(result.policy, model, start, { masked: config.maskActions }));
+  const runId = newRunId(config.seed);
+  const checkpoint = await saveCheckpoint(path.join(DEFAULT_CHECKPOINT_ROOT, runId), {
+    policy: result.policy,
+    config,
+    preset: 'fast',
+    backend: result.backend,
+    reward: result.reward,
+    data: result.data,
+    runId,
+    metrics: { envSteps: last.envSteps, trainingSeconds: last.trainingSeconds, exactReturnRow558: exact[0].value, exactReturnRandomRow: exact[1].value },
+  });
+  console.log(`checkpoint ${checkpoint}\n`);
+
+  const returns: ReturnsByStart = {};
+  starts.forEach((start, i) => {
+    const label = formatStart(start);
+    returns[label] = { ppo: { mean: exact[i].value, exact: true }, ...baselineReturns(model, start) };
+    console.log(`${formatBaselineTable(label, returns[label])}\n  ${'ppo'.padEnd(12)} ${exact[i].value.toFixed(3).padStart(9)}  exact, greedy; ${(100 * exact[i].fraction).toFixed(1)}% of the optimum\n`);
+  });
+
+  const episodes = [];
+  for (const start of starts) episodes.push({ title: `PPO against the optimum from ${formatStart(start)}`, episodes: await episodesAgainstOptimum(model, result.policy, start, 0, 'PPO') });
+  const report = writeReport(REPORT_FILE, {
+    title: 'rl-autoscaler: PPO trained offline on the TeaStore dataset',
+    run: { 'run id': runId, checkpoint, preset: 'fast', seed: config.seed, 'environment steps': last.envSteps, 'training seconds': Number(last.trainingSeconds.toFixed(1)), backend: result.backend, reward: `${model.reward.name} v${model.reward.version}`, 'dataset sha256': model.table.sha256 },
+    returns,
+    trainingHistory: trainingPoints(result.history),
+    optimum: [
+      { label: `optimum from ${config.start} (the training start)`, value: optimumOf(model).valueOf(parseStart(config.start)) },
+      { label: 'optimum from row:558', value: exact[0].optimum },
+    ],
+    episodes,
+  });
+  console.log(`report ${report}`);
 }
 
 main().catch((err) => {

@@ -69,7 +69,10 @@ export function episodeFigure(episodes: LabelledEpisode[], title = 'Episode'): F
     const group = `episode-${e}`;
     const states = steps(record.observations.length, 0);
     const moves = steps(record.actions.length, 1);
-    const line = (dash: 'solid' | 'dot' = 'solid') => ({ color, width: e === 0 ? 2.2 : 1.6, dash, shape: 'hv' });
+    // The first episode is drawn wide and underneath, later ones thin on top: where they agree,
+    // both stay visible.
+    const width = e === 0 ? 3.5 : 1.5;
+    const line = (dash: 'solid' | 'dot' = 'solid') => ({ color, width, dash, shape: 'hv' });
     const common = { type: 'scatter' as const, legendgroup: group, showlegend: false, xaxis: 'x' };
     const obs = record.observations;
 
@@ -79,8 +82,8 @@ export function episodeFigure(episodes: LabelledEpisode[], title = 'Episode'): F
     data.push({ ...common, name: `${label}: CPU used (millicores)`, x: states, y: obs.map((o) => o.usedCpu * 1000), yaxis: panelAxis.get('cpu'), mode: 'lines', line: line('dot') });
     data.push({ ...common, name: `${label}: heap -Xmx (MiB)`, x: states, y: obs.map((o) => o.heapMB), yaxis: panelAxis.get('memory'), mode: 'lines', line: line() });
     data.push({ ...common, name: `${label}: memory used (MiB)`, x: states, y: obs.map((o) => o.usedRam * MIB_PER_GIB), yaxis: panelAxis.get('memory'), mode: 'lines', line: line('dot') });
-    data.push({ ...common, name: `${label}: step reward`, x: moves, y: record.rewards, yaxis: panelAxis.get('reward'), mode: 'lines+markers', marker: { size: 4, color }, line: { color, width: 1.2 } });
-    data.push({ ...common, name: `${label}: cumulative reward`, x: moves, y: cumulative(record.rewards), yaxis: panelAxis.get('return'), mode: 'lines', line: { color, width: e === 0 ? 2.2 : 1.6 } });
+    data.push({ ...common, name: `${label}: step reward`, x: moves, y: record.rewards, yaxis: panelAxis.get('reward'), mode: 'lines+markers', marker: { size: e === 0 ? 6 : 4, color }, line: { color, width: e === 0 ? 2 : 1.2 } });
+    data.push({ ...common, name: `${label}: cumulative reward`, x: moves, y: cumulative(record.rewards), yaxis: panelAxis.get('return'), mode: 'lines', line: { color, width } });
     data.push({
       ...common,
       name: `${label}: action`,

@@ -63,3 +63,29 @@ export function trainingFigure(history: TrainingPoint[], references: ReferenceLi
   });
   return { data, layout: { ...layout, annotations } };
 }
+
+/** What a PPO training loop reports per iteration (structurally; see agent/ppo IterationStats). */
+export interface IterationLike {
+  envSteps: number;
+  episodicReturn: { mean: number; min: number; max: number } | null;
+  policyLoss?: number;
+  valueLoss?: number;
+  entropy?: number;
+  approxKl?: number;
+  clipFraction?: number;
+}
+
+/** Training points from PPO iteration statistics (iterations that finished no episode get a gap). */
+export function trainingPoints(history: readonly IterationLike[]): TrainingPoint[] {
+  return history.map((s) => ({
+    envSteps: s.envSteps,
+    episodicReturnMean: s.episodicReturn?.mean ?? Number.NaN,
+    episodicReturnMin: s.episodicReturn?.min,
+    episodicReturnMax: s.episodicReturn?.max,
+    policyLoss: s.policyLoss,
+    valueLoss: s.valueLoss,
+    entropy: s.entropy,
+    approxKl: s.approxKl,
+    clipFraction: s.clipFraction,
+  }));
+}
