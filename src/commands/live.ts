@@ -3,11 +3,11 @@ import * as path from 'node:path';
 import { ClusterEnv, CLUSTER_TIMINGS, SIMULATOR_TIMINGS, type LiveTimings } from '../env/cluster-env';
 import { DeploymentClient, DEFAULT_TARGET, loadKubeConfig, type DeploymentTarget } from '../kube';
 import { MetricClient } from '../metric';
-import { runLive, type LiveRunConfig } from '../live/run';
+import { runLive, unfinishedRun, type LiveRunConfig } from '../live/run';
 import { formatComparison, formatTimings } from '../live/report';
 import { startSimulatorStack, type SimulatorStack } from '../live/simulator-stack';
 import { REWARD_NAMES, type RewardName } from '../reward';
-import { assertOnGrid, type ScalingConfig } from '../space';
+import { assertOnGrid, type Bounds, type ScalingConfig } from '../space';
 import { intOption, parseOptions } from './args';
 import { UsageError, type CliCommand } from './types';
 
@@ -57,18 +57,28 @@ export const liveCommand: CliCommand = {
       checkpoints: { type: 'string', default: 'checkpoints' },
     });
     if (!o.checkpoint && !o.resume) throw new UsageError('--checkpoint DIR is required');
+    if (o.resume && !o.log) throw new UsageError('--resume needs --log FILE (the step log of the run to continue)');
+    // A resumed run keeps its recorded settings: episode length, bounds, timings, start, reward.
+    const previous = o.resume ? unfinishedRun(o.log!) : null;
+    if (o.resume && !previous) throw new UsageError(`${o.log}: no unfinished run to resume`);
+    const recorded = previous?.header.config as LiveRunConfig | undefined;
+    const recordedSetup = (recorded?.setup ?? {}) as { timings?: LiveTimings; bounds?: Bounds; startConfig?: ScalingConfig | 'current'; dryRun?: boolean; reward?: RewardName };
     if (!o.twin && !o.prometheus) throw new UsageError('pass --twin, or --prometheus URL (with --kubeconfig F or the default kubeconfig)');
     if (o.twin && (o.prometheus || o.kubeconfig)) throw new UsageError('--twin starts its own simulator and Prometheus; do not combine it with --kubeconfig/--prometheus');
     if (!REWARD_NAMES.includes(o.reward as RewardName)) throw new UsageError(`--reward must be one of ${REWARD_NAMES.join(', ')}`);
-    const episodes = intOption(o.episodes, 'episodes', 1);
-    const steps = intOption(o.steps, 'steps', 10);
-    const seed = intOption(o.seed, 'seed', 1);
+    const episodes = recorded?.episodes ?? intOption(o.episodes, 'episodes', 1);
+    const steps = recorded?.steps ?? intOption(o.steps, 'steps', 10);
+    const seed = recorded?.seed ?? intOption(o.seed, 'seed', 1);
     const target: DeploymentTarget = { namespace: o.namespace!, deployment: o.deployment!, container: o.container!, heapEnvVar: o['heap-env']! };
     const base = o.twin ? SIMULATOR_TIMINGS : CLUSTER_TIMINGS;
-    const timings: LiveTimings = { ...base, warmupMs: intOption(o['warmup-ms'], 'warmup-ms', base.warmupMs), windowSeconds: intOption(o['window-s'], 'window-s', base.windowSeconds) };
-    const startConfig = o['start-config'] === 'current' ? undefined : parseConfig(o['start-config']!, 'start-config');
-    const bounds = { min: parseConfig(o.min!, 'min'), max: parseConfig(o.max!, 'max') };
-    const logFile = o.log ?? path.join('out', 'live', `${o.finetune ? 'finetune' : 'test'}-${Date.now()}.jsonl`);
+    const timings: LiveTimings = recordedSetup.timings ?? { ...base, warmupMs: intOption(o['warmup-ms'], 'warmup-ms', base.warmupMs), windowSeconds: intOption(o['window-s'], 'window-s', base.windowSeconds) };
+    const startText = o['start-config']!;
+    const startConfig = recordedSetup.startConfig ? (recordedSetup.startConfig === 'current' ? undefined : recordedSetup.startConfig) : startText === 'current' ? undefined : parseConfig(startText, 'start-config');
+    const bounds: Bounds = recordedSetup.bounds ?? { min: parseConfig(o.min!, 'min'), max: parseConfig(o.max!, 'max') };
+    const dryRun = recordedSetup.dryRun ?? o['dry-run']!;
+    const reward = (recordedSetup.reward ?? o.reward) as RewardName;
+    const mode = recorded?.mode ?? (o.finetune ? 'finetune' : 'test');
+    const logFile = o.log ?? path.join('out', 'live', `${mode}-${Date.now()}.jsonl`);
 
     let stack: SimulatorStack | undefined;
     let kube: DeploymentClient;
@@ -86,15 +96,15 @@ export const liveCommand: CliCommand = {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     try {
-      const env = new ClusterEnv({ kube, metrics, reward: o.reward as RewardName, bounds, maxSteps: steps, timings, dryRun: o['dry-run'], startConfig });
+      const env = new ClusterEnv({ kube, metrics, reward, bounds, maxSteps: steps, timings, dryRun, startConfig });
       const config: LiveRunConfig = {
-        mode: o.finetune ? 'finetune' : 'test',
+        mode,
         checkpoint: o.checkpoint ? path.resolve(o.checkpoint) : '',
         episodes,
         steps,
         seed,
         finetune: { batchSteps: intOption(o['batch-steps'], 'batch-steps', 8) },
-        setup: { target, timings, bounds, startConfig: startConfig ?? 'current', dryRun: o['dry-run'], reward: o.reward, simulator: Boolean(o.twin) },
+        setup: { target, timings, bounds, startConfig: startConfig ?? 'current', dryRun, reward, simulator: Boolean(o.twin) },
       };
       const result = await runLive(env, config, logFile, o.checkpoints!, { resume: o.resume, onProgress: (line) => console.log(line) });
       console.log(`\nrun ${result.runId}${result.resumed ? ' (resumed)' : ''}: step log ${result.logFile}`);
