@@ -167,7 +167,7 @@ export function plotlyFigureCount(notebook: NotebookJson): number {
   for (const cell of notebook.cells) {
     for (const output of cell.outputs ?? []) {
       const html = output.data?.['text/html'];
-      if (joinText(html as string | string[] | undefined).includes('Plotly.newPlot(')) count++;
+      if (joinText(html as string | string[] | undefined).includes('class="plotly-figure"')) count++;
     }
   }
   return count;
