@@ -11,7 +11,9 @@ export function actionFrequencyFigure(actionsByPolicy: { label: string; actions:
     return { type: 'bar', name: `${label} (${actions.length} steps)`, x: names, y: counts.map((c) => (actions.length > 0 ? (100 * c) / actions.length : 0)), marker: { color: PALETTE[i % PALETTE.length] } };
   });
   const layout = baseLayout(title, 460);
-  return { data, layout: { ...layout, barmode: 'group', hovermode: 'closest', xaxis: { ...gridAxis, title: { text: 'action' } }, yaxis: { ...gridAxis, title: { text: 'share of steps (%)' }, rangemode: 'tozero' } } };
+  // Two-line tick labels (INCREASE / REPLICA) stay horizontal and do not overlap.
+  const xaxis = { ...gridAxis, title: { text: 'action' }, tickangle: 0, tickvals: names, ticktext: names.map((n) => n.replace('_', '<br>')) };
+  return { data, layout: { ...layout, barmode: 'group', hovermode: 'closest', margin: { ...(layout.margin as object), b: 90 }, xaxis, yaxis: { ...gridAxis, title: { text: 'share of steps (%)' }, rangemode: 'tozero' } } };
 }
 
 /** Expected 50-step return per policy as horizontal bars, best at the top. */

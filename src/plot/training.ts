@@ -61,7 +61,8 @@ export function trainingFigure(history: TrainingPoint[], references: ReferenceLi
     annotations.push(panelTitle(panel.title, [0, 1], domains[i + 1]));
     data.push({ type: 'scatter', name: panel.axis, x: steps, y: finiteOrNull(history.map((p) => p[panel.metric] ?? Number.NaN)), yaxis: axisRef('y', n), mode: 'lines', line: { color: PALETTE[(i + 1) % PALETTE.length], width: 1.6 }, showlegend: false });
   });
-  return { data, layout: { ...layout, annotations } };
+  // A filled band makes plotly reverse the legend by default; keep it in trace order.
+  return { data, layout: { ...layout, annotations, legend: { ...(layout.legend as object), traceorder: 'normal' } } };
 }
 
 /** What a PPO training loop reports per iteration (structurally; see agent/ppo IterationStats). */
