@@ -3,7 +3,12 @@
  * original client did (reference section 7.3), in remote or local inference mode.
  */
 import * as fs from 'node:fs';
+import { ClusterEnv, CLUSTER_TIMINGS, SIMULATOR_TIMINGS } from '../env/cluster-env';
 import { DatasetEnv } from '../env/dataset-env';
+import { Wrapper } from '../env/wrappers';
+import { DeploymentClient, loadKubeConfig } from '../kube';
+import { startSimulatorStack } from '../live/simulator-stack';
+import { MetricClient } from '../metric';
 import { parseStart } from '../env/start';
 import type { Env } from '../env/types';
 import { REWARD_NAMES, type RewardName } from '../reward';
@@ -20,6 +25,9 @@ export interface ClientEnvOptions {
   seed: number;
   start: string;
   reward: RewardName;
+  /** Live environment on a real cluster: kubeconfig file (default: the usual lookup) and Prometheus URL. */
+  kubeconfig?: string;
+  prometheus?: string;
 }
 
 /** Builds the environment the client drives. */
@@ -33,18 +41,27 @@ export async function createClientEnv(name: ClientEnvName, o: ClientEnvOptions):
     }
     return new DatasetEnv({ maxSteps: o.maxSteps, seed: o.seed, start, reward: o.reward });
   }
-  // ---------------------------------------------------------------------------------------------
-  // LIVE ENVIRONMENT: construct the ClusterEnv (src/env/cluster-env.ts) on the cluster simulator
-  // here, e.g. `return new ClusterEnv({ ...kube and Prometheus settings..., maxSteps: o.maxSteps })`,
-  // adding the options it needs to the command below. Until it exists the default env refuses.
-  // ---------------------------------------------------------------------------------------------
-  throw new UsageError('the live ClusterEnv (src/env/cluster-env.ts) is not available yet; use --env dataset');
+  // The live environment: a real cluster (kubeconfig + Prometheus URL), or the cluster simulator
+  // with a local Prometheus, started here and stopped when the environment closes.
+  if (o.prometheus) {
+    const kube = new DeploymentClient(loadKubeConfig(o.kubeconfig));
+    return new ClusterEnv({ kube, metrics: new MetricClient({ url: o.prometheus }), reward: o.reward, maxSteps: o.maxSteps, timings: CLUSTER_TIMINGS });
+  }
+  if (o.kubeconfig) throw new UsageError('--kubeconfig needs --prometheus URL as well (or neither, for the simulator)');
+  console.log('starting the cluster simulator and a local Prometheus...');
+  const stack = await startSimulatorStack({ seed: o.seed });
+  const env = new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, reward: o.reward, maxSteps: o.maxSteps, timings: SIMULATOR_TIMINGS });
+  return new (class extends Wrapper {
+    override async close() {
+      await stack.stop();
+    }
+  })(env);
 }
 
 export const clientCommand: CliCommand = {
   name: 'client',
   usage:
-    'client [--url http://127.0.0.1:9900] [--token T] [--steps N] [--env cluster|dataset] [--inference remote|local] [--no-training] [--max-steps N] [--start row:558] [--reward classic] [--seed N] [--log FILE.jsonl]',
+    'client [--url http://127.0.0.1:9900] [--token T] [--steps N] [--env cluster|dataset] [--kubeconfig F --prometheus URL] [--inference remote|local] [--no-training] [--max-steps N] [--start row:558] [--reward classic] [--seed N] [--log FILE.jsonl]',
   summary: 'drives an environment through the policy server for N steps (the original PolicyClient loop)',
   async run(args) {
     const opts = parseOptions(args, {
@@ -60,6 +77,8 @@ export const clientCommand: CliCommand = {
       seed: { type: 'string' },
       log: { type: 'string' },
       'timeout-ms': { type: 'string' },
+      kubeconfig: { type: 'string' },
+      prometheus: { type: 'string' },
     });
     if (!CLIENT_ENVS.includes(opts.env as ClientEnvName)) throw new UsageError(`--env must be one of ${CLIENT_ENVS.join(', ')}, got ${JSON.stringify(opts.env)}`);
     if (opts.inference !== 'remote' && opts.inference !== 'local') throw new UsageError(`--inference must be remote or local, got ${JSON.stringify(opts.inference)}`);
@@ -82,7 +101,7 @@ export const clientCommand: CliCommand = {
       seed,
     });
     await client.handshake();
-    const env = await createClientEnv(opts.env as ClientEnvName, { maxSteps, seed, start: opts.start!, reward: opts.reward as RewardName });
+    const env = await createClientEnv(opts.env as ClientEnvName, { maxSteps, seed, start: opts.start!, reward: opts.reward as RewardName, kubeconfig: opts.kubeconfig, prometheus: opts.prometheus });
     // Append-only step log with timestamps, episode ids and step indices (the original rewrote a CSV each step).
     const log = opts.log ? fs.openSync(opts.log, 'a') : null;
     try {
