@@ -4,8 +4,9 @@ import { baselinesCommand } from './baselines';
 import { clientCommand } from './client';
 import { evaluateCommand } from './evaluate';
 import { liveCommand } from './live';
+import { operatorCommand } from './operator';
 import { serveCommand } from './serve';
 import { trainCommand } from './train';
 import { twinCommand } from './twin';
 
-export const COMMANDS: CliCommand[] = [baselinesCommand, trainCommand, evaluateCommand, liveCommand, serveCommand, clientCommand, twinCommand];
+export const COMMANDS: CliCommand[] = [baselinesCommand, trainCommand, evaluateCommand, liveCommand, serveCommand, clientCommand, twinCommand, operatorCommand];

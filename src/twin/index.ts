@@ -61,6 +61,13 @@ export interface Twin {
   registerResource(type: ResourceType): ResourceType;
   /** Creates a Deployment (and its namespace if needed), as `kubectl apply` would. */
   createDeployment(manifest: KubeObject): KubeObject;
+  /**
+   * Ends every open watch, as a restarting API server or a broken connection would: cleanly
+   * (end of the chunked response) or, with `abrupt`, by destroying the socket. Returns how many.
+   */
+  dropWatches(options?: { abrupt?: boolean }): number;
+  /** Forgets the watch history, as etcd compaction does: resuming from an older resourceVersion then gets 410 Expired. */
+  compactHistory(): void;
   stop(): Promise<void>;
 }
 
@@ -137,6 +144,15 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     setPodsNeverReady: (value) => rollout.setPodsNeverReady(value),
     registerResource: (type) => store.register(type),
     createDeployment,
+    dropWatches(dropOptions = {}) {
+      const open = [...watches];
+      for (const res of open) {
+        if (dropOptions.abrupt) res.destroy();
+        else res.end();
+      }
+      return open.length;
+    },
+    compactHistory: () => store.compact(),
     async stop() {
       if (stopped) return;
       stopped = true;

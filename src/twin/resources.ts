@@ -48,10 +48,17 @@ export const DEPLOYMENTS: ResourceType = { group: 'apps', version: 'v1', resourc
 export const CRDS: ResourceType = { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false, singular: 'customresourcedefinition', shortNames: ['crd', 'crds'], status: true, strategicMerge: true };
 
 /** The operator's custom resource, served once registered (or once its CRD is created). */
-export const RL_AUTOSCALERS: ResourceType = { group: 'autoscaling.app2scale.dev', version: 'v1alpha1', resource: 'rlautoscalers', kind: 'RLAutoscaler', namespaced: true, singular: 'rlautoscaler', status: true, strategicMerge: false };
+export const RL_AUTOSCALERS: ResourceType = { group: 'autoscaling.app2scale.dev', version: 'v1alpha1', resource: 'rlautoscalers', kind: 'RLAutoscaler', namespaced: true, singular: 'rlautoscaler', shortNames: ['rlas'], status: true, strategicMerge: false };
+
+/** Schema-less access-control kinds, so the operator's RBAC manifests apply (nothing is enforced). */
+export const SERVICE_ACCOUNTS: ResourceType = { group: '', version: 'v1', resource: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true, singular: 'serviceaccount', shortNames: ['sa'], strategicMerge: true };
+export const CLUSTER_ROLES: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterroles', kind: 'ClusterRole', namespaced: false, singular: 'clusterrole', strategicMerge: true };
+export const CLUSTER_ROLE_BINDINGS: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false, singular: 'clusterrolebinding', strategicMerge: true };
+export const ROLES: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'roles', kind: 'Role', namespaced: true, singular: 'role', strategicMerge: true };
+export const ROLE_BINDINGS: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings', kind: 'RoleBinding', namespaced: true, singular: 'rolebinding', strategicMerge: true };
 
 export function registerBuiltins(store: ObjectStore): void {
-  for (const type of [NAMESPACES, PODS, EVENTS, DEPLOYMENTS, CRDS]) store.register(type);
+  for (const type of [NAMESPACES, PODS, EVENTS, DEPLOYMENTS, CRDS, SERVICE_ACCOUNTS, CLUSTER_ROLES, CLUSTER_ROLE_BINDINGS, ROLES, ROLE_BINDINGS]) store.register(type);
   // Creating a CustomResourceDefinition serves its resource, as the real API server does.
   store.subscribe((event) => {
     if (event.resourceType !== CRDS || event.type !== 'ADDED') return;

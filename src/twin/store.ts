@@ -228,6 +228,11 @@ export class ObjectStore {
     return object;
   }
 
+  /** Drops the event history (etcd compaction): watches can only start from now on. */
+  compact(): void {
+    this.history.splice(0);
+  }
+
   /**
    * Events of `type` after `resourceVersion` (exclusive), for a watch that resumes. Throws 410
    * Expired when the history no longer reaches back that far.

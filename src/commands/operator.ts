@@ -1,0 +1,34 @@
+/** `rl-autoscaler operator`: runs the RLAutoscaler operator until SIGTERM or SIGINT. */
+import { loadKubeConfig } from '../kube';
+import { jsonLogger, type LogLevel } from '../operator/log';
+import { Operator } from '../operator/operator';
+import { parseOptions } from './args';
+import { UsageError, type CliCommand } from './types';
+
+const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+export const operatorCommand: CliCommand = {
+  name: 'operator',
+  usage: 'operator [--kubeconfig FILE] [--namespace NS] [--log-level debug|info|warn|error]',
+  summary: 'run the operator: one control loop per RLAutoscaler resource (JSON log lines on stdout)',
+  async run(args) {
+    const opts = parseOptions(args, {
+      kubeconfig: { type: 'string' },
+      namespace: { type: 'string' },
+      'log-level': { type: 'string', default: 'info' },
+    });
+    const level = opts['log-level'] as LogLevel;
+    if (!LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+    const logger = jsonLogger({ level });
+    const operator = new Operator({ kubeConfig: loadKubeConfig(opts.kubeconfig), namespace: opts.namespace, logger });
+    const signalled = new Promise<string>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
+    await operator.start();
+    const signal = await signalled;
+    logger.info('shutting down', { signal });
+    await operator.stop();
+    return 0;
+  },
+};

@@ -1,0 +1,84 @@
+/**
+ * The RLAutoscaler custom resource: its API coordinates and the shapes of its spec (as written by
+ * users, before defaults and checks) and status (as the operator writes it).
+ */
+import type { ScalingConfig } from '../space';
+
+export const GROUP = 'autoscaling.app2scale.dev';
+export const VERSION = 'v1alpha1';
+export const PLURAL = 'rlautoscalers';
+export const KIND = 'RLAutoscaler';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  deletionTimestamp?: string;
+}
+
+/** A stored RLAutoscaler. The spec is `unknown` on purpose: it is checked by parseSpec, never trusted. */
+export interface RLAutoscalerObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: unknown;
+  status?: RLAutoscalerStatus;
+}
+
+export type ConditionType = 'Ready' | 'PolicyAvailable' | 'MetricsAvailable' | 'FallbackActive';
+export const CONDITION_TYPES: readonly ConditionType[] = ['Ready', 'PolicyAvailable', 'MetricsAvailable', 'FallbackActive'];
+
+export interface Condition {
+  type: ConditionType;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export interface StatusMetrics {
+  usedCpuCores: number;
+  usedRamGiB: number;
+  incomingPacketsPerSec: number;
+  outgoingPacketsPerSec: number;
+  pods: number;
+  windowSeconds: number;
+  time: string;
+}
+
+/** Who made a decision: the policy, the fallback rule, or nobody (the configuration was held). */
+export type DecisionSource = 'Policy' | 'Fallback' | 'Hold';
+
+export interface StatusDecision {
+  time: string;
+  source: DecisionSource;
+  /** The policy's action name (e.g. INCREASE_REPLICA), when it gave one. */
+  action?: string;
+  /** What the policy or fallback proposed, after the bounds and step guard. */
+  proposedConfig?: ScalingConfig;
+  /** What this interval decided, after stabilisation. */
+  decidedConfig?: ScalingConfig;
+  applied: boolean;
+  reason: string;
+}
+
+export interface RLAutoscalerStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  currentConfig?: ScalingConfig;
+  recommendedConfig?: ScalingConfig;
+  /** One-line forms of the two configurations, for `kubectl get` columns. */
+  current?: string;
+  recommended?: string;
+  lastMetrics?: StatusMetrics;
+  lastDecision?: StatusDecision;
+  /** When the operator last changed the deployment (Apply mode). */
+  lastChangeTime?: string;
+  consecutiveFailures?: { policy: number; metrics: number };
+}
+
+export const keyOf = (meta: { namespace?: string; name?: string }) => `${meta.namespace ?? ''}/${meta.name ?? ''}`;
