@@ -131,7 +131,10 @@ export function createApiHandler(ctx: ApiHandlerContext) {
     const inScope: Matcher = (o) => (!target.namespace || o.metadata?.namespace === target.namespace) && labels(o) && fields(o);
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
     res.flushHeaders(); // clients wait for the headers before reading events
-    const write = (type: string, object: KubeObject) => res.write(`${JSON.stringify({ type, object })}\n`);
+    const write = (type: string, object: KubeObject) => {
+      // An ended watch (server timeout, simulated drop) may still see changes until its 'close' event.
+      if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify({ type, object })}\n`);
+    };
     const deliver = (event: StoreEvent) => {
       if (event.resourceType !== target.type) return;
       const now = inScope(event.object);
