@@ -93,7 +93,7 @@ export class ClusterEnv implements Env {
     assertOnGrid(this.bounds.min, 'bounds.min');
     assertOnGrid(this.bounds.max, 'bounds.max');
     this.maxSteps = options.maxSteps ?? 50;
-    this.timings = { ...SIMULATOR_TIMINGS, ...CLUSTER_TIMINGS, ...options.timings };
+    this.timings = { ...CLUSTER_TIMINGS, ...options.timings };
     this.dryRun = options.dryRun ?? false;
     this.startConfig = options.startConfig;
     if (this.startConfig) assertOnGrid(this.startConfig, 'startConfig');

@@ -1,0 +1,67 @@
+/**
+ * Live step overhead on the cluster simulator with a real Prometheus: a short episode of the
+ * static-best walk (every step changes the deployment), logged step by step. Prints
+ * `RESULT live-step overhead_ms=X steps=N logged=M`: the median per step of the wall time not spent
+ * in configured waits (warm-up, window) or in the simulator's pod start and stop delays.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { staticBestPolicy } from '../src/agent/baselines';
+import { ClusterEnv, SIMULATOR_TIMINGS, type LiveStepInfo } from '../src/env/cluster-env';
+import { DatasetModel } from '../src/env/dataset-env';
+import { readStepLog, StepLog } from '../src/env/step-log';
+import { StepLogger } from '../src/env/wrappers';
+import { median } from '../src/live/report';
+import { FAST_SIMULATOR, startSimulatorStack } from '../src/live/simulator-stack';
+import type { ScalingConfig } from '../src/space';
+
+const STEPS = Number(process.env.BENCH_STEPS ?? 12);
+const POD_START_MS = FAST_SIMULATOR.podStartDelayMs!;
+const POD_STOP_MS = FAST_SIMULATOR.podStopDelayMs!;
+
+/**
+ * The least time the simulator's pods make a rollout take: new pods start (and old ones then stop)
+ * when the template changes; a scale-up waits for pods to start, a scale-down for pods to stop.
+ */
+function simulatedDelayMs(before: ScalingConfig, after: ScalingConfig): number {
+  if (before.cpuMillis !== after.cpuMillis || before.heapMB !== after.heapMB) return POD_START_MS + POD_STOP_MS;
+  if (after.replicas > before.replicas) return POD_START_MS;
+  if (after.replicas < before.replicas) return POD_STOP_MS;
+  return 0;
+}
+
+async function main(): Promise<void> {
+  const stack = await startSimulatorStack({ seed: 1 });
+  const logFile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-live-')), 'steps.jsonl');
+  const log = new StepLog(logFile);
+  try {
+    const live = new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, maxSteps: STEPS, timings: SIMULATOR_TIMINGS, startConfig: { replicas: 4, cpuMillis: 300, heapMB: 800 } });
+    const env = new StepLogger(live, log, { runId: 'bench-live' });
+    const policy = staticBestPolicy(new DatasetModel());
+    let { observation, info } = await env.reset();
+    let config = info.config;
+    const overheads: number[] = [];
+    for (let k = 0; k < STEPS; k++) {
+      const step = await env.step(policy.act(observation, env.actionMask()));
+      const t = (step.info as LiveStepInfo).timings;
+      const waited = t.warmupMs + live.timings.windowSeconds * 1000 + Math.min(t.rolloutMs, simulatedDelayMs(config, step.info.config));
+      overheads.push(t.totalMs - waited);
+      console.log(`step ${k + 1}: ${step.info.config.replicas}x ${step.info.config.cpuMillis}m ${step.info.config.heapMB}MB  total ${t.totalMs.toFixed(0)} ms, rollout ${t.rolloutMs.toFixed(0)} ms, overhead ${(t.totalMs - waited).toFixed(0)} ms`);
+      observation = step.observation;
+      config = step.info.config;
+      if (step.truncated || step.terminated) break;
+    }
+    log.close();
+    const logged = readStepLog(logFile).records.filter((r) => r.type === 'step').length;
+    console.log(`RESULT live-step overhead_ms=${median(overheads).toFixed(0)} steps=${overheads.length} logged=${logged}`);
+  } finally {
+    log.close();
+    await stack.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});
