@@ -79,20 +79,32 @@ export interface RewardOptions {
 }
 
 /**
- * The original offline reward: normalised per-pod outgoing packets/s minus normalised cost;
- * 0 when outgoing packets/s was not measured (NaN).
+ * Normalised throughput minus normalised cost; 0 when outgoing packets/s was not measured (NaN).
+ * The two built-in rewards differ only in what counts as throughput.
  */
-export function classicReward(norm: RewardNormalisers, options: RewardOptions = {}): RewardFunction {
+function throughputMinusCost(
+  name: RewardName,
+  norm: RewardNormalisers,
+  options: RewardOptions,
+  throughput: (m: Measurement) => number,
+  range: [min: number, max: number],
+): RewardFunction {
+  const invalidPenalty = options.invalidPenalty ?? DEFAULT_INVALID_PENALTY;
   return {
-    name: 'classic',
+    name,
     version: 1,
-    params: { ...norm, invalidPenalty: options.invalidPenalty ?? DEFAULT_INVALID_PENALTY },
-    invalidPenalty: options.invalidPenalty ?? DEFAULT_INVALID_PENALTY,
+    params: { ...norm, invalidPenalty },
+    invalidPenalty,
     compute(m) {
       if (Number.isNaN(m.outgoingPacketsPerSec)) return 0;
-      return scale(m.outgoingPacketsPerSec, norm.outgoingMin, norm.outgoingMax) - scale(m.costPerHour, norm.costMin, norm.costMax);
+      return scale(throughput(m), range[0], range[1]) - scale(m.costPerHour, norm.costMin, norm.costMax);
     },
   };
+}
+
+/** The original offline reward: normalised per-pod outgoing packets/s minus normalised cost. */
+export function classicReward(norm: RewardNormalisers, options: RewardOptions = {}): RewardFunction {
+  return throughputMinusCost('classic', norm, options, (m) => m.outgoingPacketsPerSec, [norm.outgoingMin, norm.outgoingMax]);
 }
 
 /**
@@ -100,17 +112,7 @@ export function classicReward(norm: RewardNormalisers, options: RewardOptions = 
  * no longer punished twice (once by cost, once by the lower per-pod average).
  */
 export function totalThroughputReward(norm: RewardNormalisers, options: RewardOptions = {}): RewardFunction {
-  return {
-    name: 'total-throughput',
-    version: 1,
-    params: { ...norm, invalidPenalty: options.invalidPenalty ?? DEFAULT_INVALID_PENALTY },
-    invalidPenalty: options.invalidPenalty ?? DEFAULT_INVALID_PENALTY,
-    compute(m) {
-      if (Number.isNaN(m.outgoingPacketsPerSec)) return 0;
-      const total = m.outgoingPacketsPerSec * m.config.replicas;
-      return scale(total, norm.totalOutgoingMin, norm.totalOutgoingMax) - scale(m.costPerHour, norm.costMin, norm.costMax);
-    },
-  };
+  return throughputMinusCost('total-throughput', norm, options, (m) => m.outgoingPacketsPerSec * m.config.replicas, [norm.totalOutgoingMin, norm.totalOutgoingMax]);
 }
 
 export function makeReward(name: RewardName, norm: RewardNormalisers, options: RewardOptions = {}): RewardFunction {
