@@ -271,6 +271,11 @@ describe('operator in process against the simulator', () => {
     assert.match(example.stdout, /rlautoscaler.autoscaling.app2scale.dev\/teastore-webui created/);
     const got = await run('kubectl', ['get', 'rlas', '-n', NS, '-o', 'name'], { env });
     assert.match(got.stdout, /rlautoscaler.autoscaling.app2scale.dev\/teastore-webui/);
+    // The CRD's printer columns, filled in once the operator has written a status.
+    await waitFor('a status', () => conditionOf('teastore-webui', 'Ready'));
+    const table = await run('kubectl', ['get', 'rlas', '-n', NS], { env });
+    assert.match(table.stdout, /^NAME\s+TARGET\s+MODE\s+CURRENT\s+RECOMMENDED\s+READY\s+FALLBACK\s+AGE\n/);
+    assert.match(table.stdout, /\nteastore-webui\s+teastore-webui\s+Apply\s+1x 500m cpu 500MB heap\s/);
     await run('kubectl', ['delete', 'rlas', 'teastore-webui', '-n', NS], { env });
   });
 });

@@ -10,6 +10,7 @@ import { applyPatch } from './patch';
 import { labelSelectorText, parseFieldSelector, parseLabelSelector, type Matcher } from './selectors';
 import { ApiError, successStatus, type KubeObject } from './status';
 import { apiVersionOf, type ObjectStore, type ResourceType, type StoreEvent } from './store';
+import { printerColumns, toTable, wantsTable } from './table';
 
 /** A mutating request as the simulator received it (for tests: what did the client send?). */
 export interface ReceivedRequest {
@@ -186,7 +187,10 @@ export function createApiHandler(ctx: ApiHandlerContext) {
     if (verb === 'list') {
       const labels = parseLabelSelector(query.get('labelSelector'));
       const fields = parseFieldSelector(query.get('fieldSelector'));
-      return send(res, 200, listOf(type, store.list(type, namespace, (o) => labels(o) && fields(o)), store.currentRevision));
+      const items = store.list(type, namespace, (o) => labels(o) && fields(o));
+      const columns = wantsTable(req.headers.accept) ? printerColumns(store, type) : undefined;
+      if (columns) return send(res, 200, toTable(items, columns, String(store.currentRevision)));
+      return send(res, 200, listOf(type, items, store.currentRevision));
     }
     if (verb === 'create') {
       if (name) throw new ApiError(405, `POST is not allowed on a named ${type.resource} object`);
@@ -206,6 +210,8 @@ export function createApiHandler(ctx: ApiHandlerContext) {
     }
     if (verb === 'get') {
       const object = store.get(type, namespace, name);
+      const columns = !subresource && wantsTable(req.headers.accept) ? printerColumns(store, type) : undefined;
+      if (columns) return send(res, 200, toTable([object], columns, String(object.metadata?.resourceVersion)));
       return send(res, 200, subresource === 'scale' ? scaleOf(object) : object);
     }
     if (verb === 'delete') {
