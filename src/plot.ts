@@ -7,4 +7,5 @@ export * from './plot/dataset';
 export * from './plot/episode';
 export * from './plot/training';
 export * from './plot/actions';
+export * from './plot/live';
 export * from './plot/render';
