@@ -41,7 +41,8 @@ function median(values: number[]): number {
 export function stepTimingFigure(groups: TimedSteps[], title = 'Where the time of each live step went'): Figure {
   const steps = groups.flatMap((g) => g.timings.map((t, k) => ({ group: g.label, step: `${k + 1}`, timings: t })));
   if (steps.length === 0) throw new Error('stepTimingFigure needs at least one timed step');
-  const x = [steps.map((s) => s.group), steps.map((s) => s.step)];
+  // A multicategory axis takes one array per level (Trace's x type knows only flat arrays).
+  const x = [steps.map((s) => s.group), steps.map((s) => s.step)] as unknown as string[];
   const data: Trace[] = PHASES.map((phase) => {
     const values = steps.map((s) => s.timings[phase.key]);
     return {
