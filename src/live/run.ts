@@ -5,7 +5,9 @@
  * and its latest checkpoint, keeping every completed step.
  */
 import { staticBestPolicy, thresholdPolicy, type Policy } from '../agent/baselines';
-import { loadCheckpoint } from '../agent/checkpoint';
+import { gitCommit, loadCheckpoint, packageVersions } from '../agent/checkpoint';
+import { loadTeastoreData } from '../data';
+import { describeReward } from '../reward';
 import { DatasetModel } from '../env/dataset-env';
 import type { ClusterEnv, LiveStepInfo, StepTimings } from '../env/cluster-env';
 import { readStepLog, StepLog, type StepLogRecord } from '../env/step-log';
@@ -112,7 +114,11 @@ export async function runLive(env: ClusterEnv, config: LiveRunConfig, logFile: s
   const runConfig: LiveRunConfig = previous ? (previous.header.config as LiveRunConfig) : config;
   const log = new StepLog(logFile);
   const runId = previous ? previous.header.runId : `live-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-seed${runConfig.seed}`;
-  if (!previous) log.append({ type: 'run', runId, config: runConfig });
+  if (!previous) {
+    // What makes the run reproducible: its settings, the data behind the reward's normalisers, versions.
+    const table = loadTeastoreData();
+    log.append({ type: 'run', runId, config: runConfig, reward: describeReward(env.reward), data: { file: table.file, sha256: table.sha256 }, packages: packageVersions(), gitCommit: gitCommit() });
+  }
   const logger = new StepLogger(env, log, { runId, context: { mode: runConfig.mode } });
   const timings: StepTimings[] = [];
   const steps = (previous?.records ?? []).filter((r): r is StepRecord => r.type === 'step');
