@@ -1,7 +1,8 @@
 /**
  * The main job (`npm start`): on the bundled dataset with the embedded defaults, trains PPO with
  * the fast preset, saves a checkpoint, evaluates the greedy policy from both starts beside the
- * exact optimum and the baselines, and writes the report (out/report.html).
+ * exact optimum and the baselines, then (when a Prometheus binary is there) fine-tunes and tests it
+ * briefly live on the cluster simulator, and writes the report (out/report.html).
  */
 import * as path from 'node:path';
 import { baselineReturns } from './agent/baselines';
@@ -12,10 +13,35 @@ import { formatBaselineTable } from './commands/baselines';
 import { DEFAULT_CHECKPOINT_ROOT } from './commands/train';
 import { DatasetModel } from './env/dataset-env';
 import { formatStart, ORIGINAL_START, parseStart, type Start } from './env/start';
+import { findPrometheus, PROMETHEUS_HINT, runLiveDemo, type LiveDemoResult } from './live/demo';
+import { formatComparison, formatTimings } from './live/report';
 import { trainingPoints } from './plot';
-import { episodesAgainstOptimum, writeReport, type ReturnsByStart } from './report';
+import { episodesAgainstOptimum, writeReport, type LiveSection, type ReturnsByStart } from './report';
 
 const REPORT_FILE = path.resolve(__dirname, '..', 'out', 'report.html');
+const LIVE_LOG_DIR = path.resolve(__dirname, '..', 'out', 'live');
+
+/** Fine-tunes (1 update of 4 steps) and tests (1 episode of 4 steps per policy) on the simulator. */
+async function livePhase(checkpoint: string): Promise<LiveSection | undefined> {
+  if (!findPrometheus()) {
+    console.log(`live phase skipped: no prometheus binary on PATH; ${PROMETHEUS_HINT}\n`);
+    return undefined;
+  }
+  console.log('live phase on the cluster simulator with a real Prometheus: fine-tune 1 update of 4 steps, then test 1 episode of 4 steps per policy');
+  const demo: LiveDemoResult = await runLiveDemo({ checkpoint, checkpointsDir: DEFAULT_CHECKPOINT_ROOT, logDir: LIVE_LOG_DIR, onProgress: (line) => console.log(`  ${line}`) });
+  console.log(`fine-tuned checkpoint ${demo.tunedCheckpoint} (parent ${demo.parent})`);
+  console.log(`live comparison on the cluster simulator, ${demo.testSteps}-step episodes (ppo is the fine-tuned policy):\n${formatComparison(demo.test.comparison ?? [])}`);
+  console.log(`live step time (${demo.finetune.timings.length + demo.test.timings.length} steps):\n${formatTimings([...demo.finetune.timings, ...demo.test.timings])}`);
+  console.log(`step logs ${demo.finetune.logFile}, ${demo.test.logFile}\n`);
+  return {
+    where: 'cluster simulator',
+    run: { 'fine-tuned checkpoint': demo.tunedCheckpoint, parent: demo.parent ?? '', 'fine-tuning step log': demo.finetune.logFile, 'test step log': demo.test.logFile },
+    comparison: demo.test.comparison ?? [],
+    stepsPerEpisode: demo.testSteps,
+    testEpisodes: demo.testEpisodes,
+    finetuneEpisodes: demo.finetuneEpisodes,
+  };
+}
 
 async function main(): Promise<void> {
   const model = new DatasetModel();
@@ -59,6 +85,7 @@ async function main(): Promise<void> {
 
   const episodes = [];
   for (const start of starts) episodes.push({ title: `PPO against the optimum from ${formatStart(start)}`, episodes: await episodesAgainstOptimum(model, result.policy, start, 0, 'PPO') });
+  const live = await livePhase(checkpoint);
   const report = writeReport(REPORT_FILE, {
     title: 'rl-autoscaler: PPO trained offline on the TeaStore dataset',
     run: { 'run id': runId, checkpoint, preset: 'fast', seed: config.seed, 'environment steps': last.envSteps, 'training seconds': Number(last.trainingSeconds.toFixed(1)), backend: result.backend, reward: `${model.reward.name} v${model.reward.version}`, 'dataset sha256': model.table.sha256 },
@@ -69,6 +96,7 @@ async function main(): Promise<void> {
       { label: 'optimum from row:558', value: exact[0].optimum },
     ],
     episodes,
+    live,
   });
   console.log(`report ${report}`);
 }

@@ -7,9 +7,12 @@ import { BASELINE_NAMES, optimalPolicy, runEpisode, type EpisodeRecord, type Pol
 import { DatasetEnv, type DatasetModel } from './env/dataset-env';
 import type { Start } from './env/start';
 import { tableHtml } from './notebook';
+import type { LiveEpisode } from './live/episodes';
+import { episodesByIndex } from './live/episodes';
+import type { PolicyResult } from './live/run';
 import {
-  actionFrequencyFigure, episodeFigure, escapeHtml, returnsFigure, standaloneHtml, trainingFigure, writeHtmlFile,
-  type Figure, type LabelledEpisode, type ReferenceLine, type TrainingPoint,
+  actionFrequencyFigure, episodeFigure, escapeHtml, liveComparisonFigure, liveEpisodeFigure, returnsFigure, standaloneHtml, stepTimingFigure,
+  trainingFigure, writeHtmlFile, type Figure, type LabelledEpisode, type ReferenceLine, type TrainingPoint,
 } from './plot';
 
 /** Expected returns per start label (e.g. "row:558"), then per policy name. */
@@ -71,6 +74,35 @@ export interface ReportInput {
   /** Reference lines on the training curve: the optimum of the training start first. */
   optimum: ReferenceLine[];
   episodes: EpisodeSection[];
+  /** A live phase on the cluster simulator (or a cluster), when there was one. */
+  live?: LiveSection;
+}
+
+export interface LiveSection {
+  /** Where it ran (say "cluster simulator" for the simulator) and facts (checkpoints, step logs). */
+  where: string;
+  run?: Record<string, string | number>;
+  /** The test run's comparison: ppo, static-best, threshold. */
+  comparison: PolicyResult[];
+  stepsPerEpisode: number;
+  testEpisodes: LiveEpisode[];
+  finetuneEpisodes?: LiveEpisode[];
+}
+
+/** The live section: comparison table and figure, the episodes, and where each step's time went. */
+export function liveReportParts(live: LiveSection): (Figure | { html: string })[] {
+  const parts: (Figure | { html: string })[] = [{ html: `<h2>Live on the ${escapeHtml(live.where)}</h2>` }];
+  if (live.run) parts.push({ html: tableHtml(Object.entries(live.run).map(([key, value]) => ({ '': key, value })), { caption: 'live runs' }) });
+  const rows = live.comparison.map((r) => ({ policy: r.policy, episodes: r.episodes, 'mean return': r.meanReturn, 'mean step reward': r.meanStepReward, 'refused moves': r.invalidMoves }));
+  parts.push({ html: tableHtml(rows, { caption: `live test, ${live.stepsPerEpisode}-step episodes`, digits: 3 }) });
+  parts.push(liveComparisonFigure(live.comparison, `Live test on the ${live.where}: return per policy`, live.stepsPerEpisode));
+  for (const [k, group] of episodesByIndex(live.testEpisodes).entries()) {
+    parts.push(liveEpisodeFigure(group, `Live test episode ${k + 1} on the ${live.where}: ${group.map((e) => e.policy).join(' vs ')}`));
+  }
+  if (live.finetuneEpisodes?.length) parts.push(liveEpisodeFigure(live.finetuneEpisodes, `Fine-tuning episodes on the ${live.where}`));
+  const timed = [...(live.finetuneEpisodes ?? []), ...live.testEpisodes].filter((e) => e.timings.length > 0);
+  if (timed.length > 0) parts.push(stepTimingFigure(timed.map((e) => ({ label: e.label, timings: e.timings })), `Where the time of each live step went (${live.where})`));
+  return parts;
 }
 
 /** The page's parts in order: headings and tables as HTML, figures as plotly figures. */
@@ -94,6 +126,7 @@ export function reportParts(input: ReportInput): (Figure | { html: string })[] {
     for (const { record, label } of input.episodes.flatMap((s) => s.episodes)) byLabel.set(label, [...(byLabel.get(label) ?? []), ...record.actions]);
     parts.push(actionFrequencyFigure([...byLabel].map(([label, actions]) => ({ label, actions })), 'Actions taken in the episodes above'));
   }
+  if (input.live) parts.push(...liveReportParts(input.live));
   return parts;
 }
 

@@ -7,6 +7,7 @@ import type { StepTimings } from '../src/env/cluster-env';
 import { StepLog, type StepLogRecord } from '../src/env/step-log';
 import { episodesByIndex, liveEpisodesFromLog } from '../src/live/episodes';
 import { liveComparisonFigure, liveEpisodeFigure, stepTimingFigure, type Trace } from '../src/plot';
+import { liveReportParts } from '../src/report';
 import { Action, type Observation } from '../src/space';
 
 const timings = (rolloutMs: number, overheadMs = 20): StepTimings => ({ rolloutMs, warmupMs: 2000, measureMs: 3000, overheadMs, totalMs: rolloutMs + 5000 + overheadMs });
@@ -125,4 +126,19 @@ test('liveComparisonFigure shows the mean return per policy with each episode as
   const ticks = (figure.layout.xaxis as { ticktext: string[] }).ticktext;
   assert.equal(ticks[0], 'ppo<br>mean 0.500, 2 episodes');
   assert.equal(ticks[1], 'static-best<br>mean 0.450, 1 episode');
+});
+
+test('the report has a live section: comparison table and figure, an episode figure per episode index, the step timings', () => {
+  const testEpisodes = liveEpisodesFromLog(testRun('run-a') as StepLogRecord[]);
+  const comparison = ['ppo', 'static-best'].map((policy) => ({ policy, episodes: 2, meanReturn: -4.75, returns: [-4.75, -4.75], meanStepReward: -2.375, invalidMoves: 1 }));
+  const parts = liveReportParts({ where: 'cluster simulator', comparison, stepsPerEpisode: 2, testEpisodes });
+  const titles = parts.map((p) => ('layout' in p ? (p.layout.title?.text ?? '') : p.html));
+  assert.equal(titles[0], '<h2>Live on the cluster simulator</h2>');
+  assert.match(titles[1], /live test, 2-step episodes/);
+  assert.deepEqual(titles.slice(2), [
+    'Live test on the cluster simulator: return per policy',
+    'Live test episode 1 on the cluster simulator: ppo vs static-best',
+    'Live test episode 2 on the cluster simulator: ppo vs static-best',
+    'Where the time of each live step went (cluster simulator)',
+  ]);
 });
