@@ -120,36 +120,40 @@ export class VectorDatasetEnv {
   step(actions: ArrayLike<number>): VectorStep {
     if (actions.length !== this.numEnvs) throw new Error(`expected ${this.numEnvs} actions, got ${actions.length}`);
     const { rewards, terminated, truncated, invalid, finalObservations } = this.result;
-    const model = this.model;
-    const config = model.table.config;
+    // Locals for the hot loop: property and imported-binding reads cost more than the step itself.
+    const { next, rewards: rowReward } = this.model;
+    const { config, configStart, rowsOfConfig } = this.model.table;
+    const penalty = this.model.reward.invalidPenalty;
+    const { rows, steps, returns, rngs, maxSteps } = this;
     for (let i = 0; i < this.numEnvs; i++) {
-      const row = this.rows[i];
+      const row = rows[i];
       if (row < 0) throw new Error('step() called before reset()');
       const action = actions[i];
       if (!(action >= 0 && action < ACTION_COUNT && action === (action | 0))) {
         throw new SpaceError(`environment ${i}: action ${action} is not one of 0..${ACTION_COUNT - 1}`);
       }
-      const target = model.next[config[row] * ACTION_COUNT + action];
+      const target = next[config[row] * ACTION_COUNT + action];
       let reward: number;
       if (target < 0) {
-        reward = model.reward.invalidPenalty;
+        reward = penalty;
         invalid[i] = 1;
       } else {
-        const nextRow = model.sampleRow(target, this.rngs[i]);
-        reward = model.rewards[nextRow];
+        // A uniformly drawn logged row of the target configuration.
+        const first = configStart[target];
+        const nextRow = rowsOfConfig[first + rngs[i].int(configStart[target + 1] - first)];
+        reward = rowReward[nextRow];
         invalid[i] = 0;
         this.setRow(i, nextRow);
       }
       rewards[i] = reward;
-      this.returns[i] += reward;
-      this.steps[i]++;
+      returns[i] += reward;
+      const ended = ++steps[i] >= maxSteps;
       terminated[i] = 0;
-      const ended = this.steps[i] >= this.maxSteps;
       truncated[i] = ended ? 1 : 0;
       if (ended) {
         const o = i * OBSERVATION_SIZE;
         finalObservations.set(this.observations.subarray(o, o + OBSERVATION_SIZE), o);
-        this.completed.push({ return: this.returns[i], length: this.steps[i] });
+        this.completed.push({ return: returns[i], length: steps[i] });
         this.resetOne(i);
       }
     }
