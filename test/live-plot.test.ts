@@ -57,6 +57,8 @@ test('liveEpisodesFromLog reads a log file: the last run by default, a resumed e
     // Interrupted here; the resumed run re-measures what runs and carries on with step 2.
     log.append({ type: 'reset', runId, mode: 'finetune', policy: 'ppo', episode: 0, resumed: true, observation: obs(3, 600), info: {} });
     log.append({ type: 'step', runId, mode: 'finetune', policy: 'ppo', episode: 0, step: 2, action: Action.DO_NOTHING, reward: 0.2, observation: obs(3, 600), terminated: false, truncated: false, info: { invalidAction: false, timings: timings(10) } });
+    // A reset that no step followed is no episode.
+    log.append({ type: 'reset', runId, mode: 'finetune', policy: 'ppo', episode: 1, observation: obs(1), info: {} });
     log.close();
     appendFileSync(file, '{"type":"step","runId":"tuning","epi');
 

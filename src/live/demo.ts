@@ -3,9 +3,10 @@
  * fine-tune a checkpoint briefly, then test the fine-tuned policy against static-best and the
  * threshold rule. Each run keeps its own step log, from which the episodes are read back.
  */
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { readCheckpointMeta } from '../agent/checkpoint';
+import { newRunId, readCheckpointMeta, saveCheckpoint } from '../agent/checkpoint';
+import { ppoConfig, train } from '../agent/ppo';
 import { ClusterEnv, SIMULATOR_TIMINGS } from '../env/cluster-env';
 import type { ScalingConfig } from '../space';
 import { liveEpisodesFromLog, type LiveEpisode } from './episodes';
@@ -27,6 +28,21 @@ export function findPrometheus(): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * `preferred` when it holds a checkpoint (notebook 03's), otherwise a quick PPO run (30k steps,
+ * seconds) saved in `fallback`, so a live notebook also runs on its own.
+ */
+export async function checkpointOrQuickTrain(preferred: string, fallback: string, totalSteps = 30_000): Promise<{ dir: string; trained: boolean }> {
+  if (existsSync(path.join(preferred, 'meta.json'))) return { dir: path.resolve(preferred), trained: false };
+  const config = ppoConfig({ totalSteps });
+  const result = await train(config);
+  const dir = await saveCheckpoint(fallback, {
+    policy: result.policy, config, backend: result.backend, reward: result.reward, data: result.data, runId: newRunId(config.seed),
+    metrics: { envSteps: result.history[result.history.length - 1].envSteps },
+  }, { overwrite: true });
+  return { dir, trained: true };
 }
 
 export interface LiveDemoOptions {

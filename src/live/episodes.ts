@@ -45,7 +45,8 @@ interface Building {
 /**
  * Groups the `reset` and `step` records of a step log (a file, or records already read) into
  * one episode per (run, episode), in the order they started. A resumed episode carries on in the
- * same record: the resume's re-measurement is not a new start.
+ * same record: the resume's re-measurement is not a new start. A reset without any step after it
+ * is left out.
  */
 export function liveEpisodesFromLog(source: string | StepLogRecord[], options: LiveEpisodeOptions = {}): LiveEpisode[] {
   const records = typeof source === 'string' ? readStepLog(source).records : source;
@@ -78,7 +79,8 @@ export function liveEpisodesFromLog(source: string | StepLogRecord[], options: L
   }
   const perPolicy = new Map<string, number>();
   const several = wanted.size > 1;
-  return [...episodes.values()].map((e) => {
+  // A reset followed by no step (a fine-tuning run resets once more after its last update) is no episode.
+  return [...episodes.values()].filter((e) => e.record.actions.length > 0).map((e) => {
     const policyKey = `${e.runId}\u0000${e.policy}`;
     const index = perPolicy.get(policyKey) ?? 0;
     perPolicy.set(policyKey, index + 1);
