@@ -33,7 +33,8 @@ export class PrometheusLaunchError extends Error {
   override name = 'PrometheusLaunchError';
 }
 
-function findBinary(name: string): string | undefined {
+/** An executable by path, or by name on PATH. */
+export function findBinary(name: string): string | undefined {
   if (name.includes('/')) {
     try {
       accessSync(name, constants.X_OK);

@@ -3,11 +3,12 @@
  * fine-tune a checkpoint briefly, then test the fine-tuned policy against static-best and the
  * threshold rule. Each run keeps its own step log, from which the episodes are read back.
  */
-import { accessSync, constants, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { newRunId, readCheckpointMeta, saveCheckpoint } from '../agent/checkpoint';
 import { ppoConfig, train } from '../agent/ppo';
 import { ClusterEnv, SIMULATOR_TIMINGS } from '../env/cluster-env';
+import { findBinary } from '../prometheus';
 import type { ScalingConfig } from '../space';
 import { liveEpisodesFromLog, type LiveEpisode } from './episodes';
 import { runLive, type LiveRunResult } from './run';
@@ -16,19 +17,7 @@ import { startSimulatorStack } from './simulator-stack';
 export const PROMETHEUS_HINT = 'install it with `apt-get install prometheus` (Debian, Ubuntu) or put a `prometheus` binary on PATH';
 
 /** The `prometheus` binary on PATH, if any: the live phase needs a real one. */
-export function findPrometheus(): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, 'prometheus');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
+export const findPrometheus = (): string | undefined => findBinary('prometheus');
 
 /**
  * `preferred` when it holds a checkpoint (notebook 03's), otherwise a quick PPO run (30k steps,

@@ -138,7 +138,9 @@ export async function finetune(options: FinetuneOptions): Promise<{ checkpoint: 
         batch.push(experience);
         envSteps++;
         options.onStep?.(experience);
-        observation = experience.done ? (await env.reset({ seed: settings.seed + envSteps })).observation : step.observation;
+        // No new episode once the budget is spent: it would only apply and measure the start.
+        const more = envSteps < settings.totalSteps;
+        observation = experience.done && more ? (await env.reset({ seed: settings.seed + envSteps })).observation : step.observation;
         continue;
       }
       // A full batch (or the last, partial one): update, then checkpoint.
