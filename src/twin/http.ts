@@ -287,6 +287,14 @@ export function createApiHandler(ctx: ApiHandlerContext) {
         return await resource(req, res, resolveTarget(store, parts[1], parts[2], parts.slice(3)), url.searchParams);
       }
       if (path === '/version') return send(res, 200, versionInfo());
+      if (path === '/openapi/v2') {
+        // Older kubectl (before v3 support) asks for the v2 document as protobuf. An empty
+        // Document message is valid protobuf: kubectl then finds no schema and validates nothing
+        // client-side, and the simulator's own checks answer 422 as before.
+        res.writeHead(200, { 'Content-Type': 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf', 'Content-Length': '0' });
+        res.end();
+        return;
+      }
       if (path === '/openapi/v3') return send(res, 200, openApiRoot(store));
       if (parts[0] === 'openapi' && parts[1] === 'v3') {
         const document = openApiDocument(store, parts.slice(2).join('/'));
