@@ -116,7 +116,7 @@ export class ClusterEnv implements Env {
       applied = true;
     }
     assertOnGrid(target, `deployment ${this.kube.name} configuration`);
-    const result = await this.settleAndMeasure(target, applied, false, started);
+    const result = await this.settleAndMeasure(target, applied, started);
     this.last = result;
     return result;
   }
@@ -129,7 +129,7 @@ export class ClusterEnv implements Env {
     const started = performance.now();
     const config = await this.kube.readConfig();
     assertOnGrid(config, `deployment ${this.kube.name} configuration`);
-    const result = await this.settleAndMeasure(config, false, false, started);
+    const result = await this.settleAndMeasure(config, false, started);
     this.steps = stepsDone;
     result.info.step = stepsDone;
     this.last = result;
@@ -159,7 +159,7 @@ export class ClusterEnv implements Env {
         await this.kube.applyConfig(next);
         applied = true;
       }
-      const measured = await this.settleAndMeasure(this.dryRun ? current : next, applied, false, started);
+      const measured = await this.settleAndMeasure(this.dryRun ? current : next, applied, started);
       result = { ...measured, reward: this.reward.compute({ config: measured.info.config, ...measured.info.metrics }) };
     }
     this.last = { observation: result.observation, info: result.info };
@@ -173,7 +173,7 @@ export class ClusterEnv implements Env {
   }
 
   /** Waits for the rollout (when something was applied), the warm-up and the window, then measures. */
-  private async settleAndMeasure(config: ScalingConfig, applied: boolean, invalid: boolean, started: number): Promise<{ observation: Observation; info: LiveStepInfo }> {
+  private async settleAndMeasure(config: ScalingConfig, applied: boolean, started: number): Promise<{ observation: Observation; info: LiveStepInfo }> {
     const t0 = performance.now();
     // Also when nothing was applied: cheap when settled, and it catches changes made by others.
     await this.kube.waitForRollout({ timeoutMs: this.timings.rolloutTimeoutMs });
@@ -197,7 +197,7 @@ export class ClusterEnv implements Env {
     const timings: StepTimings = { rolloutMs, warmupMs, measureMs, overheadMs: Math.max(0, totalMs - rolloutMs - waitedMs), totalMs };
     return {
       observation: { ...config, usedCpu: metrics.usedCpuCores, usedRam: metrics.usedRamGiB },
-      info: { config: { ...config }, metrics, invalidAction: invalid, step: this.steps, timings, applied, dryRun: this.dryRun, pods },
+      info: { config: { ...config }, metrics, invalidAction: false, step: this.steps, timings, applied, dryRun: this.dryRun, pods },
     };
   }
 }
