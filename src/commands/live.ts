@@ -7,20 +7,17 @@ import { runLive, unfinishedRun, type LiveRunConfig } from '../live/run';
 import { formatComparison, formatTimings } from '../live/report';
 import { startSimulatorStack, type SimulatorStack } from '../live/simulator-stack';
 import { REWARD_NAMES, type RewardName } from '../reward';
-import { assertOnGrid, type Bounds, type ScalingConfig } from '../space';
+import { parseConfigText } from '../env/start';
+import type { Bounds, ScalingConfig } from '../space';
 import { intOption, parseOptions } from './args';
 import { UsageError, type CliCommand } from './types';
 
 function parseConfig(text: string, option: string): ScalingConfig {
-  const m = /^(\d+),(\d+),(\d+)$/.exec(text);
-  if (!m) throw new UsageError(`--${option} must be <replicas>,<cpuMillis>,<heapMB>, e.g. 1,500,500; got ${JSON.stringify(text)}`);
-  const config = { replicas: Number(m[1]), cpuMillis: Number(m[2]), heapMB: Number(m[3]) };
   try {
-    assertOnGrid(config, option);
+    return parseConfigText(text, `--${option}`);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  return config;
 }
 
 export const liveCommand: CliCommand = {

@@ -9,17 +9,21 @@ export type Start = { kind: 'row'; row: number } | { kind: 'random-row' } | { ki
 
 export const ORIGINAL_START: Start = { kind: 'row', row: 558 };
 
+/** Parses `<replicas>,<cpuMillis>,<heapMB>` (e.g. `1,500,500`), checked against the grid. */
+export function parseConfigText(text: string, what = 'config'): ScalingConfig {
+  const m = /^(\d+),(\d+),(\d+)$/.exec(text);
+  if (!m) throw new Error(`${what} must be <replicas>,<cpuMillis>,<heapMB>, e.g. 1,500,500; got ${JSON.stringify(text)}`);
+  const config = { replicas: Number(m[1]), cpuMillis: Number(m[2]), heapMB: Number(m[3]) };
+  assertOnGrid(config, what);
+  return config;
+}
+
 /** Parses `row:558`, `random-row` or `config:<replicas>,<cpuMillis>,<heapMB>`. */
 export function parseStart(text: string): Start {
   if (text === 'random-row') return { kind: 'random-row' };
   const row = /^row:(\d+)$/.exec(text);
   if (row) return { kind: 'row', row: Number(row[1]) };
-  const config = /^config:(\d+),(\d+),(\d+)$/.exec(text);
-  if (config) {
-    const parsed = { replicas: Number(config[1]), cpuMillis: Number(config[2]), heapMB: Number(config[3]) };
-    assertOnGrid(parsed, 'start');
-    return { kind: 'config', config: parsed };
-  }
+  if (text.startsWith('config:')) return { kind: 'config', config: parseConfigText(text.slice('config:'.length), 'start') };
   throw new Error(`invalid start ${JSON.stringify(text)}: expected row:<n>, random-row or config:<replicas>,<cpuMillis>,<heapMB>`);
 }
 
