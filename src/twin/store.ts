@@ -49,7 +49,8 @@ export class ObjectStore {
   private revision = 1;
 
   /** `random` drives generated name suffixes, so a seeded simulator names objects reproducibly. */
-  constructor(private readonly random: () => number = Math.random) {}
+  /** `random` draws generated name suffixes: pass a seeded generator so runs replay. */
+  constructor(private readonly random: () => number) {}
 
   register(type: ResourceType): ResourceType {
     const key = typeKey(type.group, type.version, type.resource);
@@ -247,7 +248,7 @@ export class ObjectStore {
 }
 
 const ALPHANUMS = 'bcdfghjklmnpqrstvwxz2456789';
-export function randomSuffix(length = 5, random: () => number = Math.random): string {
+export function randomSuffix(length: number, random: () => number): string {
   let s = '';
   for (let i = 0; i < length; i++) s += ALPHANUMS[Math.floor(random() * ALPHANUMS.length)];
   return s;
