@@ -49,7 +49,6 @@ export class ObjectStore {
   private revision = 1;
 
   /** `random` drives generated name suffixes, so a seeded simulator names objects reproducibly. */
-  /** `random` draws generated name suffixes: pass a seeded generator so runs replay. */
   constructor(private readonly random: () => number) {}
 
   register(type: ResourceType): ResourceType {
