@@ -1,5 +1,7 @@
 /** Thin wrapper over node:util parseArgs that turns its errors into usage errors. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseStart, type Start } from '../env/start';
+import { REWARD_NAMES, type RewardName } from '../reward';
 import { UsageError } from './types';
 
 export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
@@ -16,4 +18,19 @@ export function intOption(value: string | undefined, name: string, fallback: num
   const n = Number(value);
   if (!Number.isInteger(n)) throw new UsageError(`--${name} must be an integer, got ${JSON.stringify(value)}`);
   return n;
+}
+
+/** Parses `--start` (row:N, random-row or config:R,CPU,HEAP) as a usage error when malformed. */
+export function startOption(text: string): Start {
+  try {
+    return parseStart(text);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** Checks `--reward` against the built-in reward names. */
+export function rewardOption(text: string | undefined): RewardName {
+  if (!REWARD_NAMES.includes(text as RewardName)) throw new UsageError(`--reward must be one of ${REWARD_NAMES.join(', ')}`);
+  return text as RewardName;
 }

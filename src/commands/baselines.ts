@@ -1,10 +1,9 @@
 /** `rl-autoscaler baselines`: expected returns of the baselines and of the exact optimum. */
 import { baselineReturns, BASELINE_NAMES, type ReturnEstimate } from '../agent/baselines';
 import { DatasetModel } from '../env/dataset-env';
-import { formatStart, parseStart } from '../env/start';
-import { REWARD_NAMES, type RewardName } from '../reward';
-import { intOption, parseOptions } from './args';
-import { UsageError, type CliCommand } from './types';
+import { formatStart } from '../env/start';
+import { intOption, parseOptions, rewardOption, startOption } from './args';
+import type { CliCommand } from './types';
 
 export function formatBaselineTable(start: string, returns: Record<string, ReturnEstimate>): string {
   const lines = [`expected 50-step return from ${start}`, `  ${'policy'.padEnd(12)} ${'return'.padStart(9)}  how`];
@@ -28,14 +27,9 @@ export const baselinesCommand: CliCommand = {
       seed: { type: 'string' },
       json: { type: 'boolean', default: false },
     });
-    if (!REWARD_NAMES.includes(opts.reward as RewardName)) throw new UsageError(`--reward must be one of ${REWARD_NAMES.join(', ')}`);
-    let start;
-    try {
-      start = parseStart(opts.start!);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    const model = new DatasetModel({ reward: opts.reward as RewardName });
+    const reward = rewardOption(opts.reward);
+    const start = startOption(opts.start!);
+    const model = new DatasetModel({ reward });
     const returns = baselineReturns(model, start, { episodes: intOption(opts.episodes, 'episodes', 2000), seed: intOption(opts.seed, 'seed', 0) });
     if (opts.json) {
       const means = Object.fromEntries(BASELINE_NAMES.map((n) => [n, returns[n].mean]));

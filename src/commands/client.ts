@@ -9,12 +9,11 @@ import { Wrapper } from '../env/wrappers';
 import { DeploymentClient, loadKubeConfig } from '../kube';
 import { startSimulatorStack } from '../live/simulator-stack';
 import { MetricClient } from '../metric';
-import { parseStart } from '../env/start';
 import type { Env } from '../env/types';
-import { REWARD_NAMES, type RewardName } from '../reward';
+import type { RewardName } from '../reward';
 import { PolicyClient, type InferenceMode } from '../server/client';
 import { driveEnv } from '../server/drive';
-import { intOption, parseOptions } from './args';
+import { intOption, parseOptions, rewardOption, startOption } from './args';
 import { UsageError, type CliCommand } from './types';
 
 export const CLIENT_ENVS = ['cluster', 'dataset'] as const;
@@ -33,13 +32,7 @@ export interface ClientEnvOptions {
 /** Builds the environment the client drives. */
 export async function createClientEnv(name: ClientEnvName, o: ClientEnvOptions): Promise<Env> {
   if (name === 'dataset') {
-    let start;
-    try {
-      start = parseStart(o.start);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    return new DatasetEnv({ maxSteps: o.maxSteps, seed: o.seed, start, reward: o.reward });
+    return new DatasetEnv({ maxSteps: o.maxSteps, seed: o.seed, start: startOption(o.start), reward: o.reward });
   }
   // The live environment: a real cluster (kubeconfig + Prometheus URL), or the cluster simulator
   // with a local Prometheus, started here and stopped when the environment closes.
@@ -82,7 +75,7 @@ export const clientCommand: CliCommand = {
     });
     if (!CLIENT_ENVS.includes(opts.env as ClientEnvName)) throw new UsageError(`--env must be one of ${CLIENT_ENVS.join(', ')}, got ${JSON.stringify(opts.env)}`);
     if (opts.inference !== 'remote' && opts.inference !== 'local') throw new UsageError(`--inference must be remote or local, got ${JSON.stringify(opts.inference)}`);
-    if (!REWARD_NAMES.includes(opts.reward as RewardName)) throw new UsageError(`--reward must be one of ${REWARD_NAMES.join(', ')}`);
+    rewardOption(opts.reward);
     const steps = intOption(opts.steps, 'steps', 1000);
     if (steps < 1) throw new UsageError(`--steps must be at least 1, got ${steps}`);
     const maxSteps = intOption(opts['max-steps'], 'max-steps', 100);

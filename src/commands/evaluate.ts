@@ -2,9 +2,9 @@
 import { loadCheckpoint } from '../agent/checkpoint';
 import { evaluateExact, evaluateGreedy } from '../agent/evaluate';
 import { DatasetModel } from '../env/dataset-env';
-import { formatStart, parseStart, type Start } from '../env/start';
+import { formatStart } from '../env/start';
 import { REWARD_NAMES, type RewardName } from '../reward';
-import { intOption, parseOptions } from './args';
+import { intOption, parseOptions, startOption } from './args';
 import { UsageError, type CliCommand } from './types';
 
 export const evaluateCommand: CliCommand = {
@@ -20,12 +20,7 @@ export const evaluateCommand: CliCommand = {
       json: { type: 'boolean', default: false },
     });
     if (opts.checkpoint === undefined) throw new UsageError('--checkpoint DIR is required');
-    let start: Start;
-    try {
-      start = parseStart(opts.start!);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const start = startOption(opts.start!);
     const episodes = intOption(opts.episodes, 'episodes', 100);
     if (episodes < 1) throw new UsageError('--episodes must be at least 1');
     const { policy, meta } = loadCheckpoint(opts.checkpoint);

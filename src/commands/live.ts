@@ -6,10 +6,10 @@ import { MetricClient } from '../metric';
 import { runLive, unfinishedRun, type LiveRunConfig } from '../live/run';
 import { formatComparison, formatTimings } from '../live/report';
 import { startSimulatorStack, type SimulatorStack } from '../live/simulator-stack';
-import { REWARD_NAMES, type RewardName } from '../reward';
+import type { RewardName } from '../reward';
 import { parseConfigText } from '../env/start';
 import type { Bounds, ScalingConfig } from '../space';
-import { intOption, parseOptions } from './args';
+import { intOption, parseOptions, rewardOption } from './args';
 import { UsageError, type CliCommand } from './types';
 
 function parseConfig(text: string, option: string): ScalingConfig {
@@ -62,7 +62,7 @@ export const liveCommand: CliCommand = {
     const recordedSetup = (recorded?.setup ?? {}) as { timings?: LiveTimings; bounds?: Bounds; startConfig?: ScalingConfig | 'current'; dryRun?: boolean; reward?: RewardName };
     if (!o.twin && !o.prometheus) throw new UsageError('pass --twin, or --prometheus URL (with --kubeconfig F or the default kubeconfig)');
     if (o.twin && (o.prometheus || o.kubeconfig)) throw new UsageError('--twin starts its own simulator and Prometheus; do not combine it with --kubeconfig/--prometheus');
-    if (!REWARD_NAMES.includes(o.reward as RewardName)) throw new UsageError(`--reward must be one of ${REWARD_NAMES.join(', ')}`);
+    rewardOption(o.reward);
     const episodes = recorded?.episodes ?? intOption(o.episodes, 'episodes', 1);
     const steps = recorded?.steps ?? intOption(o.steps, 'steps', 10);
     const seed = recorded?.seed ?? intOption(o.seed, 'seed', 1);
