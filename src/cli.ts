@@ -33,9 +33,3 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
-
-if (require.main === module || process.argv[1]?.endsWith('rl-autoscaler.js')) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
-}
