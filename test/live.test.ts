@@ -126,7 +126,7 @@ test('Prometheus stopped mid-episode gives a clear error and the log keeps every
 
 test('a live run killed with SIGKILL keeps every completed step and resumes', async () => {
   const logFile = path.join(dir, 'killed.jsonl');
-  const args = ['bin/rl-autoscaler.js', 'live', '--twin', '--checkpoint', checkpoint, '--episodes', '1', '--steps', '3', '--log', logFile, '--warmup-ms', '1500', '--checkpoints', path.join(dir, 'ckpt')];
+  const args = ['bin/rl-autoscaler.js', 'live', '--simulator', '--checkpoint', checkpoint, '--episodes', '1', '--steps', '3', '--log', logFile, '--warmup-ms', '1500', '--checkpoints', path.join(dir, 'ckpt')];
   // Its own process group, so the kill takes the simulator's Prometheus child along.
   const child = spawn(process.execPath, args, { cwd: ROOT, detached: true, stdio: 'ignore' });
   const stepsLogged = () => (existsSync(logFile) ? readStepLog(logFile).records.filter((r) => r.type === 'step').length : 0);
@@ -138,7 +138,7 @@ test('a live run killed with SIGKILL keeps every completed step and resumes', as
   assert.ok(before.length >= 4, `${before.length} steps logged before the kill`);
   assert.ok(!readFileSync(logFile, 'utf8').includes('"type":"end"'));
 
-  const resumed = spawn(process.execPath, ['bin/rl-autoscaler.js', 'live', '--twin', '--resume', '--log', logFile, '--checkpoints', path.join(dir, 'ckpt'), '--warmup-ms', '1500'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const resumed = spawn(process.execPath, ['bin/rl-autoscaler.js', 'live', '--simulator', '--resume', '--log', logFile, '--checkpoints', path.join(dir, 'ckpt'), '--warmup-ms', '1500'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   resumed.stdout.on('data', (d) => (output += d));
   resumed.stderr.on('data', (d) => (output += d));

@@ -1,10 +1,11 @@
 /** Thin wrapper over node:util parseArgs that turns its errors into usage errors. */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import { parseStart, type Start } from '../env/start';
 import { REWARD_NAMES, type RewardName } from '../reward';
-import { UsageError } from './types';
+import { UsageError, type OptionTable } from './types';
 
-export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
+/** Parses `args` against a command's option table (its help lines are ignored here). */
+export function parseOptions<T extends OptionTable>(args: string[], options: T) {
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
   } catch (err) {

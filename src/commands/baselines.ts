@@ -3,7 +3,7 @@ import { baselineReturns, BASELINE_NAMES, type ReturnEstimate } from '../agent/b
 import { DatasetModel } from '../env/dataset-env';
 import { formatStart } from '../env/start';
 import { intOption, parseOptions, rewardOption, startOption } from './args';
-import type { CliCommand } from './types';
+import { type CliCommand, type OptionTable } from './types';
 
 export function formatBaselineTable(start: string, returns: Record<string, ReturnEstimate>): string {
   const lines = [`expected 50-step return from ${start}`, `  ${'policy'.padEnd(12)} ${'return'.padStart(9)}  how`];
@@ -15,18 +15,21 @@ export function formatBaselineTable(start: string, returns: Record<string, Retur
   return lines.join('\n');
 }
 
+const OPTIONS = {
+  start: { type: 'string', default: 'row:558', value: 'row:N|random-row|config:R,CPU,HEAP', help: 'where episodes start: a dataset row, a uniformly drawn row, or a configuration' },
+  reward: { type: 'string', default: 'classic', value: 'classic|total-throughput', help: 'the reward function' },
+  episodes: { type: 'string', value: 'N', help: 'Monte Carlo episodes for the random baseline (default: 2000)' },
+  seed: { type: 'string', value: 'N', help: 'seed of the Monte Carlo episodes (default: 0)' },
+  json: { type: 'boolean', default: false, help: 'print one JSON object {start, returns} instead of a table' },
+} as const satisfies OptionTable;
+
 export const baselinesCommand: CliCommand = {
   name: 'baselines',
-  usage: 'baselines [--start row:558|random-row|config:R,CPU,HEAP] [--reward classic|total-throughput] [--episodes N] [--seed N] [--json]',
   summary: 'expected return of each baseline policy and of the exact optimum on the dataset replay',
+  options: OPTIONS,
+  examples: ['--start row:558', '--start random-row --json'],
   async run(args) {
-    const opts = parseOptions(args, {
-      start: { type: 'string', default: 'row:558' },
-      reward: { type: 'string', default: 'classic' },
-      episodes: { type: 'string' },
-      seed: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    });
+    const opts = parseOptions(args, OPTIONS);
     const reward = rewardOption(opts.reward);
     const start = startOption(opts.start!);
     const model = new DatasetModel({ reward });

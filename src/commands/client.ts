@@ -14,7 +14,7 @@ import type { RewardName } from '../reward';
 import { PolicyClient, type InferenceMode } from '../server/client';
 import { driveEnv } from '../server/drive';
 import { intOption, parseOptions, rewardOption, startOption } from './args';
-import { UsageError, type CliCommand } from './types';
+import { UsageError, type CliCommand, type OptionTable } from './types';
 
 export const CLIENT_ENVS = ['cluster', 'dataset'] as const;
 export type ClientEnvName = (typeof CLIENT_ENVS)[number];
@@ -51,28 +51,30 @@ export async function createClientEnv(name: ClientEnvName, o: ClientEnvOptions):
   })(env);
 }
 
+const OPTIONS = {
+  url: { type: 'string', default: 'http://127.0.0.1:9900', value: 'URL', help: 'the policy server' },
+  token: { type: 'string', value: 'T', help: "the server's bearer token (default: POLICY_SERVER_TOKEN)" },
+  steps: { type: 'string', value: 'N', help: 'steps to drive in all (default: 1000)' },
+  env: { type: 'string', default: 'cluster', value: 'cluster|dataset', help: 'the live environment (the simulator unless --prometheus) or the dataset replay' },
+  inference: { type: 'string', default: 'remote', value: 'remote|local', help: 'the server chooses each action, or the client with a copy of the policy' },
+  'no-training': { type: 'boolean', default: false, help: 'episodes that train nothing (greedy actions)' },
+  'max-steps': { type: 'string', value: 'N', help: 'steps per episode (default: 100)' },
+  start: { type: 'string', default: 'row:558', value: 'row:N|random-row|config:R,CPU,HEAP', help: 'where dataset episodes start' },
+  reward: { type: 'string', default: 'classic', value: 'classic|total-throughput', help: 'the reward reported to the server' },
+  seed: { type: 'string', value: 'N', help: 'seed of the environment and of local sampling (default: 0)' },
+  log: { type: 'string', value: 'FILE.jsonl', help: 'append every step to this file' },
+  'timeout-ms': { type: 'string', value: 'N', help: 'per-request time-out (default: 30000)' },
+  kubeconfig: { type: 'string', value: 'FILE', help: 'a real cluster instead of the simulator (with --prometheus)' },
+  prometheus: { type: 'string', value: 'URL', help: "the cluster's Prometheus" },
+} as const satisfies OptionTable;
+
 export const clientCommand: CliCommand = {
   name: 'client',
-  usage:
-    'client [--url http://127.0.0.1:9900] [--token T] [--steps N] [--env cluster|dataset] [--kubeconfig F --prometheus URL] [--inference remote|local] [--no-training] [--max-steps N] [--start row:558] [--reward classic] [--seed N] [--log FILE.jsonl]',
   summary: 'drives an environment through the policy server for N steps (the original PolicyClient loop)',
+  options: OPTIONS,
+  examples: ['--steps 20', '--env dataset --steps 500 --inference local'],
   async run(args) {
-    const opts = parseOptions(args, {
-      url: { type: 'string', default: 'http://127.0.0.1:9900' },
-      token: { type: 'string' },
-      steps: { type: 'string' },
-      env: { type: 'string', default: 'cluster' },
-      inference: { type: 'string', default: 'remote' },
-      'no-training': { type: 'boolean', default: false },
-      'max-steps': { type: 'string' },
-      start: { type: 'string', default: 'row:558' },
-      reward: { type: 'string', default: 'classic' },
-      seed: { type: 'string' },
-      log: { type: 'string' },
-      'timeout-ms': { type: 'string' },
-      kubeconfig: { type: 'string' },
-      prometheus: { type: 'string' },
-    });
+    const opts = parseOptions(args, OPTIONS);
     if (!CLIENT_ENVS.includes(opts.env as ClientEnvName)) throw new UsageError(`--env must be one of ${CLIENT_ENVS.join(', ')}, got ${JSON.stringify(opts.env)}`);
     if (opts.inference !== 'remote' && opts.inference !== 'local') throw new UsageError(`--inference must be remote or local, got ${JSON.stringify(opts.inference)}`);
     rewardOption(opts.reward);

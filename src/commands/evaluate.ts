@@ -5,20 +5,23 @@ import { DatasetModel } from '../env/dataset-env';
 import { formatStart } from '../env/start';
 import { REWARD_NAMES, type RewardName } from '../reward';
 import { intOption, parseOptions, startOption } from './args';
-import { UsageError, type CliCommand } from './types';
+import { UsageError, type CliCommand, type OptionTable } from './types';
+
+const OPTIONS = {
+  checkpoint: { type: 'string', value: 'DIR', help: 'the checkpoint folder to evaluate (required)' },
+  start: { type: 'string', default: 'row:558', value: 'row:N|random-row|config:R,CPU,HEAP', help: 'where episodes start' },
+  episodes: { type: 'string', value: 'N', help: 'greedy episodes to play (default: 100)' },
+  seed: { type: 'string', value: 'N', help: 'seed of the dataset rows drawn (default: 0)' },
+  json: { type: 'boolean', default: false, help: 'print one JSON object {mean, std, episodes, optimum, fraction}' },
+} as const satisfies OptionTable;
 
 export const evaluateCommand: CliCommand = {
   name: 'evaluate',
-  usage: 'evaluate --checkpoint DIR [--start row:558|random-row] [--episodes N] [--seed N] [--json]',
   summary: 'greedy episodes of a saved policy: mean, std, 95% CI and fraction of the exact optimum (also the exact expected return)',
+  options: OPTIONS,
+  examples: ['--checkpoint checkpoints/<run-id> --start row:558 --json'],
   async run(args) {
-    const opts = parseOptions(args, {
-      checkpoint: { type: 'string' },
-      start: { type: 'string', default: 'row:558' },
-      episodes: { type: 'string' },
-      seed: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    });
+    const opts = parseOptions(args, OPTIONS);
     if (opts.checkpoint === undefined) throw new UsageError('--checkpoint DIR is required');
     const start = startOption(opts.start!);
     const episodes = intOption(opts.episodes, 'episodes', 100);

@@ -3,20 +3,23 @@ import { loadKubeConfig } from '../kube';
 import { jsonLogger, type LogLevel } from '../operator/log';
 import { Operator } from '../operator/operator';
 import { parseOptions } from './args';
-import { UsageError, type CliCommand } from './types';
+import { UsageError, type CliCommand, type OptionTable } from './types';
 
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
+const OPTIONS = {
+  kubeconfig: { type: 'string', value: 'FILE', help: 'kubeconfig (default: in-cluster, KUBECONFIG or ~/.kube/config)' },
+  namespace: { type: 'string', value: 'NS', help: 'watch one namespace (default: all)' },
+  'log-level': { type: 'string', default: 'info', value: 'debug|info|warn|error', help: 'lowest level of the JSON log lines' },
+} as const satisfies OptionTable;
+
 export const operatorCommand: CliCommand = {
   name: 'operator',
-  usage: 'operator [--kubeconfig FILE] [--namespace NS] [--log-level debug|info|warn|error]',
   summary: 'run the operator: one control loop per RLAutoscaler resource (JSON log lines on stdout)',
+  options: OPTIONS,
+  examples: ['--kubeconfig /tmp/simulator.kubeconfig'],
   async run(args) {
-    const opts = parseOptions(args, {
-      kubeconfig: { type: 'string' },
-      namespace: { type: 'string' },
-      'log-level': { type: 'string', default: 'info' },
-    });
+    const opts = parseOptions(args, OPTIONS);
     const level = opts['log-level'] as LogLevel;
     if (!LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
     const logger = jsonLogger({ level });

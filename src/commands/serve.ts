@@ -1,23 +1,26 @@
 /** `rl-autoscaler serve`: the policy server (learns PPO from the experience clients report). */
 import { PolicyServer } from '../server/server';
 import { intOption, parseOptions } from './args';
-import { UsageError, type CliCommand } from './types';
+import { UsageError, type CliCommand, type OptionTable } from './types';
+
+const OPTIONS = {
+  checkpoint: { type: 'string', value: 'DIR', help: 'start from this checkpoint (default: a fresh policy, or the state dir\'s newest)' },
+  host: { type: 'string', default: '127.0.0.1', value: 'ADDRESS', help: 'listen address; anything but loopback needs a token' },
+  port: { type: 'string', value: 'N', help: 'listen port (default: 9900)' },
+  token: { type: 'string', value: 'T', help: 'bearer token every request must send (default: POLICY_SERVER_TOKEN)' },
+  'state-dir': { type: 'string', default: 'policy-server-state', value: 'DIR', help: 'experience log and checkpoints; a restart resumes from it' },
+  'train-batch': { type: 'string', value: 'N', help: 'training-enabled steps per PPO update (default: 128)' },
+  'keep-checkpoints': { type: 'string', value: 'N', help: 'newest checkpoints kept in the state dir (default: 3)' },
+  seed: { type: 'string', value: 'N', help: 'seed of action sampling and training (default: 1)' },
+} as const satisfies OptionTable;
 
 export const serveCommand: CliCommand = {
   name: 'serve',
-  usage: 'serve [--checkpoint DIR] [--host 127.0.0.1] [--port 9900] [--token T] [--state-dir DIR] [--train-batch 128] [--seed N]',
   summary: 'policy server: actions over HTTP/JSON, PPO updates from reported experience, checkpoints in the state dir',
+  options: OPTIONS,
+  examples: ['--state-dir policy-server-state --train-batch 128', '--checkpoint checkpoints/<run-id>'],
   async run(args) {
-    const opts = parseOptions(args, {
-      checkpoint: { type: 'string' },
-      host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string' },
-      token: { type: 'string' },
-      'state-dir': { type: 'string', default: 'policy-server-state' },
-      'train-batch': { type: 'string' },
-      'keep-checkpoints': { type: 'string' },
-      seed: { type: 'string' },
-    });
+    const opts = parseOptions(args, OPTIONS);
     const port = intOption(opts.port, 'port', 9900);
     if (port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got ${port}`);
     const trainBatch = intOption(opts['train-batch'], 'train-batch', 128);

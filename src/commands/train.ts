@@ -8,7 +8,7 @@ import { ppoConfig, PpoTrainer, PRESET_NAMES, type IterationStats, type PresetNa
 import { DatasetModel } from '../env/dataset-env';
 import { ORIGINAL_START } from '../env/start';
 import { intOption, parseOptions } from './args';
-import { UsageError, type CliCommand } from './types';
+import { UsageError, type CliCommand, type OptionTable } from './types';
 
 export const DEFAULT_CHECKPOINT_ROOT = path.resolve(__dirname, '..', '..', 'checkpoints');
 
@@ -17,20 +17,23 @@ function describeIteration(s: IterationStats): string {
   return `iter ${s.iteration}/${s.iterations} steps ${s.envSteps} return ${ret} entropy ${s.entropy.toFixed(3)} kl ${s.approxKl.toFixed(4)} ${Math.round(s.stepsPerSecond)} steps/s`;
 }
 
+const OPTIONS = {
+  preset: { type: 'string', default: 'fast', value: 'fast|rllib-2.4', help: 'PPO hyperparameter preset' },
+  seed: { type: 'string', value: 'N', help: 'seed of the network, the environments and the sampling (default: 1)' },
+  steps: { type: 'string', value: 'N', help: "environment steps to train (default: the preset's)" },
+  out: { type: 'string', value: 'DIR', help: 'checkpoint folder (default: checkpoints/<run-id>)' },
+  'no-mask': { type: 'boolean', default: false, help: 'let the policy choose moves off the grid (they are refused and penalised)' },
+  start: { type: 'string', value: 'row:558|random-row', help: "where training episodes start (default: the preset's)" },
+  backend: { type: 'string', value: 'wasm|cpu|tensorflow', help: 'TensorFlow.js backend (default: the fastest that loads)' },
+} as const satisfies OptionTable;
+
 export const trainCommand: CliCommand = {
   name: 'train',
-  usage: 'train [--preset fast|rllib-2.4] [--seed N] [--steps N] [--out DIR] [--no-mask] [--start row:558|random-row] [--backend wasm|cpu|tensorflow]',
   summary: 'train PPO offline on the recorded dataset and save a checkpoint (default checkpoints/<run-id>)',
+  options: OPTIONS,
+  examples: ['--preset fast --seed 1', '--steps 20000 --out /tmp/teastore-checkpoint'],
   async run(args) {
-    const opts = parseOptions(args, {
-      preset: { type: 'string', default: 'fast' },
-      seed: { type: 'string' },
-      steps: { type: 'string' },
-      out: { type: 'string' },
-      'no-mask': { type: 'boolean', default: false },
-      start: { type: 'string' },
-      backend: { type: 'string' },
-    });
+    const opts = parseOptions(args, OPTIONS);
     const preset = opts.preset as PresetName;
     if (!PRESET_NAMES.includes(preset)) throw new UsageError(`--preset must be one of ${PRESET_NAMES.join(', ')}`);
     if (opts.backend !== undefined && !BACKEND_NAMES.includes(opts.backend as BackendName)) throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}`);

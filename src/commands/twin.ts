@@ -1,21 +1,24 @@
-/** `rl-autoscaler twin`: runs the cluster simulator until SIGINT or SIGTERM. */
+/** `rl-autoscaler simulator`: runs the cluster simulator until SIGINT or SIGTERM. */
 import { startTwin } from '../twin';
 import { intOption, parseOptions } from './args';
-import { UsageError, type CliCommand } from './types';
+import { UsageError, type CliCommand, type OptionTable } from './types';
+
+const OPTIONS = {
+  port: { type: 'string', value: 'N', help: 'API and /metrics port (default: a free one)' },
+  kubeconfig: { type: 'string', value: 'FILE', help: 'write a kubeconfig for kubectl and the client library here' },
+  seed: { type: 'string', value: 'N', help: 'seed of the dataset rows the pods report (default: 0)' },
+  'pod-start-ms': { type: 'string', value: 'N', help: 'simulated time for a new pod to become ready (default: 3000)' },
+  'pod-stop-ms': { type: 'string', value: 'N', help: 'simulated time for a pod to stop (default: 2000)' },
+  'period-ms': { type: 'string', value: 'N', help: 'how often each pod draws a new dataset row (default: 10000)' },
+} as const satisfies OptionTable;
 
 export const twinCommand: CliCommand = {
-  name: 'twin',
-  usage: 'twin [--port N] [--kubeconfig FILE] [--seed N] [--pod-start-ms N] [--pod-stop-ms N] [--period-ms N]',
-  summary: 'run the cluster twin: a local, dataset-driven simulator of the TeaStore web UI on Kubernetes (API + /metrics)',
+  name: 'simulator',
+  summary: 'run the cluster simulator: a local, dataset-driven stand-in of the TeaStore web UI on Kubernetes (API + /metrics)',
+  options: OPTIONS,
+  examples: ['--port 8001 --kubeconfig /tmp/simulator.kubeconfig --pod-start-ms 500 --period-ms 2000'],
   async run(args) {
-    const opts = parseOptions(args, {
-      port: { type: 'string' },
-      kubeconfig: { type: 'string' },
-      seed: { type: 'string' },
-      'pod-start-ms': { type: 'string' },
-      'pod-stop-ms': { type: 'string' },
-      'period-ms': { type: 'string' },
-    });
+    const opts = parseOptions(args, OPTIONS);
     const port = intOption(opts.port, 'port', 0);
     if (port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got ${port}`);
     const nonNegative = (name: string, value: number) => {
@@ -30,7 +33,7 @@ export const twinCommand: CliCommand = {
       podStopDelayMs: nonNegative('pod-stop-ms', intOption(opts['pod-stop-ms'], 'pod-stop-ms', 2000)),
       measurementPeriodMs: nonNegative('period-ms', intOption(opts['period-ms'], 'period-ms', 10_000)) || 10_000,
     });
-    console.log(`twin ready: api=${twin.apiUrl} metrics=${twin.metricsUrl} kubeconfig=${twin.kubeconfigPath}`);
+    console.log(`simulator ready: api=${twin.apiUrl} metrics=${twin.metricsUrl} kubeconfig=${twin.kubeconfigPath}`);
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGINT', stop);
