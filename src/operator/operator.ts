@@ -5,6 +5,7 @@
  */
 import type * as k8s from '@kubernetes/client-node';
 import { AutoscalerApi } from './api';
+import type { BackoffOptions } from './backoff';
 import { EventRecorder, type EventSink } from './events';
 import { jsonLogger, type Logger } from './log';
 import { ResourceLoop } from './loop';
@@ -18,6 +19,8 @@ export interface OperatorOptions {
   logger?: Logger;
   events?: EventSink;
   watch?: WatcherOptions;
+  /** Backoff of a control loop after a failed tick (default TICK_RETRY: 1 s doubling up to 5 min). */
+  tickRetry?: BackoffOptions;
 }
 
 export class Operator {
@@ -85,9 +88,10 @@ export class Operator {
     if (existing) this.remove(key, 'replaced by a new object of the same name');
     const logger = this.logger.child({ resource: key });
     logger.info('control loop started', { generation: object.metadata.generation });
-    const loop = new ResourceLoop(object, { api: this.api, kubeConfig: this.options.kubeConfig, events: this.events, logger }, logger, (gone) => {
+    const onGone = (gone: ResourceLoop) => {
       if (this.loops.get(key) === gone) this.loops.delete(key);
-    });
+    };
+    const loop = new ResourceLoop(object, { api: this.api, kubeConfig: this.options.kubeConfig, events: this.events, logger }, logger, onGone, this.options.tickRetry);
     this.loops.set(key, loop);
   }
 
