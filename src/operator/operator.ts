@@ -1,7 +1,7 @@
 /**
  * The operator: watches RLAutoscaler resources and keeps one control loop per resource, started
- * when a resource appears, told when its spec changes, stopped when it is deleted (or found gone
- * after a relist), all stopped on shutdown.
+ * when a resource appears, told when its spec changes, stopped when it is deleted (or missing
+ * from a relist, which the informer reports as a deletion), all stopped on shutdown.
  */
 import type * as k8s from '@kubernetes/client-node';
 import { AutoscalerApi } from './api';
@@ -37,7 +37,7 @@ export class Operator {
     this.events = options.events ?? new EventRecorder(options.kubeConfig, this.logger);
     this.watcher = new ResourceWatcher(
       this.api,
-      { onSync: (items) => this.sync(items), onEvent: (type, object) => this.handle(type, object) },
+      { onEvent: (type, object) => this.handle(type, object) },
       this.logger,
       options.watch,
     );
@@ -65,12 +65,6 @@ export class Operator {
       this.loops.clear();
       this.logger.info('operator stopped');
     })());
-  }
-
-  private sync(items: RLAutoscalerObject[]): void {
-    const present = new Set(items.map((o) => keyOf(o.metadata)));
-    for (const key of [...this.loops.keys()]) if (!present.has(key)) this.remove(key, 'not in the list any more');
-    for (const object of items) this.upsert(object);
   }
 
   private handle(type: WatchEventType, object: RLAutoscalerObject): void {
