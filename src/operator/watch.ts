@@ -34,20 +34,23 @@ export interface WatcherOptions {
 /** A watch that ends sooner than this after it was opened counts as a failure. */
 const SHORT_WATCH_MS = 1_000;
 
+type Query = Record<string, string | number | boolean | undefined>;
 type Callback = (phase: string, object: any, raw?: any) => void;
 type Done = (err: any) => void;
-type OpenWatch = (query: Record<string, string | number | boolean | undefined>, callback: Callback, done: Done) => Promise<AbortController>;
+/** Opens the watch for real (the client library's Watch.watch, path given). */
+type OpenWatch = (query: Query, callback: Callback, done: Done) => Promise<AbortController>;
+type WatchGate = (open: OpenWatch, query: Query, callback: Callback, done: Done) => Promise<AbortController>;
 
-/** The informer's Watch: each watch it opens goes through the watcher first. */
+/** The informer's Watch: every watch it opens goes through the watcher's gate first. */
 class GatedWatch extends k8s.Watch {
   constructor(
     config: k8s.KubeConfig,
-    private readonly gate: (open: OpenWatch, query: Record<string, string | number | boolean | undefined>, callback: Callback, done: Done) => Promise<AbortController>,
+    private readonly gate: WatchGate,
   ) {
     super(config);
   }
 
-  override watch(path: string, query: Record<string, string | number | boolean | undefined>, callback: Callback, done: Done): Promise<AbortController> {
+  override watch(path: string, query: Query, callback: Callback, done: Done): Promise<AbortController> {
     return this.gate((q, c, d) => super.watch(path, q, c, d), query, callback, done);
   }
 }
@@ -125,7 +128,7 @@ export class ResourceWatcher {
   }
 
   /** Opens one watch for the informer, with a server timeout and bookmarks; nothing once stopped. */
-  private async openWatch(open: OpenWatch, query: Record<string, string | number | boolean | undefined>, callback: Callback, done: Done): Promise<AbortController> {
+  private async openWatch(open: OpenWatch, query: Query, callback: Callback, done: Done): Promise<AbortController> {
     await this.waitAfterFailure();
     if (this.stopped) return abortedController();
     this.counts.watches++;
