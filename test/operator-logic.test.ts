@@ -1,12 +1,18 @@
-/** Unit tests of the operator's decision logic: spec checks, safety guard, stabilisation, fallback, conditions. */
+/** Unit tests of the operator's decision logic: spec checks, safety guard, stabilisation, fallback, conditions, retry backoff. */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import * as k8s from '@kubernetes/client-node';
 import { parse } from 'yaml';
+import type { AutoscalerApi } from '../src/operator/api';
+import { Backoff, backoffDelay, TICK_RETRY, WATCH_RETRY } from '../src/operator/backoff';
 import { updateConditions } from '../src/operator/conditions';
 import { decide, type DecisionInput } from '../src/operator/decide';
 import { countFailures, fallbackState, NO_FAILURES } from '../src/operator/fallback';
+import { jsonLogger } from '../src/operator/log';
+import { ResourceLoop } from '../src/operator/loop';
+import type { RLAutoscalerObject } from '../src/operator/resource';
 import { guardConfig } from '../src/operator/safety';
 import { DEFAULTS, parseSpec, type SafetySpec } from '../src/operator/spec';
 import { stabilise } from '../src/operator/stabilisation';
@@ -266,5 +272,46 @@ describe('conditions', () => {
     assert.equal(second[0].message, 'd');
     assert.equal(second[1].lastTransitionTime, '2026-01-01T00:01:00Z');
     assert.equal(second[1].observedGeneration, 2);
+  });
+});
+
+describe('retry backoff', () => {
+  it('doubles from the base up to the cap and starts again after a success', () => {
+    const backoff = new Backoff({ baseMs: 1000, capMs: 10_000 });
+    assert.deepEqual([1, 2, 3, 4, 5, 6].map(() => backoff.next()), [1000, 2000, 4000, 8000, 10_000, 10_000]);
+    assert.equal(backoff.failuresInARow, 6);
+    backoff.reset();
+    assert.deepEqual([backoff.next(), backoff.next()], [1000, 2000]);
+  });
+
+  it('stays at the cap however many failures in a row', () => {
+    assert.equal(backoffDelay(0, TICK_RETRY), 0);
+    assert.equal(backoffDelay(1, TICK_RETRY), TICK_RETRY.baseMs);
+    assert.equal(backoffDelay(10_000, TICK_RETRY), TICK_RETRY.capMs);
+    assert.equal(backoffDelay(2, WATCH_RETRY), 2 * WATCH_RETRY.baseMs);
+  });
+
+  it('spaces the ticks of a failing control loop by the backoff and resets it after a good tick', async () => {
+    // The API server fails three reads, serves one (an invalid spec: a complete tick), fails once more, then the object is gone.
+    const script: ('fail' | 'serve' | 'gone')[] = ['fail', 'fail', 'fail', 'serve', 'fail', 'gone'];
+    const object: RLAutoscalerObject = { apiVersion: 'autoscaling.app2scale.dev/v1alpha1', kind: 'RLAutoscaler', metadata: { name: 'r', namespace: 'ns', uid: 'u', generation: 1 }, spec: { intervalSeconds: 1 } };
+    const api = {
+      async get() {
+        const step = script.shift();
+        if (step === 'fail') throw new Error('connection refused');
+        return step === 'serve' ? object : undefined;
+      },
+      async writeStatus() {
+        return object;
+      },
+    } as unknown as AutoscalerApi;
+    const lines: Record<string, any>[] = [];
+    const logger = jsonLogger({ write: (line) => lines.push(JSON.parse(line)) });
+    const gone = new Promise<void>((resolve) => {
+      new ResourceLoop(object, { api, kubeConfig: new k8s.KubeConfig(), events: { record: async () => undefined }, logger }, logger, () => resolve(), { baseMs: 20, capMs: 50 });
+    });
+    await gone;
+    assert.deepEqual(lines.filter((l) => l.msg === 'tick failed').map((l) => l.retryInMs), [20, 40, 50, 20]);
+    assert.equal(script.length, 0);
   });
 });

@@ -120,7 +120,7 @@ describe('operator in process against the simulator', () => {
     operator = new Operator({
       kubeConfig: loadKubeConfig(twin.kubeconfigPath),
       logger: jsonLogger({ write: (line) => logLines.push(JSON.parse(line)) }),
-      watch: { retryDelayMs: 200, maxRetryDelayMs: 1000 },
+      watch: { retry: { baseMs: 200, capMs: 1000 } },
     });
     await operator.start();
   });

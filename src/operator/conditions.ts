@@ -29,7 +29,3 @@ export function updateConditions(previous: Condition[] | undefined, inputs: Cond
   // A stable order keeps status patches minimal and `kubectl describe` readable.
   return CONDITION_TYPES.filter((t) => byType.has(t)).map((t) => byType.get(t)!);
 }
-
-export function findCondition(conditions: Condition[] | undefined, type: ConditionType): Condition | undefined {
-  return conditions?.find((c) => c.type === type);
-}

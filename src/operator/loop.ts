@@ -1,14 +1,13 @@
 /**
  * The control loop of one RLAutoscaler: a tick every interval (fixed rate, never overlapping),
- * an immediate tick when the spec changes, and a clean stop when the resource is deleted or the
+ * an immediate tick when the spec changes, a retry with exponential backoff after a tick fails
+ * (e.g. the API server unreachable), and a clean stop when the resource is deleted or the
  * operator shuts down. The decisions themselves live in Reconciler.
  */
+import { Backoff, TICK_RETRY, type BackoffOptions } from './backoff';
 import { errorText, type Logger } from './log';
 import { Reconciler, type ReconcileDeps } from './reconcile';
 import type { RLAutoscalerObject } from './resource';
-
-/** After an unexpected error (e.g. the API server unreachable) the next tick comes after this long. */
-const ERROR_RETRY_MS = 5_000;
 
 export class ResourceLoop {
   readonly uid: string | undefined;
@@ -18,6 +17,7 @@ export class ResourceLoop {
   private stopped = false;
   private generation: number | undefined;
   private rerun = false;
+  private readonly backoff: Backoff;
   /** Completed ticks (for logs and tests). */
   ticks = 0;
 
@@ -26,7 +26,9 @@ export class ResourceLoop {
     deps: ReconcileDeps,
     private readonly logger: Logger,
     private readonly onGone: (loop: ResourceLoop) => void,
+    retry: BackoffOptions = TICK_RETRY,
   ) {
+    this.backoff = new Backoff(retry);
     this.uid = object.metadata.uid;
     this.generation = object.metadata.generation;
     this.reconciler = new Reconciler(object.metadata.namespace, object.metadata.name, { ...deps, logger });
@@ -67,10 +69,11 @@ export class ResourceLoop {
 
   private async runTick(): Promise<void> {
     const started = Date.now();
-    let next = ERROR_RETRY_MS;
+    let next: number;
     try {
       const result = await this.reconciler.tick();
       this.ticks++;
+      this.backoff.reset();
       if (result.kind === 'gone') {
         this.logger.info('resource gone, stopping its loop');
         this.stopped = true;
@@ -78,14 +81,17 @@ export class ResourceLoop {
         await this.reconciler.close();
         return;
       }
-      next = result.nextTickMs;
+      // Fixed rate: the interval counts from the start of this tick.
+      next = Math.max(0, started + result.nextTickMs - Date.now());
     } catch (err) {
-      this.logger.error('tick failed', { error: errorText(err), retryInMs: ERROR_RETRY_MS });
+      // The backoff counts from the failure, as a rate-limited requeue does.
+      next = this.backoff.next();
+      this.logger.error('tick failed', { error: errorText(err), failuresInARow: this.backoff.failuresInARow, retryInMs: next });
     }
     if (this.rerun) {
       this.rerun = false;
       next = 0;
-    } else next = Math.max(0, started + next - Date.now());
+    }
     this.schedule(next);
   }
 }

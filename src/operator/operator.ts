@@ -1,10 +1,11 @@
 /**
  * The operator: watches RLAutoscaler resources and keeps one control loop per resource, started
- * when a resource appears, told when its spec changes, stopped when it is deleted (or found gone
- * after a relist), all stopped on shutdown.
+ * when a resource appears, told when its spec changes, stopped when it is deleted (or missing
+ * from a relist, which the informer reports as a deletion), all stopped on shutdown.
  */
 import type * as k8s from '@kubernetes/client-node';
 import { AutoscalerApi } from './api';
+import type { BackoffOptions } from './backoff';
 import { EventRecorder, type EventSink } from './events';
 import { jsonLogger, type Logger } from './log';
 import { ResourceLoop } from './loop';
@@ -18,6 +19,8 @@ export interface OperatorOptions {
   logger?: Logger;
   events?: EventSink;
   watch?: WatcherOptions;
+  /** Backoff of a control loop after a failed tick (default TICK_RETRY: 1 s doubling up to 5 min). */
+  tickRetry?: BackoffOptions;
 }
 
 export class Operator {
@@ -34,7 +37,7 @@ export class Operator {
     this.events = options.events ?? new EventRecorder(options.kubeConfig, this.logger);
     this.watcher = new ResourceWatcher(
       this.api,
-      { onSync: (items) => this.sync(items), onEvent: (type, object) => this.handle(type, object) },
+      { onEvent: (type, object) => this.handle(type, object) },
       this.logger,
       options.watch,
     );
@@ -64,12 +67,6 @@ export class Operator {
     })());
   }
 
-  private sync(items: RLAutoscalerObject[]): void {
-    const present = new Set(items.map((o) => keyOf(o.metadata)));
-    for (const key of [...this.loops.keys()]) if (!present.has(key)) this.remove(key, 'not in the list any more');
-    for (const object of items) this.upsert(object);
-  }
-
   private handle(type: WatchEventType, object: RLAutoscalerObject): void {
     if (type === 'DELETED') this.remove(keyOf(object.metadata), 'deleted');
     else this.upsert(object);
@@ -85,9 +82,10 @@ export class Operator {
     if (existing) this.remove(key, 'replaced by a new object of the same name');
     const logger = this.logger.child({ resource: key });
     logger.info('control loop started', { generation: object.metadata.generation });
-    const loop = new ResourceLoop(object, { api: this.api, kubeConfig: this.options.kubeConfig, events: this.events, logger }, logger, (gone) => {
+    const onGone = (gone: ResourceLoop) => {
       if (this.loops.get(key) === gone) this.loops.delete(key);
-    });
+    };
+    const loop = new ResourceLoop(object, { api: this.api, kubeConfig: this.options.kubeConfig, events: this.events, logger }, logger, onGone, this.options.tickRetry);
     this.loops.set(key, loop);
   }
 

@@ -3,7 +3,8 @@
  * read the desired spec (fresh from the API server) and the deployment's actual configuration,
  * decide, act on the difference (Apply mode only), and write the status with conditions through
  * the status subresource. Nothing from the previous tick is trusted except the decision history
- * (failure counts, stabilisation trends) that only this operator can know.
+ * that only this operator can know (last change, failure counts, stabilisation trends); all of it
+ * but the trends is kept in the status and read back when the loop starts (see memory.ts).
  */
 import type * as k8s from '@kubernetes/client-node';
 import { DeploymentClient, isRolloutComplete, KubeError, type DeploymentTarget } from '../kube';
@@ -13,8 +14,8 @@ import { apiErrorText, httpStatusOf, type AutoscalerApi } from './api';
 import { updateConditions, type ConditionInput } from './conditions';
 import { decide, type Decision, type PolicyAnswer } from './decide';
 import type { EventSink } from './events';
-import { NO_FAILURES, type FailureCounts } from './fallback';
 import { errorText, type Logger } from './log';
+import { memoryForGeneration, memoryFromStatus, memoryToStatus, type LoopMemory } from './memory';
 import { createPolicySource, type PolicySource } from './policy-source';
 import type { RLAutoscalerObject, RLAutoscalerStatus, StatusDecision, StatusMetrics } from './resource';
 import { parseSpec, DEFAULTS, type AutoscalerSpec } from './spec';
@@ -46,10 +47,9 @@ interface GenerationClients {
 
 export class Reconciler {
   private clients: GenerationClients | null = null;
-  private failures: FailureCounts = NO_FAILURES;
+  /** Null until the first tick reads it from the status. */
+  private memory: LoopMemory | null = null;
   private stabiliser: StabiliserState = {};
-  private fallbackActive = false;
-  private lastChangeMs: number | null = null;
   private lastRecommended: string | null = null;
   /** The last Warning reported per kind, so a persisting problem gives one event, not one per tick. */
   private lastWarning = new Map<string, string>();
@@ -76,6 +76,7 @@ export class Reconciler {
     const object = await this.deps.api.get(this.namespace, this.name);
     if (!object || object.metadata.deletionTimestamp) return { kind: 'gone' };
     const generation = object.metadata.generation;
+    const memory = this.recall(object);
     const parsed = parseSpec(object.spec, this.namespace);
     if (!parsed.ok) return this.reportInvalidSpec(object, parsed.errors);
     const spec = parsed.spec;
@@ -128,11 +129,11 @@ export class Reconciler {
       safety: spec.safety,
       metrics: observation ? { kind: 'ok', observation } : { kind: 'failed', error: measured.kind === 'failed' ? measured.error : 'no observation' },
       policy: answer,
-      failures: this.failures,
+      failures: memory.failures,
       stabiliser: this.stabiliser,
       nowMs,
     });
-    this.failures = decision.failures;
+    memory.failures = decision.failures;
     this.stabiliser = decision.stabiliser;
 
     const applied = await this.act(object, spec, clients, current, decision, nowMs);
@@ -168,8 +169,6 @@ export class Reconciler {
         recommended: formatConfig(decision.decided),
         ...(measured.kind === 'ok' ? { lastMetrics: statusMetrics(measured.metrics, time) } : {}),
         lastDecision,
-        ...(this.lastChangeMs !== null ? { lastChangeTime: iso(new Date(this.lastChangeMs)) } : {}),
-        consecutiveFailures: { ...decision.failures },
       },
     });
     this.log.info('decision', {
@@ -197,12 +196,26 @@ export class Reconciler {
       metrics: new MetricClient({ url: spec.metrics.prometheusUrl, timeoutMs, retryDelayMs: Math.min(500, timeoutMs / 4), requestTimeoutMs: Math.min(5000, timeoutMs) }),
       policy: createPolicySource(spec.policy, { timeoutMs: Math.min(10_000, spec.intervalSeconds * 1000) }),
     };
-    // A new spec is a new start: earlier trends and failures were about other settings.
-    this.failures = NO_FAILURES;
-    this.stabiliser = {};
-    this.lastRecommended = null;
     this.log.info('spec loaded', { generation, mode: spec.mode, target: `${spec.target.namespace}/${spec.target.deployment}`, policy: this.clients.policy.description, intervalSeconds: spec.intervalSeconds });
     return this.clients;
+  }
+
+  /**
+   * The memory for this tick: on the loop's first tick, what the status says (a restarted
+   * operator continues where the last one stopped); a new spec is a new start, since earlier
+   * trends and failures were about other settings.
+   */
+  private recall(object: RLAutoscalerObject): LoopMemory {
+    if (!this.memory) {
+      this.memory = memoryFromStatus(object.status);
+      this.log.info('memory read from the status', { generation: this.memory.generation, ...memoryToStatus(this.memory), fallbackActive: this.memory.fallbackActive });
+    }
+    const memory = memoryForGeneration(this.memory, object.metadata.generation);
+    if (memory !== this.memory) {
+      this.stabiliser = {};
+      this.lastRecommended = null;
+    }
+    return (this.memory = memory);
   }
 
   private async measure(clients: GenerationClients, spec: AutoscalerSpec): Promise<{ kind: 'ok'; metrics: WindowMetrics } | { kind: 'failed'; error: string }> {
@@ -226,12 +239,16 @@ export class Reconciler {
       this.lastRecommended = key;
       return { applied: false, note: 'Recommend mode: not applied' };
     }
-    if (this.lastChangeMs !== null && nowMs - this.lastChangeMs < spec.intervalSeconds * 1000 - INTERVAL_SLACK_MS) {
-      return { applied: false, note: `not applied: the last change was ${Math.round((nowMs - this.lastChangeMs) / 1000)} s ago, less than one interval` };
+    const memory = this.memory!;
+    if (memory.lastChangeMs !== null && nowMs - memory.lastChangeMs < spec.intervalSeconds * 1000 - INTERVAL_SLACK_MS) {
+      return { applied: false, note: `not applied: the last change was ${Math.round((nowMs - memory.lastChangeMs) / 1000)} s ago, less than one interval` };
     }
     try {
       const patch = await clients.kube.applyConfig(decision.decided);
-      this.lastChangeMs = nowMs;
+      memory.lastChangeMs = nowMs;
+      // Recorded at once, not with the rest of the status: an operator restarted in between
+      // would otherwise not know of this change.
+      await this.writeStatusFields({ lastChangeTime: memoryToStatus(memory).lastChangeTime });
       // The trends that led here are spent; the next change must be asked for again.
       this.stabiliser = {};
       await this.deps.events.record(object.metadata, 'Normal', 'ConfigApplied', `applied ${change} (${decision.source.toLowerCase()}): ${decision.reason}`);
@@ -246,8 +263,9 @@ export class Reconciler {
   }
 
   private async reportFallback(object: RLAutoscalerObject, decision: Decision): Promise<void> {
-    if (decision.fallback.active === this.fallbackActive) return;
-    this.fallbackActive = decision.fallback.active;
+    const memory = this.memory!;
+    if (decision.fallback.active === memory.fallbackActive) return;
+    memory.fallbackActive = decision.fallback.active;
     if (decision.fallback.active) await this.deps.events.record(object.metadata, 'Warning', 'FallbackActivated', fallbackCondition(decision, 0).message);
     else await this.deps.events.record(object.metadata, 'Normal', 'FallbackDeactivated', 'the policy and the metrics are back: the policy decides again');
   }
@@ -282,15 +300,20 @@ export class Reconciler {
 
   /**
    * Writes conditions and fields through the status subresource, merging the conditions with the
-   * ones stored now (so their transition times survive). A vanished object is not an error.
+   * ones stored now (so their transition times survive), always with the loop's memory.
    */
   private async writeStatus(object: RLAutoscalerObject, update: { conditions: ConditionInput[]; extra: Record<string, unknown> }): Promise<void> {
     const generation = object.metadata.generation;
-    const status = {
+    await this.writeStatusFields({
       observedGeneration: generation,
       conditions: updateConditions(object.status?.conditions, update.conditions, this.now(), generation),
       ...update.extra,
-    } as RLAutoscalerStatus;
+      ...(this.memory ? memoryToStatus(this.memory) : {}),
+    } as RLAutoscalerStatus);
+  }
+
+  /** A merge patch of these status fields. A vanished object is not an error; a failed write is logged. */
+  private async writeStatusFields(status: RLAutoscalerStatus): Promise<void> {
     try {
       await this.deps.api.writeStatus(this.namespace, this.name, status);
     } catch (err) {

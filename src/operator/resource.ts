@@ -76,8 +76,9 @@ export interface RLAutoscalerStatus {
   recommended?: string;
   lastMetrics?: StatusMetrics;
   lastDecision?: StatusDecision;
-  /** When the operator last changed the deployment (Apply mode). */
+  /** When the operator last changed the deployment (Apply mode), with milliseconds; read back on restart. */
   lastChangeTime?: string;
+  /** Failures in a row under the observedGeneration spec; read back on restart. */
   consecutiveFailures?: { policy: number; metrics: number };
 }
 

@@ -41,8 +41,3 @@ export function guardConfig(current: ScalingConfig, proposed: ScalingConfig, bou
   }
   return { config, adjustments };
 }
-
-/** Whether `next` is a change `guardConfig` could have produced from `current` (for checks and tests). */
-export function isSafeChange(current: ScalingConfig, next: ScalingConfig, bounds: Bounds, maxLevelChange: number): boolean {
-  return guardConfig(current, next, bounds, maxLevelChange).adjustments.length === 0;
-}
