@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { DatasetError, DEFAULT_DATA_PATH, loadTeastoreData, parseTeastoreData, rowRecord, toDataFrame } from '../src/data';
+import { COLUMN_NAMES, DatasetError, DEFAULT_DATA_PATH, loadTeastoreData, parseTeastoreData, rowRecord, toDataFrame } from '../src/data';
 import { costPerHour } from '../src/reward';
 import { CONFIG_COUNT } from '../src/space';
 
@@ -77,6 +77,86 @@ test('bad input gets an error naming the file, line, column and value', async (t
       });
     });
   }
+});
+
+/** GOOD_ROW with one field replaced, addressed by its column name. */
+function rowWith(column: (typeof COLUMN_NAMES)[number], token: string): string {
+  const tokens = GOOD_ROW.trim().split(/\s+/);
+  tokens[COLUMN_NAMES.indexOf(column)] = token;
+  return tokens.join(' ');
+}
+
+test('physically impossible values are refused with the file, line, column and value', async (t) => {
+  const cases: Array<[(typeof COLUMN_NAMES)[number], string, RegExp]> = [
+    ['usedCpuCores', '-0.0999', /is negative/],
+    ['usedRamGiB', '-0.3044', /is negative/],
+    ['costPerHour', '-0.0400', /is negative/],
+    ['incomingPacketsPerSec', '-14.367', /is negative/],
+    ['outgoingPacketsPerSec', '-1', /is negative/],
+    ['maxSessionRate', '-3', /is not a non-negative integer/],
+    ['maxSessionRate', '2.5', /is not a non-negative integer/],
+    ['currentSessionRate', '-6', /is not a non-negative integer/],
+    ['currentSessionRate', '6.5', /is not a non-negative integer/],
+    ['replicas', '-1', /is not on the grid 1\.\.9 step 1/],
+    ['replicas', '0', /is not on the grid 1\.\.9 step 1/],
+    ['replicas', '2.5', /is not on the grid 1\.\.9 step 1/],
+    ['replicas', '10', /is not on the grid 1\.\.9 step 1/],
+    ['nextReplicas', '1.5', /is not on the grid 1\.\.9 step 1/],
+    ['nextReplicas', '-2', /is not on the grid 1\.\.9 step 1/],
+    ['cpuMillis', '-100', /is not on the grid 100\.\.900 step 100/],
+    ['cpuMillis', '1000', /is not on the grid 100\.\.900 step 100/],
+    ['cpuMillis', '100.5', /is not on the grid 100\.\.900 step 100/],
+    ['heapMB', '0', /is not on the grid 100\.\.900 step 100/],
+    ['nextHeapMB', '250', /is not on the grid 100\.\.900 step 100/],
+    ['nextCpuCores', '0.15', /is not on the grid 0\.1\.\.0\.9 step 0\.1/],
+    ['nextCpuCores', '100', /is not on the grid 0\.1\.\.0\.9 step 0\.1/],
+    ['nextCpuCores', '0', /is not on the grid 0\.1\.\.0\.9 step 0\.1/],
+    ['usedCpuCores', '1e999', /is infinite/],
+    ['goodness', 'Infinity', /is infinite/],
+    ['qValue', '-inf', /is infinite/],
+    ['loggedReward', '-1e400', /is infinite/],
+    ['outgoingPacketsPerSec', '+Inf', /is infinite/],
+    ['actionState', '9-100-100-7', /is not prevReplicas-prevHeapMB-prevCpuMillis-prevAction/],
+    ['actionState', '9-150-100-0', /is not prevReplicas-prevHeapMB-prevCpuMillis-prevAction/],
+    ['actionState', '9-100-100', /is not prevReplicas-prevHeapMB-prevCpuMillis-prevAction/],
+  ];
+  for (const [column, token, reason] of cases) {
+    await t.test(`${column} = ${token}`, () => {
+      // The bad value sits on the second data row, line 3 of the file.
+      const file = writeTemp(`${HEADER}\n${GOOD_ROW}\n${rowWith(column, token)}`);
+      assert.throws(() => loadTeastoreData(file), (err: unknown) => {
+        assert.ok(err instanceof DatasetError, String(err));
+        assert.ok(err.message.startsWith(`${file}:3: column ${column}: ${token} `), err.message);
+        assert.match(err.message, reason);
+        assert.deepEqual([err.file, err.line, err.column, err.value], [file, 3, column, token]);
+        return true;
+      });
+    });
+  }
+});
+
+test('values at the edge of what is possible are accepted', () => {
+  const rows = [
+    // Metrics-server gaps: zero usage and cost; a zero packet rate and session rates.
+    rowWith('usedCpuCores', '0').replace(' 0.3044 ', ' 0 ').replace(' 0.0400 ', ' 0.0 '),
+    rowWith('outgoingPacketsPerSec', '0.0'),
+    rowWith('maxSessionRate', '0'),
+    rowWith('currentSessionRate', '0'),
+    // The grid's ends, the next CPU limit in cores with a trailing zero, signed scores.
+    rowWith('nextCpuCores', '0.90'),
+    rowWith('nextCpuCores', '0.30'),
+    rowWith('nextReplicas', '1'),
+    rowWith('nextHeapMB', '900'),
+    rowWith('goodness', '-2492.829'),
+    rowWith('loggedReward', '-10000.3072'),
+    rowWith('qValue', '-1329.9021'),
+    rowWith('actionState', '1-900-900-6'),
+  ];
+  const t = parseTeastoreData(`${HEADER}\n${rows.join('\n')}`, 'inline');
+  assert.equal(t.rowCount, rows.length);
+  assert.deepEqual([t.usedCpuCores[0], t.usedRamGiB[0], t.costPerHour[0]], [0, 0, 0]);
+  assert.equal(t.nextCpuCores[4], 0.9);
+  assert.equal(t.actionState[11], '1-900-900-6');
 });
 
 test('NaN is accepted in the packet-rate columns and a missing final newline is fine', () => {
