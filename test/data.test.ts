@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { COLUMN_NAMES, DatasetError, DEFAULT_DATA_PATH, loadTeastoreData, parseTeastoreData, rowRecord, toDataFrame } from '../src/data';
+import { describeColumns, summarizeValues } from '../src/dataset-stats';
 import { costPerHour } from '../src/reward';
 import { CONFIG_COUNT } from '../src/space';
 
@@ -169,4 +170,51 @@ test('NaN is accepted in the packet-rate columns and a missing final newline is 
 test('the bundled file is the one data/README.md describes', () => {
   const readme = readFileSync(path.join(path.dirname(DEFAULT_DATA_PATH), 'README.md'), 'utf8');
   assert.ok(readme.includes(loadTeastoreData().sha256));
+});
+
+test('summarizeValues skips NaN and counts it', () => {
+  // Worked by hand: the non-NaN values are 1, 2, 3, 4.
+  const s = summarizeValues([4, Number.NaN, 1, 3, Number.NaN, 2]);
+  assert.equal(s.count, 4);
+  assert.equal(s.nanCount, 2);
+  assert.equal(s.mean, 2.5);
+  assert.ok(Math.abs(s.std - Math.sqrt(5 / 3)) < 1e-12, `std ${s.std}`); // (2.25 + 0.25 + 0.25 + 2.25) / 3
+  assert.deepEqual([s.min, s.q25, s.median, s.q75, s.max], [1, 1.75, 2.5, 3.25, 4]);
+  // An odd count has a middle value; one value has no spread; none has no statistics.
+  assert.equal(summarizeValues([5, 1, Number.NaN, 3]).median, 3);
+  const one = summarizeValues([Number.NaN, 7]);
+  assert.deepEqual([one.count, one.nanCount, one.mean, one.median, one.min, one.max], [1, 1, 7, 7, 7, 7]);
+  assert.ok(Number.isNaN(one.std));
+  const none = summarizeValues([Number.NaN, Number.NaN]);
+  assert.deepEqual([none.count, none.nanCount], [0, 2]);
+  for (const key of ['mean', 'std', 'min', 'q25', 'median', 'q75', 'max'] as const) assert.ok(Number.isNaN(none[key]), key);
+});
+
+test('describeColumns summarises the packet rates over their non-NaN rows', () => {
+  const table = loadTeastoreData();
+  const rows = describeColumns(table, ['incomingPacketsPerSec', 'outgoingPacketsPerSec', 'replicas', 'usedCpuCores']);
+  assert.deepEqual(rows.map((r) => r.column), ['incomingPacketsPerSec', 'outgoingPacketsPerSec', 'replicas', 'usedCpuCores']);
+  for (const row of rows) {
+    // Recomputed here the plain way: filter, sort, average, middle element(s).
+    const all = Array.from(table[row.column] as ArrayLike<number>);
+    const values = all.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+    const n = values.length;
+    const mean = values.reduce((a, b) => a + b, 0) / n;
+    const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1);
+    const median = n % 2 === 1 ? values[(n - 1) / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+    assert.equal(row.count, n, row.column);
+    assert.equal(row.nanCount, all.length - n, row.column);
+    assert.ok(Math.abs(row.mean - mean) <= 1e-9 * Math.abs(mean), `${row.column} mean ${row.mean} vs ${mean}`);
+    assert.ok(Math.abs(row.std - Math.sqrt(variance)) <= 1e-9 * Math.sqrt(variance), `${row.column} std`);
+    assert.deepEqual([row.min, row.median, row.max], [values[0], median, values[n - 1]], row.column);
+    for (const key of ['mean', 'std', 'min', 'q25', 'median', 'q75', 'max'] as const) assert.ok(Number.isFinite(row[key]), `${row.column} ${key}`);
+  }
+  // The counts and values the dataset's reference description gives (computed there in plain Python).
+  const [incoming, outgoing] = rows;
+  assert.deepEqual([incoming.count, incoming.nanCount, outgoing.count, outgoing.nanCount], [21029, 139, 21008, 160]);
+  assert.equal(incoming.mean.toFixed(1), '608.3');
+  assert.equal(incoming.median.toFixed(1), '430.0');
+  assert.equal(outgoing.mean.toFixed(1), '757.1');
+  assert.equal(outgoing.median.toFixed(1), '505.3');
+  assert.deepEqual([incoming.min, incoming.max, outgoing.min, outgoing.max], [1.767, 5419.433, 0, 7252.733]);
 });
