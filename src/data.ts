@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { CONFIG_COUNT, configIndex, configFromIndex, type ScalingConfig } from './space';
+import { ACTION_COUNT, CONFIG_COUNT, LEVELS, configIndex, configFromIndex, type ScalingConfig } from './space';
 
 export const DEFAULT_DATA_PATH = path.resolve(__dirname, '..', 'data', 'teastore_data.csv');
 
@@ -24,9 +24,41 @@ export const COLUMN_NAMES = [
   'goodness', 'loggedReward', 'nextReplicas', 'nextHeapMB', 'nextCpuCores', 'actionState', 'qValue',
 ] as const;
 
-type NumericColumn = Exclude<(typeof COLUMN_NAMES)[number], 'actionState'>;
+export type NumericColumn = Exclude<(typeof COLUMN_NAMES)[number], 'actionState'>;
 const NAN_ALLOWED = new Set<string>(['incomingPacketsPerSec', 'outgoingPacketsPerSec']);
 const NUMBER_PATTERN = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+const INFINITY_PATTERN = /^[-+]?inf(inity)?$/i;
+
+/**
+ * What a value of each numeric column can physically be. Every value must also be finite; NaN is
+ * allowed only in the two packet-rate columns (the original's query returned nothing there).
+ * - grid: a knob setting, `unit` x 1..LEVELS (the next CPU limit is logged in cores, unit 0.1);
+ * - count: a non-negative integer (HAProxy's session rates, parsed as integers by the recorder);
+ * - nonNegative: a rate, usage or cost, >= 0;
+ * - any: a signed score (goodness, its difference, the Q estimate).
+ */
+type ColumnRule = { kind: 'grid'; unit: number } | { kind: 'count' } | { kind: 'nonNegative' } | { kind: 'any' };
+export const COLUMN_RULES: Readonly<Record<NumericColumn, ColumnRule>> = {
+  replicas: { kind: 'grid', unit: 1 },
+  heapMB: { kind: 'grid', unit: 100 },
+  cpuMillis: { kind: 'grid', unit: 100 },
+  incomingPacketsPerSec: { kind: 'nonNegative' },
+  outgoingPacketsPerSec: { kind: 'nonNegative' },
+  maxSessionRate: { kind: 'count' },
+  currentSessionRate: { kind: 'count' },
+  usedCpuCores: { kind: 'nonNegative' },
+  usedRamGiB: { kind: 'nonNegative' },
+  costPerHour: { kind: 'nonNegative' },
+  goodness: { kind: 'any' },
+  loggedReward: { kind: 'any' },
+  nextReplicas: { kind: 'grid', unit: 1 },
+  nextHeapMB: { kind: 'grid', unit: 100 },
+  nextCpuCores: { kind: 'grid', unit: 0.1 },
+  qValue: { kind: 'any' },
+};
+
+/** `prevReplicas-prevHeapMB-prevCpuMillis-prevAction`, each on its grid, the action one of 0..6. */
+const ACTION_STATE_PATTERN = new RegExp(`^[1-${LEVELS}]-[1-${LEVELS}]00-[1-${LEVELS}]00-[0-${ACTION_COUNT - 1}]$`);
 
 export class DatasetError extends Error {
   override name = 'DatasetError';
@@ -74,15 +106,47 @@ export interface TeastoreTable {
   rowsOfConfig: Int32Array;
 }
 
-function parseNumber(token: string, column: string, file: string, line: number): number {
+function invalid(file: string, line: number, column: string, token: string, why: string): DatasetError {
+  return new DatasetError(`${file}:${line}: column ${column}: ${token} ${why}`, file, line, column, token);
+}
+
+/** `value` is unit x k for an integer k in 1..LEVELS (exactly; within rounding for the 0.1-core unit). */
+function onGrid(value: number, unit: number): boolean {
+  const level = Math.round(value / unit);
+  const tolerance = Number.isInteger(unit) ? 0 : 1e-9 * unit;
+  return level >= 1 && level <= LEVELS && Math.abs(value - level * unit) <= tolerance;
+}
+
+function parseNumber(token: string, column: NumericColumn, file: string, line: number): number {
   if (token === 'NaN') {
     if (NAN_ALLOWED.has(column)) return Number.NaN;
     throw new DatasetError(`${file}:${line}: column ${column}: NaN is not allowed here (only in incomingPacketsPerSec/outgoingPacketsPerSec)`, file, line, column, token);
   }
+  if (INFINITY_PATTERN.test(token)) throw invalid(file, line, column, token, 'is infinite; every value must be finite');
   if (!NUMBER_PATTERN.test(token)) {
     throw new DatasetError(`${file}:${line}: column ${column}: ${JSON.stringify(token)} is not a number`, file, line, column, token);
   }
-  return Number(token);
+  const value = Number(token);
+  if (!Number.isFinite(value)) throw invalid(file, line, column, token, 'is infinite (out of the double range); every value must be finite');
+  const rule = COLUMN_RULES[column];
+  switch (rule.kind) {
+    case 'grid':
+      if (!onGrid(value, rule.unit)) {
+        const step = rule.unit < 1 ? rule.unit.toFixed(1) : String(rule.unit);
+        const top = rule.unit < 1 ? (rule.unit * LEVELS).toFixed(1) : String(rule.unit * LEVELS);
+        throw invalid(file, line, column, token, `is not on the grid ${step}..${top} step ${step}`);
+      }
+      break;
+    case 'count':
+      if (value < 0 || !Number.isInteger(value)) throw invalid(file, line, column, token, 'is not a non-negative integer (a session rate is a whole count)');
+      break;
+    case 'nonNegative':
+      if (value < 0) throw invalid(file, line, column, token, 'is negative (a rate, usage or cost cannot be)');
+      break;
+    case 'any':
+      break;
+  }
+  return value;
 }
 
 /** Parses and validates the dataset text. `file` names the source in error messages. */
@@ -112,15 +176,12 @@ export function parseTeastoreData(text: string, file = '<memory>'): TeastoreTabl
     }
     for (let c = 0; c < COLUMN_NAMES.length; c++) {
       const name = COLUMN_NAMES[c];
-      if (name === 'actionState') actionState[i] = tokens[c];
-      else numeric[name][i] = parseNumber(tokens[c], name, file, lineNo);
-    }
-    const config: ScalingConfig = { replicas: numeric.replicas[i], cpuMillis: numeric.cpuMillis[i], heapMB: numeric.heapMB[i] };
-    for (const [knob, unit] of [['replicas', 1], ['cpuMillis', 100], ['heapMB', 100]] as const) {
-      const level = config[knob] / unit;
-      if (!Number.isInteger(level) || level < 1 || level > 9) {
-        throw new DatasetError(`${file}:${lineNo}: column ${knob}: ${config[knob]} is not on the grid ${unit}..${unit * 9} step ${unit}`, file, lineNo, knob, String(config[knob]));
-      }
+      if (name === 'actionState') {
+        if (!ACTION_STATE_PATTERN.test(tokens[c])) {
+          throw invalid(file, lineNo, name, tokens[c], `is not prevReplicas-prevHeapMB-prevCpuMillis-prevAction (replicas 1..${LEVELS}, heap and CPU 100..${100 * LEVELS} step 100, action 0..${ACTION_COUNT - 1})`);
+        }
+        actionState[i] = tokens[c];
+      } else numeric[name][i] = parseNumber(tokens[c], name, file, lineNo);
     }
   }
 

@@ -4,7 +4,7 @@
  * Every statistic ignores NaN (the packet rates are NaN where the original query returned
  * nothing) and reports how many NaNs it skipped, so a mean over few real values stands out.
  */
-import { COLUMN_NAMES, meanByConfig, type TeastoreTable } from './data';
+import { COLUMN_NAMES, meanByConfig, type NumericColumn, type TeastoreTable } from './data';
 import { CONFIG_COUNT, LEVELS, configFromIndex, configIndex, type ScalingConfig } from './space';
 
 /** The numeric columns worth summarising per configuration. */
@@ -76,6 +76,70 @@ export function configStatistics(table: TeastoreTable, expectedReward?: ArrayLik
     });
   }
   return stats;
+}
+
+/** Summary of one column: every statistic is over its non-NaN values only. */
+export interface ValueSummary {
+  /** Non-NaN values, the ones the statistics are computed from. */
+  count: number;
+  /** NaN values, skipped. */
+  nanCount: number;
+  mean: number;
+  /** Sample standard deviation (n - 1), as pandas and danfojs compute it; NaN below 2 values. */
+  std: number;
+  min: number;
+  /** Quartiles by linear interpolation between the sorted values (pandas' default). */
+  q25: number;
+  median: number;
+  q75: number;
+  max: number;
+}
+
+export interface ColumnSummary extends ValueSummary {
+  column: NumericColumn;
+}
+
+/** Quantile q of ascending `sorted` values, interpolating linearly at position (n - 1) * q. */
+function quantileOfSorted(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const position = (sorted.length - 1) * q;
+  const below = Math.floor(position);
+  const above = Math.min(below + 1, sorted.length - 1);
+  return sorted[below] + (sorted[above] - sorted[below]) * (position - below);
+}
+
+/** Count, NaN count, mean, std, min, quartiles and max of `values`, skipping NaN. */
+export function summarizeValues(values: ArrayLike<number>): ValueSummary {
+  const kept: number[] = [];
+  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) kept.push(values[i]);
+  const sorted = Float64Array.from(kept).sort();
+  const count = sorted.length;
+  let sum = 0;
+  for (const v of sorted) sum += v;
+  const mean = count > 0 ? sum / count : Number.NaN;
+  let squares = 0;
+  for (const v of sorted) squares += (v - mean) * (v - mean);
+  return {
+    count,
+    nanCount: values.length - count,
+    mean,
+    std: count > 1 ? Math.sqrt(squares / (count - 1)) : Number.NaN,
+    min: count > 0 ? sorted[0] : Number.NaN,
+    q25: quantileOfSorted(sorted, 0.25),
+    median: quantileOfSorted(sorted, 0.5),
+    q75: quantileOfSorted(sorted, 0.75),
+    max: count > 0 ? sorted[count - 1] : Number.NaN,
+  };
+}
+
+/**
+ * A describe() table of the given columns, one record per column: the statistics over the
+ * non-NaN values, how many those are (`count`) and how many NaNs were skipped (`nanCount`).
+ * danfojs's DataFrame.describe counts non-NaN values too, but lets NaN through into the mean,
+ * std and median, so it has no summary at all for the packet rates.
+ */
+export function describeColumns(table: TeastoreTable, columns: readonly NumericColumn[]): ColumnSummary[] {
+  return columns.map((column) => ({ column, ...summarizeValues(table[column]) }));
 }
 
 /** NaN count of every numeric column (the text column `actionState` is left out). */

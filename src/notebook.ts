@@ -66,7 +66,7 @@ export function frameRecords(frame: FrameLike, maxRows = 20, indexName = ''): Re
   });
 }
 
-/** Shows a danfojs DataFrame (e.g. `df.describe()`) as a table. */
+/** Shows a danfojs DataFrame (e.g. `df.head(5)`) as a table. For summaries of columns with NaN use dataset-stats' `describeColumns`: danfojs's `describe()` has no mean, std or median for them. */
 export function showFrame(frame: FrameLike, options: { maxRows?: number; caption?: string; digits?: number } = {}): void {
   showTable(frameRecords(frame, options.maxRows ?? 20), { caption: options.caption, digits: options.digits });
 }

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Rng } from '../src/random';
-import type { Observation } from '../src/space';
+import { ACTION_COUNT, type Observation } from '../src/space';
 import { PolicyClient, PolicyServerError } from '../src/server/client';
 import { loadCheckpoint } from '../src/agent/checkpoint';
 import { readExperienceLog } from '../src/server/experience-log';
@@ -226,8 +226,8 @@ test('training-enabled episodes lead to PPO updates, new weights and checkpoints
 
 /** `rl-autoscaler serve` in a child process; resolves once it listens. */
 function spawnServer(stateDir: string, extra: string[] = []): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const cli = path.join(__dirname, '..', 'src', 'cli.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--port', '0', '--state-dir', stateDir, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const cli = path.join(__dirname, '..', 'bin', 'rl-autoscaler.js');
+  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--state-dir', stateDir, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   return new Promise((resolve, reject) => {
@@ -304,9 +304,19 @@ test('a server killed with SIGKILL mid-stream restarts from its state dir with e
     assert.equal(status.steps_trained, status.policy_version * 64);
     // The clients' episodes carry on where they were.
     for (const id of acked.keys()) {
-      await client2.logReturns(id, 0.5).catch(() => {}); // the pending step may or may not have had its reward
-      assert.ok((await client2.getAction(id, OBS)) >= 0);
-      assert.equal((await client2.endEpisode(id, OBS)).steps >= acked.get(id)!.steps + 1, true);
+      const mine = events.filter((e) => e.episode === id);
+      const loggedSteps = mine.filter((e) => e.type === 'step').length;
+      const loggedReward = mine.reduce((sum, e) => sum + (e.type === 'reward' ? e.reward : 0), 0);
+      // The replayed episode has its last action pending, so a reward is accepted whether or not
+      // that action had one already before the kill (rewards add up until the next action).
+      assert.ok(loggedSteps >= 1, `episode ${id} has no logged action`);
+      await client2.logReturns(id, 0.5);
+      const action = await client2.getAction(id, OBS);
+      assert.ok(Number.isInteger(action) && action >= 0 && action < ACTION_COUNT, `action ${action} is not one of the ${ACTION_COUNT} action ids`);
+      // The end counts every logged action plus the new one, and every logged reward plus the new one.
+      const end = await client2.endEpisode(id, OBS);
+      assert.equal(end.steps, loggedSteps + 1, `episode ${id}`);
+      assert.ok(Math.abs(end.total_reward - (loggedReward + 0.5)) < 1e-9, `episode ${id}: total reward ${end.total_reward}, logged ${loggedReward} + 0.5`);
     }
   } finally {
     second.child.kill('SIGTERM');
