@@ -1,15 +1,14 @@
 /** `rl-autoscaler evaluate`: greedy evaluation of a saved policy on the dataset replay. */
-import { loadCheckpoint } from '../agent/checkpoint';
+import { loadCheckpoint, trainedRewardName } from '../agent/checkpoint';
 import { evaluateExact, evaluateGreedy } from '../agent/evaluate';
 import { DatasetModel } from '../env/dataset-env';
 import { formatStart } from '../env/start';
-import { REWARD_NAMES, type RewardName } from '../reward';
-import { intOption, parseOptions, startOption } from './args';
+import { intOption, parseOptions, rewardOption, startOption } from './args';
 import { UsageError, type CliCommand } from './types';
 
 export const evaluateCommand: CliCommand = {
   name: 'evaluate',
-  usage: 'evaluate --checkpoint DIR [--start row:558|random-row] [--episodes N] [--seed N] [--json]',
+  usage: "evaluate --checkpoint DIR [--start row:558|random-row] [--episodes N] [--seed N] [--reward classic|total-throughput (default: the checkpoint's)] [--json]",
   summary: 'greedy episodes of a saved policy: mean, std, 95% CI and fraction of the exact optimum (also the exact expected return)',
   async run(args) {
     const opts = parseOptions(args, {
@@ -17,6 +16,7 @@ export const evaluateCommand: CliCommand = {
       start: { type: 'string', default: 'row:558' },
       episodes: { type: 'string' },
       seed: { type: 'string' },
+      reward: { type: 'string' },
       json: { type: 'boolean', default: false },
     });
     if (opts.checkpoint === undefined) throw new UsageError('--checkpoint DIR is required');
@@ -24,8 +24,7 @@ export const evaluateCommand: CliCommand = {
     const episodes = intOption(opts.episodes, 'episodes', 100);
     if (episodes < 1) throw new UsageError('--episodes must be at least 1');
     const { policy, meta } = loadCheckpoint(opts.checkpoint);
-    const rewardName = meta.reward.name as RewardName;
-    if (!REWARD_NAMES.includes(rewardName)) throw new Error(`${opts.checkpoint}: trained with reward ${JSON.stringify(rewardName)}, which this code does not know`);
+    const rewardName = opts.reward !== undefined ? rewardOption(opts.reward) : trainedRewardName(meta, opts.checkpoint);
     const model = new DatasetModel({ reward: rewardName });
     if (model.table.sha256 !== meta.data.sha256) {
       console.error(`warning: the checkpoint was trained on data ${meta.data.sha256.slice(0, 12)}…, the dataset here is ${model.table.sha256.slice(0, 12)}…`);

@@ -1,5 +1,6 @@
 /** `rl-autoscaler live`: fine-tune or test a checkpoint on a cluster (or on the cluster simulator). */
 import * as path from 'node:path';
+import { readCheckpointMeta, trainedRewardName } from '../agent/checkpoint';
 import { ClusterEnv, CLUSTER_TIMINGS, SIMULATOR_TIMINGS, type LiveTimings } from '../env/cluster-env';
 import { DeploymentClient, DEFAULT_TARGET, loadKubeConfig, type DeploymentTarget } from '../kube';
 import { MetricClient } from '../metric';
@@ -24,7 +25,7 @@ export const liveCommand: CliCommand = {
   name: 'live',
   usage:
     'live --checkpoint DIR [--kubeconfig F --prometheus URL | --twin] [--episodes N] [--steps N] [--finetune] [--dry-run] [--log FILE] [--resume] ' +
-    '[--seed N] [--batch-steps N] [--start-config R,CPU,HEAP|current] [--min R,CPU,HEAP] [--max R,CPU,HEAP] [--warmup-ms N] [--window-s N] [--reward classic|total-throughput] ' +
+    '[--seed N] [--batch-steps N] [--start-config R,CPU,HEAP|current] [--min R,CPU,HEAP] [--max R,CPU,HEAP] [--warmup-ms N] [--window-s N] [--reward classic|total-throughput (default: the checkpoint\'s)] ' +
     '[--namespace NS] [--deployment NAME] [--container NAME] [--heap-env VAR] [--checkpoints DIR]',
   summary: 'fine-tune (--finetune) or test a checkpoint live: actions through the Kubernetes API, rewards from Prometheus',
   async run(args) {
@@ -46,7 +47,7 @@ export const liveCommand: CliCommand = {
       max: { type: 'string', default: '9,900,900' },
       'warmup-ms': { type: 'string' },
       'window-s': { type: 'string' },
-      reward: { type: 'string', default: 'classic' },
+      reward: { type: 'string' },
       namespace: { type: 'string', default: DEFAULT_TARGET.namespace },
       deployment: { type: 'string', default: DEFAULT_TARGET.deployment },
       container: { type: 'string', default: DEFAULT_TARGET.container },
@@ -62,7 +63,7 @@ export const liveCommand: CliCommand = {
     const recordedSetup = (recorded?.setup ?? {}) as { timings?: LiveTimings; bounds?: Bounds; startConfig?: ScalingConfig | 'current'; dryRun?: boolean; reward?: RewardName };
     if (!o.twin && !o.prometheus) throw new UsageError('pass --twin, or --prometheus URL (with --kubeconfig F or the default kubeconfig)');
     if (o.twin && (o.prometheus || o.kubeconfig)) throw new UsageError('--twin starts its own simulator and Prometheus; do not combine it with --kubeconfig/--prometheus');
-    rewardOption(o.reward);
+    if (o.reward !== undefined) rewardOption(o.reward);
     const episodes = recorded?.episodes ?? intOption(o.episodes, 'episodes', 1);
     const steps = recorded?.steps ?? intOption(o.steps, 'steps', 10);
     const seed = recorded?.seed ?? intOption(o.seed, 'seed', 1);
@@ -73,7 +74,8 @@ export const liveCommand: CliCommand = {
     const startConfig = recordedSetup.startConfig ? (recordedSetup.startConfig === 'current' ? undefined : recordedSetup.startConfig) : startText === 'current' ? undefined : parseConfig(startText, 'start-config');
     const bounds: Bounds = recordedSetup.bounds ?? { min: parseConfig(o.min!, 'min'), max: parseConfig(o.max!, 'max') };
     const dryRun = recordedSetup.dryRun ?? o['dry-run']!;
-    const reward = (recordedSetup.reward ?? o.reward) as RewardName;
+    // The reward the policy was trained on, unless the run (or its record) names another.
+    const reward = recordedSetup.reward ?? (o.reward as RewardName | undefined) ?? trainedRewardName(readCheckpointMeta(o.checkpoint ?? recorded!.checkpoint), o.checkpoint ?? recorded!.checkpoint);
     const mode = recorded?.mode ?? (o.finetune ? 'finetune' : 'test');
     const logFile = o.log ?? path.join('out', 'live', `${mode}-${Date.now()}.jsonl`);
 
