@@ -54,7 +54,7 @@ export async function createClientEnv(name: ClientEnvName, o: ClientEnvOptions):
 export const clientCommand: CliCommand = {
   name: 'client',
   usage:
-    'client [--url http://127.0.0.1:9900] [--token T] [--steps N] [--env cluster|dataset] [--kubeconfig F --prometheus URL] [--inference remote|local] [--no-training] [--max-steps N] [--start row:558] [--reward classic] [--seed N] [--log FILE.jsonl]',
+    'client [--url http://127.0.0.1:9900] [--token T] [--steps N] [--env cluster|dataset] [--kubeconfig F --prometheus URL] [--inference remote|local] [--no-training] [--max-steps N] [--start row:558] [--reward classic|total-throughput (default: the server\'s)] [--seed N] [--log FILE.jsonl]',
   summary: 'drives an environment through the policy server for N steps (the original PolicyClient loop)',
   async run(args) {
     const opts = parseOptions(args, {
@@ -66,7 +66,7 @@ export const clientCommand: CliCommand = {
       'no-training': { type: 'boolean', default: false },
       'max-steps': { type: 'string' },
       start: { type: 'string', default: 'row:558' },
-      reward: { type: 'string', default: 'classic' },
+      reward: { type: 'string' },
       seed: { type: 'string' },
       log: { type: 'string' },
       'timeout-ms': { type: 'string' },
@@ -75,7 +75,7 @@ export const clientCommand: CliCommand = {
     });
     if (!CLIENT_ENVS.includes(opts.env as ClientEnvName)) throw new UsageError(`--env must be one of ${CLIENT_ENVS.join(', ')}, got ${JSON.stringify(opts.env)}`);
     if (opts.inference !== 'remote' && opts.inference !== 'local') throw new UsageError(`--inference must be remote or local, got ${JSON.stringify(opts.inference)}`);
-    rewardOption(opts.reward);
+    if (opts.reward !== undefined) rewardOption(opts.reward);
     const steps = intOption(opts.steps, 'steps', 1000);
     if (steps < 1) throw new UsageError(`--steps must be at least 1, got ${steps}`);
     const maxSteps = intOption(opts['max-steps'], 'max-steps', 100);
@@ -94,7 +94,11 @@ export const clientCommand: CliCommand = {
       seed,
     });
     await client.handshake();
-    const env = await createClientEnv(opts.env as ClientEnvName, { maxSteps, seed, start: opts.start!, reward: opts.reward as RewardName, kubeconfig: opts.kubeconfig, prometheus: opts.prometheus });
+    // Compute the reward the server's policy learns from, unless told otherwise.
+    const serverReward = (await client.status()).reward ?? 'classic'; // servers before the field learnt from any
+    const reward = opts.reward !== undefined ? rewardOption(opts.reward) : rewardOption(serverReward);
+    if (reward !== serverReward) console.error(`note: the server learns from reward ${serverReward}, this client computes ${reward}`);
+    const env = await createClientEnv(opts.env as ClientEnvName, { maxSteps, seed, start: opts.start!, reward, kubeconfig: opts.kubeconfig, prometheus: opts.prometheus });
     // Append-only step log with timestamps, episode ids and step indices (the original rewrote a CSV each step).
     const log = opts.log ? fs.openSync(opts.log, 'a') : null;
     try {

@@ -1,11 +1,12 @@
 /** `rl-autoscaler serve`: the policy server (learns PPO from the experience clients report). */
+import { DEFAULT_TRAIN_BATCH } from '../server/learner';
 import { PolicyServer } from '../server/server';
-import { intOption, parseOptions } from './args';
+import { intOption, parseOptions, rewardOption } from './args';
 import { UsageError, type CliCommand } from './types';
 
 export const serveCommand: CliCommand = {
   name: 'serve',
-  usage: 'serve [--checkpoint DIR] [--host 127.0.0.1] [--port 9900] [--token T] [--state-dir DIR] [--train-batch 128] [--seed N]',
+  usage: 'serve [--checkpoint DIR] [--host 127.0.0.1] [--port 9900] [--token T] [--state-dir DIR] [--train-batch 128] [--reward classic|total-throughput (default: the checkpoint\'s)] [--seed N]',
   summary: 'policy server: actions over HTTP/JSON, PPO updates from reported experience, checkpoints in the state dir',
   async run(args) {
     const opts = parseOptions(args, {
@@ -17,10 +18,11 @@ export const serveCommand: CliCommand = {
       'train-batch': { type: 'string' },
       'keep-checkpoints': { type: 'string' },
       seed: { type: 'string' },
+      reward: { type: 'string' },
     });
     const port = intOption(opts.port, 'port', 9900);
     if (port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got ${port}`);
-    const trainBatch = intOption(opts['train-batch'], 'train-batch', 128);
+    const trainBatch = intOption(opts['train-batch'], 'train-batch', DEFAULT_TRAIN_BATCH);
     if (trainBatch < 2) throw new UsageError(`--train-batch must be at least 2, got ${trainBatch}`);
     const keep = intOption(opts['keep-checkpoints'], 'keep-checkpoints', 3);
     if (keep < 1) throw new UsageError(`--keep-checkpoints must be at least 1, got ${keep}`);
@@ -35,11 +37,12 @@ export const serveCommand: CliCommand = {
         port,
         token,
         trainBatch,
+        reward: opts.reward === undefined ? undefined : rewardOption(opts.reward),
         keepCheckpoints: keep,
         seed: intOption(opts.seed, 'seed', 1),
       });
     } catch (err) {
-      if (/token/.test((err as Error).message)) throw new UsageError((err as Error).message);
+      if (/token|cannot switch to/.test((err as Error).message)) throw new UsageError((err as Error).message);
       throw err;
     }
     console.log(`policy server listening on ${server.url} (state dir ${opts['state-dir']}, train batch ${trainBatch})`);
