@@ -15,9 +15,9 @@
  */
 import * as path from 'node:path';
 import { initBackend, type BackendName } from '../src/agent/backend';
-import { newRunId, saveCheckpoint } from '../src/agent/checkpoint';
+import { newRunId, saveTrainResult } from '../src/agent/checkpoint';
 import { evaluateExact } from '../src/agent/evaluate';
-import { ppoConfig, PpoTrainer, type PpoConfig, type PresetName } from '../src/agent/ppo';
+import { ppoConfig, train, type PpoConfig, type PresetName } from '../src/agent/ppo';
 import { DatasetModel } from '../src/env/dataset-env';
 
 const RANDOM_ROW = { kind: 'random-row' } as const;
@@ -40,7 +40,6 @@ interface SeedResult {
 }
 
 async function runSeed(model: DatasetModel, config: PpoConfig, preset: PresetName, options: { budgetSeconds?: number; save?: boolean; backend?: BackendName }): Promise<SeedResult> {
-  const trainer = await PpoTrainer.create(config, { model, backend: options.backend });
   const r: SeedResult = {
     seed: config.seed,
     secondsTo95: Infinity,
@@ -56,9 +55,12 @@ async function runSeed(model: DatasetModel, config: PpoConfig, preset: PresetNam
     stepsPerSecond: 0,
     checkpoint: null,
   };
-  try {
-    while (!trainer.done && r.trainingSeconds < (options.budgetSeconds ?? Infinity)) {
-      const stats = trainer.step();
+  const result = await train(config, {
+    model,
+    preset,
+    backend: options.backend,
+    // Evaluation runs between iterations, so it stays off the training clock.
+    onIteration: (stats, trainer) => {
       r.trainingSeconds = stats.trainingSeconds;
       r.envSteps = stats.envSteps;
       const t0 = performance.now();
@@ -68,35 +70,25 @@ async function runSeed(model: DatasetModel, config: PpoConfig, preset: PresetNam
       if (fraction >= 0.95 && r.secondsTo95 === Infinity) [r.secondsTo95, r.stepsTo95] = [stats.trainingSeconds, stats.envSteps];
       if (fraction >= 0.99 && r.secondsTo99 === Infinity) [r.secondsTo99, r.stepsTo99] = [stats.trainingSeconds, stats.envSteps];
       if (r.secondsTo99 !== Infinity) r.minFractionAfter99 = Math.min(Number.isNaN(r.minFractionAfter99) ? 1 : r.minFractionAfter99, fraction);
-    }
-    r.stepsPerSecond = r.envSteps / r.trainingSeconds;
-    const policy = trainer.policy();
-    r.finalFractionRow558 = evaluateExact(policy, model, ROW_558, { masked: config.maskActions }).fraction;
-    if (options.save) {
-      const runId = `bench-${newRunId(config.seed)}`;
-      const dir = await saveCheckpoint(path.resolve(__dirname, '..', 'checkpoints', runId), {
-        policy,
-        config,
-        preset,
-        backend: trainer.backend,
-        reward: trainer.reward,
-        data: trainer.data,
-        runId,
-        metrics: {
-          envSteps: r.envSteps,
-          trainingSeconds: r.trainingSeconds,
-          fractionOfOptimumRandomRow: r.finalFraction,
-          fractionOfOptimumRow558: r.finalFractionRow558,
-          secondsTo95: r.secondsTo95,
-          secondsTo99: r.secondsTo99,
-        },
-      });
-      r.checkpoint = path.relative(path.resolve(__dirname, '..'), dir);
-    }
-    return r;
-  } finally {
-    trainer.dispose();
+      return r.trainingSeconds < (options.budgetSeconds ?? Infinity);
+    },
+  });
+  r.stepsPerSecond = r.envSteps / r.trainingSeconds;
+  r.finalFractionRow558 = evaluateExact(result.policy, model, ROW_558, { masked: config.maskActions }).fraction;
+  if (options.save) {
+    const runId = `bench-${newRunId(config.seed)}`;
+    const dir = await saveTrainResult(path.resolve(__dirname, '..', 'checkpoints', runId), result, {
+      runId,
+      metrics: {
+        fractionOfOptimumRandomRow: r.finalFraction,
+        fractionOfOptimumRow558: r.finalFractionRow558,
+        secondsTo95: r.secondsTo95,
+        secondsTo99: r.secondsTo99,
+      },
+    });
+    r.checkpoint = path.relative(path.resolve(__dirname, '..'), dir);
   }
+  return r;
 }
 
 const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'never');

@@ -19,7 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
-import { saveCheckpoint } from '../src/agent/checkpoint';
+import { saveTrainResult } from '../src/agent/checkpoint';
 import { ppoConfig, train } from '../src/agent/ppo';
 import { findContainer, readContainerKnobs } from '../src/kube-fields';
 import { startPrometheus, type PrometheusHandle } from '../src/prometheus';
@@ -195,7 +195,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function trainCheckpoint(dir: string): Promise<string> {
   const result = await train(ppoConfig({ totalSteps: 20_000, seed: 1 }));
-  return saveCheckpoint(path.join(dir, 'checkpoint'), result);
+  return saveTrainResult(path.join(dir, 'checkpoint'), result);
 }
 
 export async function runOperatorE2e(options: E2eOptions = {}): Promise<E2eResult> {

@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import { baselineReturns } from './agent/baselines';
-import { newRunId, saveCheckpoint } from './agent/checkpoint';
+import { newRunId, saveTrainResult } from './agent/checkpoint';
 import { evaluateExact, optimumOf } from './agent/evaluate';
 import { ppoConfig, train } from './agent/ppo';
 import { formatBaselineTable } from './commands/baselines';
@@ -15,7 +15,6 @@ import { DatasetModel } from './env/dataset-env';
 import { formatStart, ORIGINAL_START, parseStart, type Start } from './env/start';
 import { findPrometheus, PROMETHEUS_HINT, runLiveDemo, type LiveDemoResult } from './live/demo';
 import { formatComparison, formatTimings } from './live/report';
-import { trainingPoints } from './plot';
 import { episodesAgainstOptimum, writeReport, type LiveSection, type ReturnsByStart } from './report';
 
 const REPORT_FILE = path.resolve(__dirname, '..', 'out', 'report.html');
@@ -52,6 +51,7 @@ async function main(): Promise<void> {
   console.log(`training PPO: preset fast, ${config.totalSteps} steps, seed ${config.seed}, start ${config.start}`);
   const result = await train(config, {
     model,
+    preset: 'fast',
     onIteration: (s) => {
       if (s.iteration % Math.ceil(s.iterations / 10) === 0 || s.iteration === s.iterations) {
         console.log(`  ${s.envSteps} steps: return ${s.episodicReturn?.mean.toFixed(2) ?? '-'}, entropy ${s.entropy.toFixed(3)}, ${Math.round(s.stepsPerSecond)} steps/s`);
@@ -64,15 +64,9 @@ async function main(): Promise<void> {
   const starts: Start[] = [ORIGINAL_START, { kind: 'random-row' }];
   const exact = starts.map((start) => evaluateExact(result.policy, model, start, { masked: config.maskActions }));
   const runId = newRunId(config.seed);
-  const checkpoint = await saveCheckpoint(path.join(DEFAULT_CHECKPOINT_ROOT, runId), {
-    policy: result.policy,
-    config,
-    preset: 'fast',
-    backend: result.backend,
-    reward: result.reward,
-    data: result.data,
+  const checkpoint = await saveTrainResult(path.join(DEFAULT_CHECKPOINT_ROOT, runId), result, {
     runId,
-    metrics: { envSteps: last.envSteps, trainingSeconds: last.trainingSeconds, exactReturnRow558: exact[0].value, exactReturnRandomRow: exact[1].value },
+    metrics: { exactReturnRow558: exact[0].value, exactReturnRandomRow: exact[1].value },
   });
   console.log(`checkpoint ${checkpoint}\n`);
 
@@ -88,9 +82,9 @@ async function main(): Promise<void> {
   const live = await livePhase(checkpoint);
   const report = writeReport(REPORT_FILE, {
     title: 'rl-autoscaler: PPO trained offline on the TeaStore dataset',
-    run: { 'run id': runId, checkpoint, preset: 'fast', seed: config.seed, 'environment steps': last.envSteps, 'training seconds': Number(last.trainingSeconds.toFixed(1)), backend: result.backend, reward: `${model.reward.name} v${model.reward.version}`, 'dataset sha256': model.table.sha256 },
+    run: { 'run id': runId, checkpoint, preset: 'fast', seed: config.seed, 'environment steps': last.envSteps, 'training seconds': Number(last.trainingSeconds.toFixed(1)), backend: result.backend, 'dataset sha256': model.table.sha256 },
     returns,
-    trainingHistory: trainingPoints(result.history),
+    checkpoint,
     optimum: [
       { label: `optimum from ${config.start} (the training start)`, value: optimumOf(model).valueOf(parseStart(config.start)) },
       { label: 'optimum from row:558', value: exact[0].optimum },

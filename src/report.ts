@@ -1,8 +1,11 @@
 /**
  * The results page (out/report.html): one self-contained HTML file, plotly inlined, with the
- * returns of the trained policy beside the exact optimum and the baselines, the training curve,
- * and episode plots of the trained policy against the optimal policy.
+ * returns of the trained policy beside the exact optimum and the baselines, the training curve
+ * (from the checkpoint's history.jsonl), and episode plots of the trained policy against the
+ * optimal policy.
  */
+import { readCheckpointMeta } from './agent/checkpoint';
+import { readHistory } from './agent/history';
 import { BASELINE_NAMES, optimalPolicy, runEpisode, type EpisodeRecord, type Policy, type ReturnEstimate } from './agent/baselines';
 import { DatasetEnv, type DatasetModel } from './env/dataset-env';
 import type { Start } from './env/start';
@@ -12,7 +15,7 @@ import { episodesByIndex } from './live/episodes';
 import type { PolicyResult } from './live/run';
 import {
   actionFrequencyFigure, episodeFigure, escapeHtml, liveComparisonFigure, liveEpisodeFigure, returnsFigure, standaloneHtml, stepTimingFigure,
-  trainingFigure, writeHtmlFile, type Figure, type LabelledEpisode, type ReferenceLine, type TrainingPoint,
+  trainingFigure, trainingPoints, writeHtmlFile, type Figure, type LabelledEpisode, type ReferenceLine, type TrainingPoint,
 } from './plot';
 
 /** Expected returns per start label (e.g. "row:558"), then per policy name. */
@@ -70,7 +73,13 @@ export interface ReportInput {
   run?: Record<string, string | number>;
   /** Returns of the trained policy, the optimum and the baselines, per start. */
   returns: ReturnsByStart;
-  trainingHistory: TrainingPoint[];
+  /**
+   * The trained policy's checkpoint folder: the training curve comes from its history.jsonl and
+   * the run table names the reward the policy was trained on.
+   */
+  checkpoint?: string;
+  /** Training curve points, when there is no checkpoint to read them from. */
+  trainingHistory?: TrainingPoint[];
   /** Reference lines on the training curve: the optimum of the training start first. */
   optimum: ReferenceLine[];
   episodes: EpisodeSection[];
@@ -109,8 +118,13 @@ export function liveReportParts(live: LiveSection): (Figure | { html: string })[
 export function reportParts(input: ReportInput): (Figure | { html: string })[] {
   const title = input.title ?? 'rl-autoscaler: offline training report';
   const parts: (Figure | { html: string })[] = [{ html: `<h1>${escapeHtml(title)}</h1>` }];
-  if (input.run) {
-    parts.push({ html: tableHtml(Object.entries(input.run).map(([key, value]) => ({ '': key, value })), { caption: 'run' }) });
+  const run = { ...input.run };
+  if (input.checkpoint && run.reward === undefined) {
+    const { reward } = readCheckpointMeta(input.checkpoint);
+    run.reward = `${reward.name} v${reward.version}`;
+  }
+  if (Object.keys(run).length > 0) {
+    parts.push({ html: tableHtml(Object.entries(run).map(([key, value]) => ({ '': key, value })), { caption: 'run' }) });
   }
   parts.push({ html: '<h2>Expected 50-step return</h2>' });
   parts.push({ html: tableHtml(returnsTableRows(input.returns), { digits: 3 }) });
@@ -118,7 +132,8 @@ export function reportParts(input: ReportInput): (Figure | { html: string })[] {
     parts.push(returnsFigure(Object.entries(returns).map(([label, r]) => ({ label, value: r.mean })), `Expected 50-step return from ${start}`));
   }
   parts.push({ html: '<h2>Training</h2>' });
-  parts.push(trainingFigure(input.trainingHistory, input.optimum, 'PPO training: episodic return and losses'));
+  const history = input.trainingHistory ?? (input.checkpoint ? trainingPoints(readHistory(input.checkpoint)) : []);
+  parts.push(trainingFigure(history, input.optimum, 'PPO training: episodic return and losses'));
   parts.push({ html: '<h2>Episodes</h2>' });
   for (const section of input.episodes) parts.push(episodeFigure(section.episodes, section.title));
   if (input.episodes.length > 0) {

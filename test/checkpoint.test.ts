@@ -5,10 +5,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/agent/backend';
-import { CheckpointError, FolderIOHandler, loadCheckpoint, saveCheckpoint, type CheckpointContents } from '../src/agent/checkpoint';
+import { CheckpointError, FolderIOHandler, loadCheckpoint, readCheckpointMeta, saveCheckpoint, trainedRewardName, type CheckpointContents } from '../src/agent/checkpoint';
+import { HistoryError, readHistory } from '../src/agent/history';
 import { encodedRows, greedyActionsOfRows } from '../src/agent/evaluate';
 import { defaultNetworkSpec, initPolicyWeights, PpoPolicy } from '../src/agent/policy';
 import { ppoConfig } from '../src/agent/ppo';
+import { trainCommand } from '../src/commands/train';
 import { DatasetModel } from '../src/env/dataset-env';
 import { Rng } from '../src/random';
 import { OBSERVATION_SIZE, SPACE_SCHEMA } from '../src/space';
@@ -136,4 +138,63 @@ test('checkpoints with a mismatched schema or network are refused', async () => 
   meta3.format = 'something-else';
   fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify(meta3));
   refuses(dir, /meta\.json$/, /format is "something-else"/);
+});
+
+test('train --reward saves a checkpoint that records that reward once, with the run\'s history', async () => {
+  const out = path.join(tempRoot(), 'trained');
+  const log = console.log;
+  console.log = () => {};
+  try {
+    assert.equal(await trainCommand.run(['--steps', '2048', '--seed', '3', '--reward', 'total-throughput', '--out', out]), 0);
+  } finally {
+    console.log = log;
+  }
+  const meta = readCheckpointMeta(out);
+  assert.equal(meta.reward.name, 'total-throughput');
+  assert.equal(trainedRewardName(meta), 'total-throughput');
+  assert.equal(meta.preset, 'fast');
+  const raw = JSON.parse(fs.readFileSync(path.join(out, 'meta.json'), 'utf8'));
+  assert.equal(raw.config.reward, undefined, 'the reward is recorded once, not in the config');
+  assert.equal(raw.files.history, 'history.jsonl');
+  // 2048 steps of 16 environments x 64 steps: two iterations, one line each.
+  const history = readHistory(out);
+  assert.deepEqual(history.map((r) => [r.iteration, r.env_steps]), [[1, 1024], [2, 2048]]);
+  for (const key of ['policy_loss', 'value_loss', 'entropy', 'approx_kl', 'clip_fraction', 'steps_per_s', 'step_reward_mean'] as const) {
+    assert.ok(Number.isFinite(history[1][key]), `${key} = ${history[1][key]}`);
+  }
+  assert.ok(history[1].episodes > 0 && Number.isFinite(history[1].episodic_return_mean));
+  assert.equal(meta.metrics.envSteps, 2048);
+});
+
+test('older checkpoints with the reward twice read as the top-level reward, the one the updates used', async () => {
+  const dir = await savedCopy();
+  const metaFile = path.join(dir, 'meta.json');
+  const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
+  // As live fine-tuning used to write them: the parent's config, the live run's reward.
+  meta.config.reward = 'classic';
+  meta.reward.name = 'total-throughput';
+  fs.writeFileSync(metaFile, JSON.stringify(meta));
+  const loaded = loadCheckpoint(dir);
+  assert.equal(trainedRewardName(loaded.meta), 'total-throughput');
+  assert.equal((loaded.meta.config as { reward?: string }).reward, undefined);
+  // As the policy server used to write them: a reward no consumer can compute.
+  meta.reward.name = 'client-reported';
+  fs.writeFileSync(metaFile, JSON.stringify(meta));
+  assert.throws(() => trainedRewardName(readCheckpointMeta(dir)), /client-reported.*--reward/);
+});
+
+test('readHistory names the line of a malformed record and ignores a torn last line', () => {
+  const dir = tempRoot();
+  const file = path.join(dir, 'history.jsonl');
+  const line = (i: number) => JSON.stringify({ iteration: i, env_steps: 64 * i, episodes: 0, episodic_return_mean: null, policy_loss: -0.01, time: 'T' });
+  fs.writeFileSync(file, `${line(1)}\n${line(2)}\n{"iteration": 3, "env_st`);
+  assert.deepEqual(readHistory(dir).map((r) => r.iteration), [1, 2]);
+  fs.writeFileSync(file, `${line(1)}\n{"iteration": 2, "env_st\n${line(3)}\n`);
+  assert.throws(() => readHistory(dir), (err: unknown) => err instanceof HistoryError && err.line === 2 && /history\.jsonl:2: not valid JSON/.test(err.message));
+  fs.writeFileSync(file, `${line(1)}\n${JSON.stringify({ iteration: 2, env_steps: 128, policy_loss: 'low' })}\n`);
+  assert.throws(() => readHistory(file), /history\.jsonl:2: policy_loss must be a number or null, got "low"/);
+  fs.writeFileSync(file, `[1, 2]\n${line(2)}\n`);
+  assert.throws(() => readHistory(dir), /history\.jsonl:1: expected a JSON object/);
+  fs.rmSync(file);
+  assert.throws(() => readHistory(dir), /history\.jsonl: missing/);
 });

@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { saveCheckpoint } from '../src/agent/checkpoint';
+import { readCheckpointMeta, saveTrainResult } from '../src/agent/checkpoint';
+import { readHistory } from '../src/agent/history';
 import { ppoConfig, train } from '../src/agent/ppo';
 import { ClusterEnv } from '../src/env/cluster-env';
 import { readStepLog, StepLog } from '../src/env/step-log';
@@ -24,8 +25,9 @@ let stack: SimulatorStack;
 let checkpoint: string;
 
 before(async () => {
-  const result = await train(ppoConfig({ totalSteps: 20_000, seed: 3 }));
-  checkpoint = await saveCheckpoint(path.join(dir, 'offline'), { policy: result.policy, config: result.config, backend: result.backend, reward: result.reward, data: result.data });
+  // Not the default reward, so that a live run or a fine-tuned checkpoint falling back to it shows.
+  const result = await train(ppoConfig({ totalSteps: 20_000, seed: 3 }), { reward: 'total-throughput' });
+  checkpoint = await saveTrainResult(path.join(dir, 'offline'), result);
   stack = await startSimulatorStack({ seed: 5 });
 });
 
@@ -91,7 +93,7 @@ test('bounds refuse a move without touching the deployment, and a dry run applie
 });
 
 test('fine-tuning checkpoints after each update and names the parent', async () => {
-  const env = new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, maxSteps: 3, timings: TIMINGS, startConfig: { replicas: 1, cpuMillis: 500, heapMB: 500 } });
+  const env = new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, reward: 'total-throughput', maxSteps: 3, timings: TIMINGS, startConfig: { replicas: 1, cpuMillis: 500, heapMB: 500 } });
   const logFile = path.join(dir, 'finetune.jsonl');
   const result = await runLive(env, { mode: 'finetune', checkpoint, episodes: 2, steps: 3, seed: 2, finetune: { batchSteps: 3 } }, logFile, path.join(dir, 'ckpt'));
   assert.equal(result.updates!.length, 2);
@@ -102,6 +104,16 @@ test('fine-tuning checkpoints after each update and names the parent', async () 
   assert.notDeepEqual(Array.from(second.weights.actor.layers[0].kernel.slice(0, 20)), Array.from(loadCheckpoint(checkpoint).weights.actor.layers[0].kernel.slice(0, 20)));
   const checkpoints = readStepLog(logFile).records.filter((r) => r.type === 'checkpoint');
   assert.equal(checkpoints.length, 2);
+  // Each records the reward of the experience it was tuned on, once, and the run's updates so far.
+  for (const c of [first, second]) {
+    assert.equal(c.meta.reward.name, 'total-throughput');
+    assert.equal(JSON.parse(readFileSync(path.join(c.dir, 'meta.json'), 'utf8')).config.reward, undefined);
+    assert.equal(c.meta.preset, 'live-finetune');
+  }
+  const history = readHistory(second.dir);
+  assert.deepEqual(history.map((r) => [r.iteration, r.env_steps, r.episodes]), [[1, 3, 1], [2, 6, 1]]);
+  assert.ok(history.every((r) => Number.isFinite(r.policy_loss) && Number.isFinite(r.episodic_return_mean) && Number.isFinite(r.steps_per_s)));
+  assert.equal(readHistory(first.dir).length, 1);
 });
 
 test('Prometheus stopped mid-episode gives a clear error and the log keeps every completed step', async () => {
@@ -151,4 +163,8 @@ test('a live run killed with SIGKILL keeps every completed step and resumes', as
   assert.deepEqual(steps.slice(0, before.length), before);
   assert.equal(steps.length, 9);
   assert.equal(records.filter((r) => r.type === 'end').length, 1);
+  // Without --reward the run used the reward the checkpoint was trained on.
+  const header = records.find((r) => r.type === 'run') as { reward: { name: string } } | undefined;
+  assert.equal(header?.reward.name, readCheckpointMeta(checkpoint).reward.name);
+  assert.equal(header?.reward.name, 'total-throughput');
 });

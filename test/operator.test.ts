@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { saveCheckpoint } from '../src/agent/checkpoint';
+import { saveTrainResult } from '../src/agent/checkpoint';
 import { ppoConfig, train } from '../src/agent/ppo';
 import { loadKubeConfig } from '../src/kube';
 import { jsonLogger } from '../src/operator/log';
@@ -112,7 +112,7 @@ describe('operator in process against the simulator', () => {
 
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'operator-test-'));
-    const training = train(ppoConfig({ totalSteps: 20_000, seed: 1 })).then((r) => saveCheckpoint(path.join(dir, 'checkpoint'), r));
+    const training = train(ppoConfig({ totalSteps: 20_000, seed: 1 })).then((r) => saveTrainResult(path.join(dir, 'checkpoint'), r));
     twin = await startTwin({ seed: 3, podStartDelayMs: 300, podStopDelayMs: 200, measurementPeriodMs: 2000 });
     prometheus = new RestartablePrometheus(twin.metricsUrl);
     await prometheus.start();

@@ -4,6 +4,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { doNothingPolicy } from '../src/agent/baselines';
+import { saveCheckpoint } from '../src/agent/checkpoint';
+import { defaultNetworkSpec, initPolicyWeights } from '../src/agent/policy';
+import { ppoConfig } from '../src/agent/ppo';
+import { Rng } from '../src/random';
 import { DatasetModel } from '../src/env/dataset-env';
 import { ORIGINAL_START } from '../src/env/start';
 import { actionsOverEpisodes, episodesAgainstOptimum, returnsTableRows, writeReport, type ReturnsByStart } from '../src/report';
@@ -53,6 +57,29 @@ test('the report is one self-contained page with the table, the training curve a
     assert.equal(html.split('class="plotly-figure"').length - 1, 5);
     assert.ok(html.includes('do-nothing against the optimum'));
     assert.ok(html.includes('optimum from random-row'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('given a checkpoint, the report draws the training curve from its history.jsonl and names its reward', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'report-test-'));
+  try {
+    const reward = new DatasetModel({ reward: 'total-throughput' }).reward;
+    const record = (i: number) => ({
+      iteration: i, env_steps: 1000 * i, episodes: 3, episodic_return_mean: 4.25 * i, episodic_return_min: 1, episodic_return_max: 9, step_reward_mean: 0.1,
+      policy_loss: -0.01, value_loss: 0.5, entropy: 1.2, approx_kl: 0.01, clip_fraction: 0.1, explained_variance: 0.3, learning_rate: 3e-3, kl_coef: 0,
+      steps_per_s: 5000, time_s: i, update_s: 0.1, time: '2025-01-01T00:00:00.000Z',
+    });
+    const config = ppoConfig({ hidden: [8] });
+    const checkpoint = await saveCheckpoint(path.join(dir, 'run'), {
+      policy: initPolicyWeights(defaultNetworkSpec(config.hidden), new Rng(1)), config, backend: 'cpu', reward,
+      data: { file: 'x', sha256: 'y', rowCount: 1 }, history: [record(1), record(2)],
+    });
+    const file = writeReport(path.join(dir, 'report.html'), { returns, checkpoint, optimum: [], episodes: [] });
+    const html = readFileSync(file, 'utf8');
+    assert.ok(html.includes('<td>total-throughput v1</td>'), 'the run table names the checkpoint\'s reward');
+    assert.ok(html.includes('[1000,2000]') && html.includes('[4.25,8.5]'), 'the curve is the history\'s');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,7 +7,9 @@ import * as path from 'node:path';
 import { Rng } from '../src/random';
 import { ACTION_COUNT, type Observation } from '../src/space';
 import { PolicyClient, PolicyServerError } from '../src/server/client';
-import { loadCheckpoint } from '../src/agent/checkpoint';
+import { loadCheckpoint, readCheckpointMeta, saveTrainResult } from '../src/agent/checkpoint';
+import { readHistory } from '../src/agent/history';
+import { ppoConfig, train } from '../src/agent/ppo';
 import { readExperienceLog } from '../src/server/experience-log';
 import { encodeWeights } from '../src/server/weights-codec';
 import { PolicyServer, EXPERIENCE_FILE } from '../src/server/server';
@@ -224,10 +226,48 @@ test('training-enabled episodes lead to PPO updates, new weights and checkpoints
   });
 });
 
+test('the server learns from the reward of the checkpoint it starts from, records it and its history, and keeps it on restart', async () => {
+  // Not the default reward, so that a checkpoint falling back to it shows.
+  const trained = await train(ppoConfig({ seed: 4, totalSteps: 1024 }), { reward: 'total-throughput' });
+  const start = await saveTrainResult(path.join(tempDir(), 'offline'), trained);
+  const dir = tempDir();
+  await withServer({ stateDir: dir, checkpoint: start, trainBatch: 16 }, async (server) => {
+    const client = new PolicyClient(server.url);
+    assert.equal((await client.status()).reward, 'total-throughput');
+    const rng = new Rng(5);
+    // One episode of 10 steps that ends, then 7 completed steps of an open one: one batch of 16.
+    const ended = await client.startEpisode({ trainingEnabled: true });
+    for (let s = 0; s < 10; s++) {
+      await client.getAction(ended, randomObservation(rng));
+      await client.logReturns(ended, 0.5);
+    }
+    await client.endEpisode(ended, randomObservation(rng));
+    const open = await client.startEpisode({ trainingEnabled: true });
+    for (let s = 0; s < 8; s++) {
+      await client.getAction(open, randomObservation(rng));
+      await client.logReturns(open, 1);
+    }
+    await server.waitForTraining();
+    assert.equal((await client.status()).policy_version, 1);
+  });
+  const update = path.join(dir, 'checkpoints', 'update-000001');
+  const meta = readCheckpointMeta(update);
+  assert.equal(meta.reward.name, 'total-throughput');
+  assert.equal(JSON.parse(fs.readFileSync(path.join(update, 'meta.json'), 'utf8')).config.reward, undefined);
+  assert.equal(meta.preset, 'policy-server');
+  assert.equal(meta.parent, start);
+  const history = readHistory(update);
+  assert.equal(history.length, 1);
+  assert.deepEqual([history[0].iteration, history[0].env_steps, history[0].episodes, history[0].episodic_return_mean], [1, 16, 1, 5]);
+  assert.ok(Number.isFinite(history[0].policy_loss) && Number.isFinite(history[0].approx_kl));
+  // A restart keeps the state dir's reward: its experience log holds rewards computed with it.
+  await assert.rejects(PolicyServer.start({ stateDir: dir, port: 0, log: quiet, reward: 'classic' }), /cannot switch to classic/);
+});
+
 /** `rl-autoscaler serve` in a child process; resolves once it listens. */
 function spawnServer(stateDir: string, extra: string[] = []): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const cli = path.join(__dirname, '..', 'bin', 'rl-autoscaler.js');
-  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--state-dir', stateDir, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const bin = path.join(__dirname, '..', 'bin', 'rl-autoscaler.js');
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--state-dir', stateDir, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   return new Promise((resolve, reject) => {

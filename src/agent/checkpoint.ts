@@ -3,6 +3,7 @@
  *
  *   <dir>/meta.json            what the run was (config, reward, data, schema, seed, backend,
  *                              package versions, git commit, final metrics, parent checkpoint)
+ *   <dir>/history.jsonl        one line per PPO update of the run (history.ts)
  *   <dir>/actor/model.json     actor network, TensorFlow.js layers format
  *   <dir>/actor/weights.bin
  *   <dir>/critic/model.json    critic network, same format
@@ -13,17 +14,25 @@
  * goes to a temporary folder beside the target, which is then renamed, so a crash leaves either
  * the whole checkpoint or none. Loading reads the weights with no TensorFlow.js at all and checks
  * every file, naming the file and what is wrong.
+ *
+ * The reward is recorded once, as meta.json's `reward` ({name, version, params}): the reward the
+ * rewards of the run's own updates were computed with, i.e. the one the policy was trained on.
+ * Checkpoints written before that also hold `config.reward`. There the top-level `reward` wins and
+ * `config.reward` is dropped on reading: fine-tuning and the policy server copied `config` from the
+ * parent checkpoint or took a default, while `reward` came from the environment (or the server)
+ * that computed the rewards of the updates behind the weights.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { SPACE_SCHEMA } from '../space';
-import { describeReward, type RewardFunction } from '../reward';
+import { describeReward, REWARD_NAMES, type RewardFunction, type RewardName } from '../reward';
 import { initBackend } from './backend';
+import { formatHistory, historyRecordOf, HISTORY_FILE, type HistoryRecord } from './history';
 import type { DenseWeights, MlpWeights } from './mlp';
 import { ActorCritic, PpoPolicy, type NetworkSpec, type PolicyWeights } from './policy';
-import type { DataIdentity, PpoConfig } from './ppo';
+import type { DataIdentity, PpoConfig, TrainResult } from './ppo';
 
 export const CHECKPOINT_FORMAT = 'rl-autoscaler-ppo-checkpoint';
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -48,11 +57,12 @@ export interface CheckpointMeta {
   runId: string;
   createdAt: string;
   algorithm: 'ppo';
-  /** The full training configuration (hyperparameters, seed, start, masking). */
+  /** The full training configuration (hyperparameters, seed, start, masking); the reward is beside it. */
   config: PpoConfig;
   /** Preset the configuration started from, when known. */
   preset: string | null;
   network: NetworkSpec;
+  /** The reward the policy was trained on (the one place it is recorded). */
   reward: ReturnType<typeof describeReward>;
   data: DataIdentity;
   /** Observation and action schema the networks were trained on (space.SPACE_SCHEMA). */
@@ -66,16 +76,21 @@ export interface CheckpointMeta {
   metrics: Record<string, number | string | null>;
   /** Checkpoint the run started from (fine-tuning), or null. */
   parent: string | null;
-  files: Record<(typeof NETWORKS)[number], string>;
+  /** The networks, and the run's history when it has one (older checkpoints do not). */
+  files: Record<(typeof NETWORKS)[number], string> & { history?: string };
 }
 
+/** What every producer of a checkpoint (offline training, live fine-tuning, the policy server) hands over. */
 export interface CheckpointContents {
   policy: PpoPolicy | PolicyWeights;
   config: PpoConfig;
   preset?: string | null;
   backend: string;
+  /** The reward the policy was trained on. */
   reward: RewardFunction;
   data: DataIdentity;
+  /** The run's per-update history, written as history.jsonl. */
+  history?: readonly HistoryRecord[];
   metrics?: Record<string, number | string | null>;
   parent?: string | null;
   runId?: string;
@@ -267,7 +282,7 @@ export async function saveCheckpoint(dir: string, contents: CheckpointContents, 
     runId: contents.runId ?? path.basename(final),
     createdAt: new Date().toISOString(),
     algorithm: 'ppo',
-    config: contents.config,
+    config: withoutReward(contents.config),
     preset: contents.preset ?? null,
     network: weights.spec,
     reward: describeReward(contents.reward),
@@ -279,7 +294,7 @@ export async function saveCheckpoint(dir: string, contents: CheckpointContents, 
     gitCommit: gitCommit(),
     metrics: contents.metrics ?? {},
     parent: contents.parent ?? null,
-    files: { actor: `actor/${MODEL_FILE}`, critic: `critic/${MODEL_FILE}` },
+    files: { actor: `actor/${MODEL_FILE}`, critic: `critic/${MODEL_FILE}`, ...(contents.history ? { history: HISTORY_FILE } : {}) },
   };
 
   await fs.promises.mkdir(parentDir, { recursive: true });
@@ -295,6 +310,7 @@ export async function saveCheckpoint(dir: string, contents: CheckpointContents, 
       networks.dispose();
     }
     await fs.promises.writeFile(path.join(tmp, META_FILE), JSON.stringify(meta, null, 2) + '\n');
+    if (contents.history) await fs.promises.writeFile(path.join(tmp, HISTORY_FILE), formatHistory(contents.history));
     fsyncTree(tmp);
     if (fs.existsSync(final)) {
       const old = path.join(parentDir, `.${path.basename(final)}.old-${process.pid}-${Date.now()}`);
@@ -310,6 +326,41 @@ export async function saveCheckpoint(dir: string, contents: CheckpointContents, 
     throw err;
   }
   return final;
+}
+
+/** A config as meta.json records it: without a reward (older configs had one; the reward is recorded beside it). */
+function withoutReward(config: PpoConfig): PpoConfig {
+  const { reward: _, ...rest } = config as PpoConfig & { reward?: unknown };
+  return { ...rest, hidden: [...rest.hidden] };
+}
+
+/**
+ * The one way a training result becomes a checkpoint: the policy, its config and preset, the
+ * reward it was trained on, the data, the parent and the history (history.jsonl), plus the run's
+ * final figures (`envSteps` and `trainingSeconds` are filled in; `metrics` adds to them).
+ */
+export async function saveTrainResult(
+  dir: string,
+  result: TrainResult,
+  extras: { runId?: string; metrics?: Record<string, number | string | null> } & SaveOptions = {},
+): Promise<string> {
+  const last = result.history[result.history.length - 1];
+  return saveCheckpoint(
+    dir,
+    {
+      policy: result.policy,
+      config: result.config,
+      preset: result.preset,
+      backend: result.backend,
+      reward: result.reward,
+      data: result.data,
+      parent: result.parent,
+      history: result.history.map((s) => historyRecordOf(s)),
+      runId: extras.runId,
+      metrics: { envSteps: last?.envSteps ?? 0, trainingSeconds: last?.trainingSeconds ?? 0, ...extras.metrics },
+    },
+    { overwrite: extras.overwrite },
+  );
 }
 
 /** The first path at which two JSON values differ, or null when equal. */
@@ -342,6 +393,8 @@ export function readCheckpointMeta(dir: string): CheckpointMeta {
   if (!fs.statSync(root).isDirectory()) throw new CheckpointError(root, 'not a folder (a checkpoint is a folder with meta.json, actor/ and critic/)');
   const metaFile = path.join(root, META_FILE);
   const meta = readJson(metaFile, 'checkpoint metadata') as unknown as CheckpointMeta;
+  if (!meta.reward || typeof meta.reward.name !== 'string') throw new CheckpointError(metaFile, `reward is missing or malformed: ${JSON.stringify(meta.reward)}`);
+  if (meta.config && typeof meta.config === 'object') meta.config = withoutReward(meta.config);
   if (meta.format !== CHECKPOINT_FORMAT) throw new CheckpointError(metaFile, `format is ${JSON.stringify(meta.format)}, expected ${JSON.stringify(CHECKPOINT_FORMAT)}`);
   if (meta.formatVersion !== CHECKPOINT_FORMAT_VERSION) {
     throw new CheckpointError(metaFile, `formatVersion ${JSON.stringify(meta.formatVersion)} is not supported (this code reads ${CHECKPOINT_FORMAT_VERSION})`);
@@ -361,6 +414,19 @@ export function readCheckpointMeta(dir: string): CheckpointMeta {
     throw new CheckpointError(metaFile, `network maps ${net.observationSize} -> ${net.actionCount}, but the schema has ${SPACE_SCHEMA.observation.size} observation floats and ${SPACE_SCHEMA.action.n} actions`);
   }
   return meta;
+}
+
+/**
+ * The built-in reward a checkpoint's policy was trained on, which is what every consumer (live
+ * runs, evaluation, the policy server) uses unless told otherwise. A reward this code cannot
+ * compute (older policy-server checkpoints say `client-reported`) is an error asking for one.
+ */
+export function trainedRewardName(meta: CheckpointMeta, dir = meta.runId): RewardName {
+  const name = meta.reward.name as RewardName;
+  if (!REWARD_NAMES.includes(name)) {
+    throw new CheckpointError(path.join(dir, META_FILE), `the policy was trained on reward ${JSON.stringify(meta.reward.name)}, which this code cannot compute; name one of ${REWARD_NAMES.join(', ')} (--reward)`);
+  }
+  return name;
 }
 
 /** Loads a checkpoint: its metadata, its weights and a policy ready to act. */

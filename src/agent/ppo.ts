@@ -3,8 +3,9 @@
  *
  * Read top to bottom: the hyperparameters and presets, generalised advantage estimation, the loss,
  * the update step (`PpoLearner.update`, usable on its own for batches gathered anywhere, e.g. from
- * the live cluster), the vectorised rollout, and the training loop (`PpoTrainer`, `trainPpo`,
- * `train`). The library prints nothing; progress reaches callers as iteration statistics.
+ * the live cluster), the vectorised rollout, and the training loop (`PpoTrainer`, stepped by
+ * `train`). The library prints nothing; progress reaches callers as iteration statistics, which
+ * history.ts turns into the `history.jsonl` a checkpoint keeps.
  *
  * Rollouts run the networks with a pure-JS forward pass over a plain-array copy of the weights
  * (the batches are tiny; a trip through TensorFlow.js per step costs more than the arithmetic),
@@ -18,161 +19,14 @@ import { VectorDatasetEnv } from '../env/vector-env';
 import { parseStart } from '../env/start';
 import type { RewardFunction, RewardName } from '../reward';
 import { initBackend, type BackendName } from './backend';
-import { forwardMlp, MlpScratch, type Activation } from './mlp';
-import { ActorCritic, PpoPolicy, defaultNetworkSpec, sampleFromLogits, type NetworkSpec, type PolicyWeights } from './policy';
+import { forwardMlp, MlpScratch } from './mlp';
+import { ActorCritic, PpoPolicy, sampleFromLogits, type PolicyWeights } from './policy';
+import { networkSpecOf, validateConfig, type PpoConfig } from './ppo-config';
 
 // ---------------------------------------------------------------------------------------------
-// 1. Hyperparameters
+// 1. Hyperparameters: one typed config and its presets (ppo-config.ts)
 
-export interface PpoConfig {
-  /** Seeds the weights, the environments, the action sampling and the minibatch shuffling. */
-  seed: number;
-  /** Environment steps to train for (rounded up to whole iterations). */
-  totalSteps: number;
-  /** Environments stepped in parallel. */
-  numEnvs: number;
-  /** Steps per environment per rollout; a batch is numEnvs * numSteps steps. */
-  numSteps: number;
-  /** Where training episodes start: `row:<n>`, `random-row` or `config:<r>,<cpu>,<heap>`. */
-  start: string;
-  reward: RewardName;
-  /** Forbid actions that would leave the grid (sampling and loss both see the mask). */
-  maskActions: boolean;
-
-  /** Hidden layer widths of the actor and of the critic (separate networks). */
-  hidden: number[];
-  activation: Activation;
-
-  learningRate: number;
-  /** Decay the learning rate linearly to 0 over the run. */
-  annealLearningRate: boolean;
-  adamEpsilon: number;
-  /** Passes over each batch. */
-  epochs: number;
-  minibatchSize: number;
-  /** Clip the global gradient norm to this (null: no clipping). */
-  maxGradNorm: number | null;
-
-  /** Discount factor. */
-  gamma: number;
-  /** GAE lambda (1: Monte Carlo returns with bootstrapping at the rollout's end). */
-  gaeLambda: number;
-  /** PPO's ratio clip epsilon. */
-  clip: number;
-  /**
-   * Value clipping, null for none. 'old-value' (CleanRL): the new value may move at most
-   * `valueClip` from the old one, pessimistic max of the two losses. 'loss' (RLlib): the squared
-   * error itself is capped at `valueClip`.
-   */
-  valueClip: number | null;
-  valueClipMode: 'old-value' | 'loss';
-  valueCoef: number;
-  entropyCoef: number;
-  /** Standardise advantages per minibatch (CleanRL), per batch (RLlib), or not at all. */
-  normalizeAdvantages: 'minibatch' | 'batch' | 'none';
-  /** Initial coefficient of RLlib's adaptive KL penalty (0: off). */
-  klCoef: number;
-  /** KL the adaptive penalty aims at. */
-  klTarget: number;
-  /** Stop an update's epochs early once the approximate KL exceeds this (null: never). */
-  targetKl: number | null;
-}
-
-export type PresetName = 'fast' | 'rllib-2.4';
-export const PRESET_NAMES: readonly PresetName[] = ['fast', 'rllib-2.4'];
-
-/**
- * `fast`, the default: tuned for wall-clock time to the optimum on this task (small batches,
- * many updates, a high learning rate, masking on). On seeds 1-3 from random rows the greedy policy
- * first reaches 99% of the optimum's exact return after 15-37k environment steps; the learning
- * rate then anneals to 0 by 100k steps, which leaves it at 99.8% or more. Larger minibatches
- * (fewer updates per batch) were markedly worse: stuck near 89%.
- */
-export const FAST_PRESET: PpoConfig = {
-  seed: 1,
-  totalSteps: 100_000,
-  numEnvs: 16,
-  numSteps: 64,
-  start: 'random-row',
-  reward: 'classic',
-  maskActions: true,
-  hidden: [64, 64],
-  activation: 'tanh',
-  learningRate: 3e-3,
-  annealLearningRate: true,
-  adamEpsilon: 1e-5,
-  epochs: 4,
-  minibatchSize: 256,
-  maxGradNorm: 0.5,
-  gamma: 0.99,
-  gaeLambda: 0.95,
-  clip: 0.2,
-  valueClip: 0.2,
-  valueClipMode: 'old-value',
-  valueCoef: 0.5,
-  entropyCoef: 0.01,
-  normalizeAdvantages: 'minibatch',
-  klCoef: 0,
-  klTarget: 0.01,
-  targetKl: null,
-};
-
-/** The settings recorded in the original's RLlib 2.4 checkpoints (reference section 5). */
-export const RLLIB_24_PRESET: PpoConfig = {
-  ...FAST_PRESET,
-  totalSteps: 10_000_000,
-  numEnvs: 1,
-  numSteps: 4000,
-  maskActions: false,
-  hidden: [256, 256],
-  activation: 'tanh',
-  learningRate: 5e-5,
-  annealLearningRate: false,
-  adamEpsilon: 1e-8,
-  epochs: 30,
-  minibatchSize: 128,
-  maxGradNorm: null,
-  gamma: 0.99,
-  gaeLambda: 1.0,
-  clip: 0.3,
-  valueClip: 10,
-  valueClipMode: 'loss',
-  valueCoef: 1.0,
-  entropyCoef: 0,
-  normalizeAdvantages: 'batch',
-  klCoef: 0.2,
-  klTarget: 0.01,
-  targetKl: null,
-};
-
-export const PRESETS: Readonly<Record<PresetName, PpoConfig>> = { fast: FAST_PRESET, 'rllib-2.4': RLLIB_24_PRESET };
-
-/** A preset with some settings overridden; checks the result. */
-export function ppoConfig(overrides: Partial<PpoConfig> = {}, preset: PresetName = 'fast'): PpoConfig {
-  const base = PRESETS[preset];
-  if (!base) throw new Error(`unknown preset ${JSON.stringify(preset)}; expected one of ${PRESET_NAMES.join(', ')}`);
-  const config = { ...base, ...overrides, hidden: [...(overrides.hidden ?? base.hidden)] };
-  validateConfig(config);
-  return config;
-}
-
-export function validateConfig(c: PpoConfig): void {
-  const positiveInts: (keyof PpoConfig)[] = ['totalSteps', 'numEnvs', 'numSteps', 'epochs', 'minibatchSize'];
-  for (const key of positiveInts) {
-    const v = c[key];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`ppo config: ${key} must be a positive integer, got ${JSON.stringify(v)}`);
-  }
-  if (!(c.learningRate > 0)) throw new Error(`ppo config: learningRate must be > 0, got ${c.learningRate}`);
-  if (!(c.gamma >= 0 && c.gamma <= 1)) throw new Error(`ppo config: gamma must be in [0, 1], got ${c.gamma}`);
-  if (!(c.gaeLambda >= 0 && c.gaeLambda <= 1)) throw new Error(`ppo config: gaeLambda must be in [0, 1], got ${c.gaeLambda}`);
-  if (!(c.clip > 0)) throw new Error(`ppo config: clip must be > 0, got ${c.clip}`);
-  if (!c.hidden.length || c.hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new Error(`ppo config: hidden must be positive integers, got ${JSON.stringify(c.hidden)}`);
-  parseStart(c.start);
-}
-
-export function networkSpecOf(config: PpoConfig): NetworkSpec {
-  return defaultNetworkSpec(config.hidden, config.activation);
-}
+export { OFFLINE_PRESET_NAMES, PPO_DEFAULTS, PRESET_NAMES, PRESETS, networkSpecOf, ppoConfig, validateConfig, type PpoConfig, type PresetName } from './ppo-config';
 
 // ---------------------------------------------------------------------------------------------
 // 2. Trajectories and generalised advantage estimation
@@ -326,6 +180,8 @@ export interface UpdateStats {
   /** Coefficient of the adaptive KL penalty after this update (0 when off). */
   klCoef: number;
   minibatches: number;
+  /** Mean reward per step of the batch. */
+  meanStepReward: number;
 }
 
 function standardise(values: Float32Array): void {
@@ -441,6 +297,7 @@ export class PpoLearner {
       learningRate,
       klCoef: this.klCoef,
       minibatches,
+      meanStepReward: trajectory.rewards.subarray(0, size).reduce((sum, r) => sum + r, 0) / size,
     };
   }
 
@@ -593,7 +450,9 @@ export interface IterationStats extends UpdateStats {
 }
 
 export interface TrainOptions {
-  /** Reuse a dataset model (its table, reward and transitions); built from config.reward if absent. */
+  /** The reward to train on (default: the model's, else classic). */
+  reward?: RewardName;
+  /** Reuse a dataset model (its table, reward and transitions); built from `reward` if absent. */
   model?: DatasetModel;
   /** Start from these weights (fine-tuning) instead of a fresh initialisation. */
   initialWeights?: PolicyWeights;
@@ -648,9 +507,9 @@ export class PpoTrainer {
   static async create(config: PpoConfig, options: TrainOptions = {}): Promise<PpoTrainer> {
     validateConfig(config);
     const backend = await initBackend(options.backend);
-    const model = options.model ?? new DatasetModel({ reward: config.reward });
-    if (model.reward.name !== config.reward) {
-      throw new Error(`the dataset model's reward is ${model.reward.name}, but the config asks for ${config.reward}`);
+    const model = options.model ?? new DatasetModel({ reward: options.reward });
+    if (options.reward !== undefined && model.reward.name !== options.reward) {
+      throw new Error(`the dataset model's reward is ${model.reward.name}, but training was asked to use ${options.reward}`);
     }
     return new PpoTrainer(config, backend.name, model, options.initialWeights);
   }
@@ -715,29 +574,15 @@ export class PpoTrainer {
   }
 }
 
-/**
- * Trains, yielding each iteration's statistics; the time a consumer spends between iterations is
- * not counted as training time.
- */
-export async function* trainPpo(config: PpoConfig, options: TrainOptions = {}): AsyncGenerator<IterationStats, PpoPolicy> {
-  const trainer = await PpoTrainer.create(config, options);
-  try {
-    while (!trainer.done) {
-      yield trainer.step();
-      // Let timers and I/O run between iterations (progress bars, notebooks).
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    return trainer.policy();
-  } finally {
-    trainer.dispose();
-  }
-}
-
+/** What a training run produced; `saveTrainResult` (checkpoint.ts) turns it into a checkpoint. */
 export interface TrainResult {
   policy: PpoPolicy;
   history: IterationStats[];
   config: PpoConfig;
+  /** Preset the config started from, when the caller said. */
+  preset: string | null;
   backend: string;
+  /** The reward the policy was trained on. */
   reward: RewardFunction;
   data: DataIdentity;
   /** Checkpoint the initial weights came from, if any. */
@@ -745,13 +590,22 @@ export interface TrainResult {
 }
 
 export interface TrainCallbacks {
-  /** Called after each iteration; return false to stop early. */
+  /**
+   * Called after each iteration (progress, evaluation); return false to stop early. Its time is
+   * not counted as training time.
+   */
   onIteration?: (stats: IterationStats, trainer: PpoTrainer) => void | boolean | Promise<void | boolean>;
   /** Recorded as the parent checkpoint when starting from initialWeights. */
   parent?: string;
+  /** Recorded as the preset the config came from. */
+  preset?: string;
 }
 
-/** Trains to the end (or until onIteration returns false) and returns the policy and the history. */
+/**
+ * The training loop: trains to the end (or until onIteration returns false) and returns the
+ * policy and the history. Every offline run (the CLI, the main job, the benchmark, notebooks) goes
+ * through it.
+ */
 export async function train(config: PpoConfig, options: TrainOptions & TrainCallbacks = {}): Promise<TrainResult> {
   const trainer = await PpoTrainer.create(config, options);
   try {
@@ -765,6 +619,7 @@ export async function train(config: PpoConfig, options: TrainOptions & TrainCall
       policy: trainer.policy(),
       history: trainer.history,
       config,
+      preset: options.preset ?? null,
       backend: trainer.backend,
       reward: trainer.reward,
       data: trainer.data,

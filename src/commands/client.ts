@@ -60,7 +60,7 @@ const OPTIONS = {
   'no-training': { type: 'boolean', default: false, help: 'episodes that train nothing (greedy actions)' },
   'max-steps': { type: 'string', value: 'N', help: 'steps per episode (default: 100)' },
   start: { type: 'string', default: 'row:558', value: 'row:N|random-row|config:R,CPU,HEAP', help: 'where dataset episodes start' },
-  reward: { type: 'string', default: 'classic', value: 'classic|total-throughput', help: 'the reward reported to the server' },
+  reward: { type: 'string', value: 'classic|total-throughput', help: "the reward reported to the server (default: the one the server announces)" },
   seed: { type: 'string', value: 'N', help: 'seed of the environment and of local sampling (default: 0)' },
   log: { type: 'string', value: 'FILE.jsonl', help: 'append every step to this file' },
   'timeout-ms': { type: 'string', value: 'N', help: 'per-request time-out (default: 30000)' },
@@ -77,7 +77,7 @@ export const clientCommand: CliCommand = {
     const opts = parseOptions(args, OPTIONS);
     if (!CLIENT_ENVS.includes(opts.env as ClientEnvName)) throw new UsageError(`--env must be one of ${CLIENT_ENVS.join(', ')}, got ${JSON.stringify(opts.env)}`);
     if (opts.inference !== 'remote' && opts.inference !== 'local') throw new UsageError(`--inference must be remote or local, got ${JSON.stringify(opts.inference)}`);
-    rewardOption(opts.reward);
+    if (opts.reward !== undefined) rewardOption(opts.reward);
     const steps = intOption(opts.steps, 'steps', 1000);
     if (steps < 1) throw new UsageError(`--steps must be at least 1, got ${steps}`);
     const maxSteps = intOption(opts['max-steps'], 'max-steps', 100);
@@ -96,7 +96,11 @@ export const clientCommand: CliCommand = {
       seed,
     });
     await client.handshake();
-    const env = await createClientEnv(opts.env as ClientEnvName, { maxSteps, seed, start: opts.start!, reward: opts.reward as RewardName, kubeconfig: opts.kubeconfig, prometheus: opts.prometheus });
+    // Compute the reward the server's policy learns from, unless told otherwise.
+    const serverReward = (await client.status()).reward ?? 'classic'; // servers before the field learnt from any
+    const reward = opts.reward !== undefined ? rewardOption(opts.reward) : rewardOption(serverReward);
+    if (reward !== serverReward) console.error(`note: the server learns from reward ${serverReward}, this client computes ${reward}`);
+    const env = await createClientEnv(opts.env as ClientEnvName, { maxSteps, seed, start: opts.start!, reward, kubeconfig: opts.kubeconfig, prometheus: opts.prometheus });
     // Append-only step log with timestamps, episode ids and step indices (the original rewrote a CSV each step).
     const log = opts.log ? fs.openSync(opts.log, 'a') : null;
     try {

@@ -1,10 +1,10 @@
 /** `rl-autoscaler evaluate`: greedy evaluation of a saved policy on the dataset replay. */
-import { loadCheckpoint } from '../agent/checkpoint';
+import { loadCheckpoint, trainedRewardName } from '../agent/checkpoint';
 import { evaluateExact, evaluateGreedy } from '../agent/evaluate';
 import { DatasetModel } from '../env/dataset-env';
 import { formatStart } from '../env/start';
 import { REWARD_NAMES, type RewardName } from '../reward';
-import { intOption, parseOptions, startOption } from './args';
+import { intOption, parseOptions, rewardOption, startOption } from './args';
 import { UsageError, type CliCommand, type OptionTable } from './types';
 
 const OPTIONS = {
@@ -12,6 +12,7 @@ const OPTIONS = {
   start: { type: 'string', default: 'row:558', value: 'row:N|random-row|config:R,CPU,HEAP', help: 'where episodes start' },
   episodes: { type: 'string', value: 'N', help: 'greedy episodes to play (default: 100)' },
   seed: { type: 'string', value: 'N', help: 'seed of the dataset rows drawn (default: 0)' },
+  reward: { type: 'string', value: 'classic|total-throughput', help: "the reward function (default: the checkpoint's)" },
   json: { type: 'boolean', default: false, help: 'print one JSON object {mean, std, episodes, optimum, fraction}' },
 } as const satisfies OptionTable;
 
@@ -27,8 +28,7 @@ export const evaluateCommand: CliCommand = {
     const episodes = intOption(opts.episodes, 'episodes', 100);
     if (episodes < 1) throw new UsageError('--episodes must be at least 1');
     const { policy, meta } = loadCheckpoint(opts.checkpoint);
-    const rewardName = meta.reward.name as RewardName;
-    if (!REWARD_NAMES.includes(rewardName)) throw new Error(`${opts.checkpoint}: trained with reward ${JSON.stringify(rewardName)}, which this code does not know`);
+    const rewardName = opts.reward !== undefined ? rewardOption(opts.reward) : trainedRewardName(meta, opts.checkpoint);
     const model = new DatasetModel({ reward: rewardName });
     if (model.table.sha256 !== meta.data.sha256) {
       console.error(`warning: the checkpoint was trained on data ${meta.data.sha256.slice(0, 12)}…, the dataset here is ${model.table.sha256.slice(0, 12)}…`);

@@ -1,5 +1,6 @@
 /** `rl-autoscaler live`: fine-tune or test a checkpoint on a cluster (or on the cluster simulator). */
 import * as path from 'node:path';
+import { readCheckpointMeta, trainedRewardName } from '../agent/checkpoint';
 import { ClusterEnv, CLUSTER_TIMINGS, SIMULATOR_TIMINGS, type LiveTimings } from '../env/cluster-env';
 import { DeploymentClient, DEFAULT_TARGET, loadKubeConfig, type DeploymentTarget } from '../kube';
 import { MetricClient } from '../metric';
@@ -38,7 +39,7 @@ const OPTIONS = {
   max: { type: 'string', default: '9,900,900', value: 'R,CPU,HEAP', help: 'upper bounds; a move above them is refused and penalised' },
   'warmup-ms': { type: 'string', value: 'N', help: 'wait after a change before measuring (default: 2000 on the simulator, 10000 on a cluster)' },
   'window-s': { type: 'string', value: 'N', help: 'measurement window in seconds (default: 3 on the simulator, 20 on a cluster)' },
-  reward: { type: 'string', default: 'classic', value: 'classic|total-throughput', help: 'the reward function' },
+  reward: { type: 'string', value: 'classic|total-throughput', help: "the reward function (default: the checkpoint's)" },
   namespace: { type: 'string', default: DEFAULT_TARGET.namespace, value: 'NS', help: "the Deployment's namespace" },
   deployment: { type: 'string', default: DEFAULT_TARGET.deployment, value: 'NAME', help: 'the Deployment to scale' },
   container: { type: 'string', default: DEFAULT_TARGET.container, value: 'NAME', help: 'the container whose CPU limit and heap change' },
@@ -62,7 +63,7 @@ export const liveCommand: CliCommand = {
     const recordedSetup = (recorded?.setup ?? {}) as { timings?: LiveTimings; bounds?: Bounds; startConfig?: ScalingConfig | 'current'; dryRun?: boolean; reward?: RewardName };
     if (!o.simulator && !o.prometheus) throw new UsageError('pass --simulator, or --prometheus URL (with --kubeconfig F or the default kubeconfig)');
     if (o.simulator && (o.prometheus || o.kubeconfig)) throw new UsageError('--simulator starts its own simulator and Prometheus; do not combine it with --kubeconfig/--prometheus');
-    rewardOption(o.reward);
+    if (o.reward !== undefined) rewardOption(o.reward);
     const episodes = recorded?.episodes ?? intOption(o.episodes, 'episodes', 1);
     const steps = recorded?.steps ?? intOption(o.steps, 'steps', 10);
     const seed = recorded?.seed ?? intOption(o.seed, 'seed', 1);
@@ -73,7 +74,8 @@ export const liveCommand: CliCommand = {
     const startConfig = recordedSetup.startConfig ? (recordedSetup.startConfig === 'current' ? undefined : recordedSetup.startConfig) : startText === 'current' ? undefined : parseConfig(startText, 'start-config');
     const bounds: Bounds = recordedSetup.bounds ?? { min: parseConfig(o.min!, 'min'), max: parseConfig(o.max!, 'max') };
     const dryRun = recordedSetup.dryRun ?? o['dry-run']!;
-    const reward = (recordedSetup.reward ?? o.reward) as RewardName;
+    // The reward the policy was trained on, unless the run (or its record) names another.
+    const reward = recordedSetup.reward ?? (o.reward as RewardName | undefined) ?? trainedRewardName(readCheckpointMeta(o.checkpoint ?? recorded!.checkpoint), o.checkpoint ?? recorded!.checkpoint);
     const mode = recorded?.mode ?? (o.finetune ? 'finetune' : 'test');
     const logFile = o.log ?? path.join('out', 'live', `${mode}-${Date.now()}.jsonl`);
 

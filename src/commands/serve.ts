@@ -1,6 +1,7 @@
 /** `rl-autoscaler serve`: the policy server (learns PPO from the experience clients report). */
+import { DEFAULT_TRAIN_BATCH } from '../server/learner';
 import { PolicyServer } from '../server/server';
-import { intOption, parseOptions } from './args';
+import { intOption, parseOptions, rewardOption } from './args';
 import { UsageError, type CliCommand, type OptionTable } from './types';
 
 const OPTIONS = {
@@ -11,6 +12,7 @@ const OPTIONS = {
   'state-dir': { type: 'string', default: 'policy-server-state', value: 'DIR', help: 'experience log and checkpoints; a restart resumes from it' },
   'train-batch': { type: 'string', value: 'N', help: 'training-enabled steps per PPO update (default: 128)' },
   'keep-checkpoints': { type: 'string', value: 'N', help: 'newest checkpoints kept in the state dir (default: 3)' },
+  reward: { type: 'string', value: 'classic|total-throughput', help: "the reward clients are to compute (default: the checkpoint's, else classic)" },
   seed: { type: 'string', value: 'N', help: 'seed of action sampling and training (default: 1)' },
 } as const satisfies OptionTable;
 
@@ -23,7 +25,7 @@ export const serveCommand: CliCommand = {
     const opts = parseOptions(args, OPTIONS);
     const port = intOption(opts.port, 'port', 9900);
     if (port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got ${port}`);
-    const trainBatch = intOption(opts['train-batch'], 'train-batch', 128);
+    const trainBatch = intOption(opts['train-batch'], 'train-batch', DEFAULT_TRAIN_BATCH);
     if (trainBatch < 2) throw new UsageError(`--train-batch must be at least 2, got ${trainBatch}`);
     const keep = intOption(opts['keep-checkpoints'], 'keep-checkpoints', 3);
     if (keep < 1) throw new UsageError(`--keep-checkpoints must be at least 1, got ${keep}`);
@@ -38,11 +40,12 @@ export const serveCommand: CliCommand = {
         port,
         token,
         trainBatch,
+        reward: opts.reward === undefined ? undefined : rewardOption(opts.reward),
         keepCheckpoints: keep,
         seed: intOption(opts.seed, 'seed', 1),
       });
     } catch (err) {
-      if (/token/.test((err as Error).message)) throw new UsageError((err as Error).message);
+      if (/token|cannot switch to/.test((err as Error).message)) throw new UsageError((err as Error).message);
       throw err;
     }
     console.log(`policy server listening on ${server.url} (state dir ${opts['state-dir']}, train batch ${trainBatch})`);

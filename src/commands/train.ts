@@ -2,12 +2,12 @@
 import * as path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { initBackend, BACKEND_NAMES, type BackendName } from '../agent/backend';
-import { newRunId, saveCheckpoint } from '../agent/checkpoint';
+import { newRunId, saveTrainResult } from '../agent/checkpoint';
 import { evaluateExact } from '../agent/evaluate';
-import { ppoConfig, PpoTrainer, PRESET_NAMES, type IterationStats, type PresetName } from '../agent/ppo';
+import { OFFLINE_PRESET_NAMES, ppoConfig, train, type IterationStats, type PresetName } from '../agent/ppo';
 import { DatasetModel } from '../env/dataset-env';
 import { ORIGINAL_START } from '../env/start';
-import { intOption, parseOptions } from './args';
+import { intOption, parseOptions, rewardOption } from './args';
 import { UsageError, type CliCommand, type OptionTable } from './types';
 
 export const DEFAULT_CHECKPOINT_ROOT = path.resolve(__dirname, '..', '..', 'checkpoints');
@@ -24,6 +24,7 @@ const OPTIONS = {
   out: { type: 'string', value: 'DIR', help: 'checkpoint folder (default: checkpoints/<run-id>)' },
   'no-mask': { type: 'boolean', default: false, help: 'let the policy choose moves off the grid (they are refused and penalised)' },
   start: { type: 'string', value: 'row:558|random-row', help: "where training episodes start (default: the preset's)" },
+  reward: { type: 'string', default: 'classic', value: 'classic|total-throughput', help: 'the reward to train on' },
   backend: { type: 'string', value: 'wasm|cpu|tensorflow', help: 'TensorFlow.js backend (default: the fastest that loads)' },
 } as const satisfies OptionTable;
 
@@ -35,7 +36,8 @@ export const trainCommand: CliCommand = {
   async run(args) {
     const opts = parseOptions(args, OPTIONS);
     const preset = opts.preset as PresetName;
-    if (!PRESET_NAMES.includes(preset)) throw new UsageError(`--preset must be one of ${PRESET_NAMES.join(', ')}`);
+    if (!OFFLINE_PRESET_NAMES.includes(preset)) throw new UsageError(`--preset must be one of ${OFFLINE_PRESET_NAMES.join(', ')}`);
+    const reward = rewardOption(opts.reward);
     if (opts.backend !== undefined && !BACKEND_NAMES.includes(opts.backend as BackendName)) throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}`);
     const overrides: Parameters<typeof ppoConfig>[0] = { seed: intOption(opts.seed, 'seed', 1) };
     if (opts.steps !== undefined) overrides.totalSteps = intOption(opts.steps, 'steps', 0);
@@ -50,47 +52,42 @@ export const trainCommand: CliCommand = {
 
     const backend = await initBackend(opts.backend as BackendName | undefined);
     console.log(`backend: ${backend.name}${backend.skipped.length ? ` (skipped: ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : ''}`);
-    console.log(`preset ${preset}, seed ${config.seed}, ${config.totalSteps} steps, start ${config.start}, masking ${config.maskActions ? 'on' : 'off'}`);
-    const model = new DatasetModel({ reward: config.reward });
-    const trainer = await PpoTrainer.create(config, { model, backend: backend.name as BackendName });
+    console.log(`preset ${preset}, seed ${config.seed}, ${config.totalSteps} steps, start ${config.start}, masking ${config.maskActions ? 'on' : 'off'}, reward ${reward}`);
+    const model = new DatasetModel({ reward });
+    const iterations = Math.ceil(config.totalSteps / (config.numEnvs * config.numSteps));
     const bar = process.stderr.isTTY
       ? new SingleBar({ format: 'train |{bar}| {value}/{total} steps | return {ret} | {sps} steps/s | {eta_formatted}', stream: process.stderr }, Presets.shades_classic)
       : null;
-    bar?.start(trainer.iterations * config.numEnvs * config.numSteps, 0, { ret: '-', sps: 0 });
+    bar?.start(iterations * config.numEnvs * config.numSteps, 0, { ret: '-', sps: 0 });
+    let result;
     try {
-      while (!trainer.done) {
-        const s = trainer.step();
-        if (bar) bar.update(s.envSteps, { ret: s.episodicReturn ? s.episodicReturn.mean.toFixed(2) : '-', sps: Math.round(s.stepsPerSecond) });
-        else if (s.iteration % Math.max(1, Math.round(trainer.iterations / 10)) === 0 || trainer.done) console.error(describeIteration(s));
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+      result = await train(config, {
+        model,
+        preset,
+        backend: backend.name as BackendName,
+        onIteration: (s) => {
+          if (bar) bar.update(s.envSteps, { ret: s.episodicReturn ? s.episodicReturn.mean.toFixed(2) : '-', sps: Math.round(s.stepsPerSecond) });
+          else if (s.iteration % Math.max(1, Math.round(s.iterations / 10)) === 0 || s.iteration === s.iterations) console.error(describeIteration(s));
+        },
+      });
     } finally {
       bar?.stop();
     }
-    const policy = trainer.policy();
-    const last = trainer.history[trainer.history.length - 1];
+    const { policy } = result;
+    const last = result.history[result.history.length - 1];
     const masked = config.maskActions;
     const fromOriginal = evaluateExact(policy, model, ORIGINAL_START, { masked });
     const fromRandom = evaluateExact(policy, model, { kind: 'random-row' }, { masked });
     const runId = newRunId(config.seed);
-    const dir = await saveCheckpoint(opts.out ?? path.join(DEFAULT_CHECKPOINT_ROOT, runId), {
-      policy,
-      config,
-      preset,
-      backend: trainer.backend,
-      reward: trainer.reward,
-      data: trainer.data,
+    const dir = await saveTrainResult(opts.out ?? path.join(DEFAULT_CHECKPOINT_ROOT, runId), result, {
       runId,
       metrics: {
-        envSteps: last.envSteps,
-        trainingSeconds: last.trainingSeconds,
         fractionOfOptimumRow558: fromOriginal.fraction,
         fractionOfOptimumRandomRow: fromRandom.fraction,
         exactReturnRow558: fromOriginal.value,
         exactReturnRandomRow: fromRandom.value,
       },
     });
-    trainer.dispose();
     console.log(`trained ${last.envSteps} steps in ${last.trainingSeconds.toFixed(1)} s (${Math.round(last.envSteps / last.trainingSeconds)} steps/s)`);
     for (const e of [fromOriginal, fromRandom]) {
       const start = e.start.kind === 'row' ? `row:${e.start.row}` : e.start.kind;

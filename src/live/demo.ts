@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { newRunId, readCheckpointMeta, saveCheckpoint } from '../agent/checkpoint';
+import { newRunId, readCheckpointMeta, saveTrainResult, trainedRewardName } from '../agent/checkpoint';
 import { ppoConfig, train } from '../agent/ppo';
 import { ClusterEnv, SIMULATOR_TIMINGS } from '../env/cluster-env';
 import { findBinary } from '../prometheus';
@@ -26,11 +26,8 @@ export const findPrometheus = (): string | undefined => findBinary('prometheus')
 export async function checkpointOrQuickTrain(preferred: string, fallback: string, totalSteps = 30_000): Promise<{ dir: string; trained: boolean }> {
   if (existsSync(path.join(preferred, 'meta.json'))) return { dir: path.resolve(preferred), trained: false };
   const config = ppoConfig({ totalSteps });
-  const result = await train(config);
-  const dir = await saveCheckpoint(fallback, {
-    policy: result.policy, config, backend: result.backend, reward: result.reward, data: result.data, runId: newRunId(config.seed),
-    metrics: { envSteps: result.history[result.history.length - 1].envSteps },
-  }, { overwrite: true });
+  const result = await train(config, { preset: 'fast' });
+  const dir = await saveTrainResult(fallback, result, { runId: newRunId(config.seed), overwrite: true });
   return { dir, trained: true };
 }
 
@@ -79,8 +76,10 @@ export async function runLiveDemo(options: LiveDemoOptions): Promise<LiveDemoRes
   progress('starting the cluster simulator and a local Prometheus...');
   const stack = await startSimulatorStack({ seed });
   try {
-    const setup = { timings: SIMULATOR_TIMINGS, startConfig, simulator: true };
-    const envFor = (steps: number) => new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, maxSteps: steps, timings: SIMULATOR_TIMINGS, startConfig });
+    // The reward the checkpoint was trained on, for fine-tuning, testing and static-best alike.
+    const reward = trainedRewardName(readCheckpointMeta(options.checkpoint), options.checkpoint);
+    const setup = { timings: SIMULATOR_TIMINGS, startConfig, simulator: true, reward };
+    const envFor = (steps: number) => new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, reward, maxSteps: steps, timings: SIMULATOR_TIMINGS, startConfig });
     const finetune = await runLive(
       envFor(stepsPerUpdate),
       { mode: 'finetune', checkpoint: path.resolve(options.checkpoint), episodes: updates, steps: stepsPerUpdate, seed, finetune: { batchSteps: stepsPerUpdate }, setup },

@@ -1,12 +1,14 @@
 /**
  * Fine-tuning on live experience: starts from a checkpoint, collects small batches from any `Env`
  * (the live cluster, a step taking seconds), runs a PPO update on each batch and checkpoints after
- * every update. Each new checkpoint's meta.json names its parent.
+ * every update. Each new checkpoint's meta.json names its parent and records the reward of the
+ * experience; its history.jsonl holds the run's updates so far.
  */
 import * as path from 'node:path';
 import { initBackend } from '../agent/backend';
 import { loadCheckpoint, newRunId, saveCheckpoint, type LoadedCheckpoint } from '../agent/checkpoint';
-import { PpoLearner, type PpoConfig, type Trajectory, type UpdateStats } from '../agent/ppo';
+import { historyToContinue, updateHistoryRecord, type HistoryRecord } from '../agent/history';
+import { PpoLearner, ppoConfig, type PpoConfig, type Trajectory, type UpdateStats } from '../agent/ppo';
 import { ActorCritic, PpoPolicy, sampleFromLogits } from '../agent/policy';
 import { loadTeastoreData } from '../data';
 import type { Env } from '../env/types';
@@ -14,6 +16,11 @@ import { Rng } from '../random';
 import type { RewardFunction } from '../reward';
 import { ACTION_COUNT, OBSERVATION_SIZE, encodeObservation, type Observation } from '../space';
 
+/**
+ * Fine-tuning settings as live runs name them (and record them in their step logs): overrides of
+ * the `live-finetune` preset. `batchSteps` sets both numSteps and minibatchSize (one minibatch per
+ * update).
+ */
 export interface FinetuneSettings {
   /** Environment steps per update (small: a live step takes seconds). */
   batchSteps: number;
@@ -24,7 +31,15 @@ export interface FinetuneSettings {
   seed: number;
 }
 
-export const DEFAULT_FINETUNE: FinetuneSettings = { batchSteps: 16, totalSteps: 64, learningRate: 3e-4, epochs: 4, seed: 1 };
+/**
+ * The PPO config of a fine-tuning run: the starting checkpoint's config (its network and loss
+ * settings carry over), then the `live-finetune` preset, then the run's settings.
+ */
+export function finetuneConfig(start: PpoConfig, settings: Partial<FinetuneSettings> = {}): PpoConfig {
+  const { batchSteps, ...rest } = settings;
+  const batch = batchSteps === undefined ? {} : { numSteps: batchSteps, minibatchSize: batchSteps };
+  return ppoConfig({ ...rest, ...batch }, 'live-finetune', start);
+}
 
 /** One experienced step, as the step log records it. */
 export interface Experience {
@@ -53,6 +68,7 @@ export interface FinetuneOptions {
   env: Env;
   /** Folder that receives one checkpoint folder per update. */
   checkpointsDir: string;
+  /** The reward `env` computes: the one the new checkpoints record. */
   reward: RewardFunction;
   settings?: Partial<FinetuneSettings>;
   /** Steps already experienced with the starting checkpoint's policy (a resumed run): used first. */
@@ -111,25 +127,32 @@ export function trajectoryOf(experience: Experience[], policy: PpoPolicy): Traje
 
 /** Runs live fine-tuning; resolves to the last checkpoint written. */
 export async function finetune(options: FinetuneOptions): Promise<{ checkpoint: string; updates: FinetuneUpdate[] }> {
-  const settings = { ...DEFAULT_FINETUNE, ...options.settings };
   const backend = await initBackend();
   let parent: LoadedCheckpoint = loadCheckpoint(options.checkpoint);
-  const config: PpoConfig = { ...parent.meta.config, learningRate: settings.learningRate, epochs: settings.epochs, minibatchSize: settings.batchSteps, annealLearningRate: false, seed: settings.seed };
+  const config = finetuneConfig(parent.meta.config, options.settings);
   const networks = ActorCritic.fromWeights(parent.weights);
-  const learner = new PpoLearner(networks, config, new Rng(settings.seed));
-  const rng = new Rng(settings.seed + 1);
+  const learner = new PpoLearner(networks, config, new Rng(config.seed));
+  const rng = new Rng(config.seed + 1);
   const table = loadTeastoreData();
   const updates: FinetuneUpdate[] = [];
-  let policy = new PpoPolicy(parent.weights, { seed: settings.seed });
+  let policy = new PpoPolicy(parent.weights, { seed: config.seed });
   let batch: Experience[] = [...(options.pending ?? [])];
   let envSteps = options.stepsDone ?? batch.length;
   const updateOffset = options.updatesDone ?? 0;
+  // A resumed run goes on with the history of its latest checkpoint; a new run starts its own.
+  const history: HistoryRecord[] = updateOffset > 0 ? historyToContinue(parent.dir) : [];
+  const secondsBefore = history[history.length - 1]?.time_s ?? 0;
+  const runStarted = performance.now();
+  let batchStarted = runStarted;
+  // Returns of episodes seen from their start (a resumed run joins its current episode midway).
+  let episodeReturn: number | null = envSteps === 0 ? 0 : null;
+  let batchReturns: number[] = [];
   const env = options.env;
-  let observation = options.initialObservation ?? (await env.reset({ seed: settings.seed })).observation;
+  let observation = options.initialObservation ?? (await env.reset({ seed: config.seed })).observation;
   const scratch = new Float32Array(OBSERVATION_SIZE);
   try {
-    while (envSteps < settings.totalSteps || batch.length > 0) {
-      if (batch.length < settings.batchSteps && envSteps < settings.totalSteps) {
+    while (envSteps < config.totalSteps || batch.length > 0) {
+      if (batch.length < config.numSteps && envSteps < config.totalSteps) {
         const mask = env.actionMask();
         const logits = policy.logits(encodeObservation(observation, scratch), 1);
         const { action } = sampleFromLogits(logits, 0, ACTION_COUNT, rng, config.maskActions ? mask : undefined);
@@ -138,16 +161,36 @@ export async function finetune(options: FinetuneOptions): Promise<{ checkpoint: 
         batch.push(experience);
         envSteps++;
         options.onStep?.(experience);
+        if (episodeReturn !== null) episodeReturn += step.reward;
+        if (experience.done) {
+          if (episodeReturn !== null) batchReturns.push(episodeReturn);
+          episodeReturn = 0;
+        }
         // No new episode once the budget is spent: it would only apply and measure the start.
-        const more = envSteps < settings.totalSteps;
-        observation = experience.done && more ? (await env.reset({ seed: settings.seed + envSteps })).observation : step.observation;
+        const more = envSteps < config.totalSteps;
+        observation = experience.done && more ? (await env.reset({ seed: config.seed + envSteps })).observation : step.observation;
         continue;
       }
       // A full batch (or the last, partial one): update, then checkpoint.
-      const stats = learner.update(trajectoryOf(batch, policy), settings.learningRate);
+      const updateStarted = performance.now();
+      const stats = learner.update(trajectoryOf(batch, policy), config.learningRate);
+      const now = performance.now();
       const weights = networks.getWeights();
-      policy = new PpoPolicy(weights, { seed: settings.seed });
-      const runId = `${newRunId(settings.seed).replace(/^ppo-/, 'live-')}-u${updateOffset + updates.length + 1}`;
+      policy = new PpoPolicy(weights, { seed: config.seed });
+      const number = updateOffset + updates.length + 1;
+      const meanReward = batch.reduce((s, e) => s + e.reward, 0) / batch.length;
+      history.push(
+        updateHistoryRecord(stats, {
+          iteration: number,
+          envSteps,
+          episodeReturns: batchReturns,
+          runSeconds: secondsBefore + (now - runStarted) / 1000,
+          batchSeconds: (now - batchStarted) / 1000,
+          batchSteps: batch.length,
+          updateSeconds: (now - updateStarted) / 1000,
+        }),
+      );
+      const runId = `${newRunId(config.seed).replace(/^ppo-/, 'live-')}-u${number}`;
       const dir = await saveCheckpoint(path.join(options.checkpointsDir, runId), {
         policy: weights,
         config,
@@ -155,15 +198,18 @@ export async function finetune(options: FinetuneOptions): Promise<{ checkpoint: 
         backend: backend.name,
         reward: options.reward,
         data: { file: table.file, sha256: table.sha256, rowCount: table.rowCount },
-        metrics: { envSteps, updates: updateOffset + updates.length + 1, meanReward: batch.reduce((s, e) => s + e.reward, 0) / batch.length },
+        history,
+        metrics: { envSteps, updates: number, meanReward },
         parent: parent.dir,
         runId,
       });
-      const update: FinetuneUpdate = { update: updateOffset + updates.length + 1, envSteps, stats, checkpoint: dir, meanReward: batch.reduce((s, e) => s + e.reward, 0) / batch.length };
+      const update: FinetuneUpdate = { update: number, envSteps, stats, checkpoint: dir, meanReward };
       updates.push(update);
       options.onUpdate?.(update);
       parent = loadCheckpoint(dir);
       batch = [];
+      batchReturns = [];
+      batchStarted = performance.now();
     }
   } finally {
     learner.dispose();

@@ -7,7 +7,7 @@
 import { staticBestPolicy, thresholdPolicy, type Policy } from '../agent/baselines';
 import { gitCommit, loadCheckpoint, packageVersions } from '../agent/checkpoint';
 import { loadTeastoreData } from '../data';
-import { describeReward } from '../reward';
+import { describeReward, type RewardFunction } from '../reward';
 import { DatasetModel } from '../env/dataset-env';
 import type { ClusterEnv, LiveStepInfo, StepTimings } from '../env/cluster-env';
 import { readStepLog, StepLog, type StepLogRecord } from '../env/step-log';
@@ -90,14 +90,15 @@ export function unfinishedRun(logFile: string): { header: StepLogRecord; records
 
 const TEST_POLICIES = ['ppo', 'static-best', 'threshold'] as const;
 
-function makePolicy(name: (typeof TEST_POLICIES)[number], checkpoint: string): Policy {
+function makePolicy(name: (typeof TEST_POLICIES)[number], checkpoint: string, reward: RewardFunction): Policy {
   switch (name) {
     case 'ppo': {
       const loaded = loadCheckpoint(checkpoint);
       return { name: 'ppo', act: (obs, mask) => loaded.policy.act(obs, mask) };
     }
     case 'static-best':
-      return staticBestPolicy(new DatasetModel({ reward: 'classic' }));
+      // Best under the reward the run is scored with, or the comparison would be unfair to it.
+      return staticBestPolicy(new DatasetModel({ reward }));
     case 'threshold':
       return thresholdPolicy();
   }
@@ -149,7 +150,7 @@ async function runTest(
 ): Promise<Omit<LiveRunResult, 'runId' | 'logFile' | 'resumed' | 'timings'>> {
   const comparison: PolicyResult[] = [];
   for (const [p, name] of TEST_POLICIES.entries()) {
-    const policy = makePolicy(name, config.checkpoint);
+    const policy = makePolicy(name, config.checkpoint, env.reward);
     logger.context = { mode: 'test', policy: name };
     const returns: number[] = [];
     let rewardSum = 0;

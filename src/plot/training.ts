@@ -65,28 +65,33 @@ export function trainingFigure(history: TrainingPoint[], references: ReferenceLi
   return { data, layout: { ...layout, annotations, legend: { ...(layout.legend as object), traceorder: 'normal' } } };
 }
 
-/** What a PPO training loop reports per iteration (structurally; see agent/ppo IterationStats). */
-export interface IterationLike {
-  envSteps: number;
-  episodicReturn: { mean: number; min: number; max: number } | null;
-  policyLoss?: number;
-  valueLoss?: number;
-  entropy?: number;
-  approxKl?: number;
-  clipFraction?: number;
+/** One line of a run's history.jsonl (structurally; see agent/history HistoryRecord). */
+export interface HistoryLike {
+  env_steps: number;
+  episodic_return_mean: number | null;
+  episodic_return_min?: number | null;
+  episodic_return_max?: number | null;
+  policy_loss?: number | null;
+  value_loss?: number | null;
+  entropy?: number | null;
+  approx_kl?: number | null;
+  clip_fraction?: number | null;
 }
 
-/** Training points from PPO iteration statistics (iterations that finished no episode get a gap). */
-export function trainingPoints(history: readonly IterationLike[]): TrainingPoint[] {
-  return history.map((s) => ({
-    envSteps: s.envSteps,
-    episodicReturnMean: s.episodicReturn?.mean ?? Number.NaN,
-    episodicReturnMin: s.episodicReturn?.min,
-    episodicReturnMax: s.episodicReturn?.max,
-    policyLoss: s.policyLoss,
-    valueLoss: s.valueLoss,
-    entropy: s.entropy,
-    approxKl: s.approxKl,
-    clipFraction: s.clipFraction,
+const orNaN = (x: number | null | undefined): number => (typeof x === 'number' ? x : Number.NaN);
+const orUndefined = (x: number | null | undefined): number | undefined => (typeof x === 'number' ? x : undefined);
+
+/** Training points from a run's history (readHistory); updates that finished no episode get a gap. */
+export function trainingPoints(history: readonly HistoryLike[]): TrainingPoint[] {
+  return history.map((r) => ({
+    envSteps: r.env_steps,
+    episodicReturnMean: orNaN(r.episodic_return_mean),
+    episodicReturnMin: orUndefined(r.episodic_return_min),
+    episodicReturnMax: orUndefined(r.episodic_return_max),
+    policyLoss: orUndefined(r.policy_loss),
+    valueLoss: orUndefined(r.value_loss),
+    entropy: orUndefined(r.entropy),
+    approxKl: orUndefined(r.approx_kl),
+    clipFraction: orUndefined(r.clip_fraction),
   }));
 }

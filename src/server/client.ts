@@ -53,6 +53,8 @@ export interface ServerStatus {
   steps_trained: number;
   training: boolean;
   train_batch: number;
+  /** The reward the server's policy learns from: the one its clients are to compute. */
+  reward: string;
   checkpoint: string | null;
 }
 

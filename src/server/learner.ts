@@ -6,11 +6,13 @@
 import * as path from 'node:path';
 import { initBackend } from '../agent/backend';
 import { loadCheckpoint, saveCheckpoint } from '../agent/checkpoint';
+import type { HistoryRecord } from '../agent/history';
 import { ActorCritic, PpoPolicy, defaultNetworkSpec, initPolicyWeights, type PolicyWeights } from '../agent/policy';
-import { PpoLearner, ppoConfig, type PpoConfig, type Trajectory } from '../agent/ppo';
+import { PPO_DEFAULTS, PpoLearner, ppoConfig, PRESETS, type PpoConfig, type Trajectory } from '../agent/ppo';
+import { loadTeastoreData } from '../data';
 import { Rng } from '../random';
 import { decideBatch, type Decision, type DecisionRequest } from './decide';
-import type { RewardFunction } from '../reward';
+import { datasetNormalisers, makeReward, type RewardFunction, type RewardName } from '../reward';
 
 export interface LearnerBackend {
   /** Number of updates behind the current weights (0 for the starting policy). */
@@ -32,34 +34,29 @@ export interface CheckpointRecord {
   /** The experience log the updates learned from, and how many of its events they covered. */
   experienceLog: string;
   experienceEvents: number;
+  /** The server's per-update history so far (history.jsonl). */
+  history: readonly HistoryRecord[];
+}
+
+/** Steps per update when the server is not told (--train-batch). */
+export const DEFAULT_TRAIN_BATCH = PRESETS['policy-server'].numSteps!;
+
+/**
+ * PPO settings for learning from a live stream: the starting checkpoint's config (its network and
+ * loss settings carry over; the defaults for a fresh policy), then the `policy-server` preset,
+ * with `trainBatch` steps per update.
+ */
+export function serverPpoConfig(trainBatch: number, seed: number, overrides: Partial<PpoConfig> = {}, start: PpoConfig = PPO_DEFAULTS): PpoConfig {
+  const minibatch = Math.min(PRESETS['policy-server'].minibatchSize!, trainBatch);
+  return ppoConfig({ seed, numSteps: trainBatch, totalSteps: trainBatch, minibatchSize: minibatch, ...overrides }, 'policy-server', start);
 }
 
 /**
- * The server learns from rewards its clients compute; checkpoints record that instead of a reward
- * function of the project's (the client's own reward is in its run records).
+ * The reward the server's clients are to compute (the dataset's normalisers, as offline and live):
+ * the server cannot check it, but its checkpoints record it and clients default to it.
  */
-const CLIENT_REPORTED_REWARD: RewardFunction = {
-  name: 'client-reported',
-  version: 1,
-  params: { source: 'rewards reported to the policy server by its clients' },
-  invalidPenalty: 0,
-  compute: () => Number.NaN,
-};
-
-/** PPO settings for learning from a live stream: one environment, `trainBatch` steps per update. */
-export function serverPpoConfig(trainBatch: number, seed: number, overrides: Partial<PpoConfig> = {}): PpoConfig {
-  return ppoConfig({
-    seed,
-    numEnvs: 1,
-    numSteps: trainBatch,
-    totalSteps: trainBatch,
-    minibatchSize: Math.min(64, trainBatch),
-    epochs: 4,
-    learningRate: 1e-3,
-    // The length of a live run is unknown, so the learning rate cannot be annealed to 0 at its end.
-    annealLearningRate: false,
-    ...overrides,
-  });
+export function serverReward(name: RewardName): RewardFunction {
+  return makeReward(name, datasetNormalisers(loadTeastoreData()));
 }
 
 /** Policy weights of a checkpoint folder (src/agent/checkpoint.ts format, checked on load). */
@@ -69,6 +66,8 @@ export function loadPolicyWeights(dir: string): PolicyWeights {
 
 export interface PpoBackendOptions {
   config: PpoConfig;
+  /** The reward the clients compute, recorded in every checkpoint. */
+  reward: RewardFunction;
   /** Start from these weights; otherwise a fresh seeded initialisation. */
   weights?: PolicyWeights;
   /** Updates already behind `weights` (when resuming). */
@@ -81,6 +80,7 @@ export class PpoBackend implements LearnerBackend {
   private readonly learner: PpoLearner;
   private readonly actRng: Rng;
   private readonly config: PpoConfig;
+  private readonly reward: RewardFunction;
   private backendName = 'unknown';
   version: number;
 
@@ -93,6 +93,7 @@ export class PpoBackend implements LearnerBackend {
     this.policy = new PpoPolicy(weights);
     this.version = options.version ?? 0;
     this.config = options.config;
+    this.reward = options.reward;
   }
 
   static async create(options: PpoBackendOptions): Promise<PpoBackend> {
@@ -122,8 +123,9 @@ export class PpoBackend implements LearnerBackend {
         config: this.config,
         preset: 'policy-server',
         backend: this.backendName,
-        reward: CLIENT_REPORTED_REWARD,
+        reward: this.reward,
         data: { file: record.experienceLog, sha256: 'n/a (append-only log; see metrics.trainedThroughSeq)', rowCount: record.experienceEvents },
+        history: record.history,
         metrics: record.metrics,
         parent: record.parent,
         runId: `policy-server-${path.basename(dir)}`,

@@ -12,7 +12,9 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { readCheckpointMeta, type CheckpointMeta } from '../agent/checkpoint';
 import type { PpoConfig } from '../agent/ppo';
+import { REWARD_NAMES, type RewardName } from '../reward';
 import { SPACE_SCHEMA } from '../space';
 import { MicroBatcher } from './batcher';
 import { CheckpointStore } from './checkpoint-store';
@@ -22,7 +24,7 @@ import { HttpError } from './errors';
 import type { ExperienceEvent } from './events';
 import { ExperienceLog, readExperienceLog } from './experience-log';
 import { BearerAuth, DEFAULT_BODY_LIMIT, isLoopback, readJsonBody, sendError, sendJson } from './http';
-import { loadPolicyWeights, PpoBackend, serverPpoConfig, type LearnerBackend } from './learner';
+import { DEFAULT_TRAIN_BATCH, loadPolicyWeights, PpoBackend, serverPpoConfig, serverReward, type LearnerBackend } from './learner';
 import { ServerMetrics } from './metrics';
 import { Router } from './router';
 import { Trainer } from './training';
@@ -39,8 +41,13 @@ export interface PolicyServerOptions {
   port?: number;
   /** Required for a non-loopback host; every request must then carry it as a bearer token. */
   token?: string;
-  /** Transitions per PPO update. */
+  /** Transitions per PPO update (default: the policy-server preset's). */
   trainBatch?: number;
+  /**
+   * The reward clients compute, recorded in the server's checkpoints and announced in /v1/status.
+   * Default: the reward of the checkpoint the server resumes or starts from, else classic.
+   */
+  reward?: RewardName;
   /** Checkpoints kept in the state dir. */
   keepCheckpoints?: number;
   seed?: number;
@@ -68,6 +75,8 @@ export class PolicyServer {
   private readonly router = new Router();
   private weightsCache: { version: number; body: string } | null = null;
   private readonly log: (message: string) => void;
+  /** The reward the policy learns from (see PolicyServerOptions.reward). */
+  reward: RewardName = 'classic';
   url = '';
 
   private constructor(private readonly options: PolicyServerOptions) {
@@ -96,7 +105,7 @@ export class PolicyServer {
       if (o.token.length < 16) throw new Error('the token must be at least 16 characters');
       this.auth = new BearerAuth(o.token);
     }
-    const trainBatch = o.trainBatch ?? 128;
+    const trainBatch = o.trainBatch ?? DEFAULT_TRAIN_BATCH;
     if (!Number.isInteger(trainBatch) || trainBatch < 2) throw new Error(`train batch must be an integer >= 2, got ${trainBatch}`);
     fs.mkdirSync(o.stateDir, { recursive: true });
 
@@ -113,10 +122,14 @@ export class PolicyServer {
     } else {
       this.log('starting from a freshly initialised policy');
     }
+    const startMeta = resumed ? readCheckpointMeta(resumed.dir) : parent ? readCheckpointMeta(parent) : null;
+    this.reward = rewardToLearn(o.reward, startMeta, resumed !== null);
+    this.log(`learning from rewards computed with ${this.reward}`);
     this.backend =
       o.backend ??
       (await PpoBackend.create({
-        config: serverPpoConfig(trainBatch, o.seed ?? 1, o.ppo),
+        config: serverPpoConfig(trainBatch, o.seed ?? 1, o.ppo, startMeta?.config),
+        reward: serverReward(this.reward),
         weights: resumed ? loadPolicyWeights(resumed.dir) : parent ? loadPolicyWeights(parent) : undefined,
         version: resumed?.meta.version ?? 0,
       }));
@@ -247,6 +260,7 @@ export class PolicyServer {
         steps_trained: this.trainer.stepsTrained,
         training: this.trainer.busy,
         train_batch: this.trainer.trainBatch,
+        reward: this.reward,
         checkpoint: this.trainer.lastCheckpoint,
       }),
     );
@@ -336,4 +350,17 @@ export class PolicyServer {
     await this.trainer.idle();
     await this.experience.close();
   }
+}
+
+/**
+ * The reward the server learns from: the one asked for, else the checkpoint's it resumes or starts
+ * from (older server checkpoints say client-reported, which names none: then classic). A restart
+ * keeps its reward: the experience log already holds rewards computed with it.
+ */
+function rewardToLearn(asked: RewardName | undefined, start: CheckpointMeta | null, resuming: boolean): RewardName {
+  const recorded = start && REWARD_NAMES.includes(start.reward.name as RewardName) ? (start.reward.name as RewardName) : undefined;
+  if (resuming && asked !== undefined && recorded !== undefined && asked !== recorded) {
+    throw new Error(`the state dir's policy learns from reward ${recorded}; it cannot switch to ${asked} (start a new state dir)`);
+  }
+  return asked ?? recorded ?? 'classic';
 }

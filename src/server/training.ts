@@ -1,7 +1,9 @@
 /**
  * Learning from reported experience: transitions of training-enabled episodes collect in a
- * buffer; every `trainBatch` of them become one trajectory, one PPO update and one checkpoint.
+ * buffer; every `trainBatch` of them become one trajectory, one PPO update and one checkpoint,
+ * whose history.jsonl holds the server's updates so far.
  */
+import { historyToContinue, updateHistoryRecord, type HistoryRecord } from '../agent/history';
 import type { Trajectory } from '../agent/ppo';
 import { ACTION_COUNT, encodeObservation, OBSERVATION_SIZE } from '../space';
 import type { CheckpointStore, ServerCheckpointMeta } from './checkpoint-store';
@@ -64,6 +66,13 @@ export interface TrainingEvents {
 export class Trainer {
   private buffer: Transition[] = [];
   private running = false;
+  private readonly history: HistoryRecord[];
+  /** Rewards so far of each open episode, and the returns of ended ones not yet trained on (by the seq of their last transition). */
+  private readonly episodeRewards = new Map<string, number>();
+  private readonly endedReturns = new Map<number, number>();
+  private readonly started = performance.now();
+  private readonly secondsBefore: number;
+  private lastUpdateAt = this.started;
   stepsTrained: number;
   trainedThroughSeq: number;
   lastCheckpoint: string | null;
@@ -81,6 +90,9 @@ export class Trainer {
     this.stepsTrained = resumed?.meta.stepsTrained ?? 0;
     this.trainedThroughSeq = resumed?.meta.trainedThroughSeq ?? 0;
     this.lastCheckpoint = resumed?.dir ?? parent;
+    // A restart goes on with its newest checkpoint's history; a starting checkpoint's is its own run's.
+    this.history = historyToContinue(resumed?.dir ?? null);
+    this.secondsBefore = this.history[this.history.length - 1]?.time_s ?? 0;
   }
 
   get buffered(): number {
@@ -93,6 +105,14 @@ export class Trainer {
 
   /** Adds a durable transition; training starts in the background once a batch is full. */
   add(transition: Transition): void {
+    // Returns count every transition: a restart replays the log from the start, so episodes are whole.
+    const sum = (this.episodeRewards.get(transition.episode) ?? 0) + transition.reward;
+    if (transition.done) {
+      this.episodeRewards.delete(transition.episode);
+      if (transition.seq > this.trainedThroughSeq) this.endedReturns.set(transition.seq, sum);
+    } else {
+      this.episodeRewards.set(transition.episode, sum);
+    }
     if (transition.seq <= this.trainedThroughSeq) return; // already inside the loaded checkpoint
     // Durable order is log order, so this is almost always an append; keep it sorted regardless,
     // because a batch must be a prefix in log order for trainedThroughSeq to mean anything.
@@ -116,7 +136,18 @@ export class Trainer {
         const batch = this.buffer.slice(0, this.trainBatch);
         const started = performance.now();
         const stats = await this.backend.update(buildTrajectory(batch));
+        const finished = performance.now();
         const throughSeq = batch[batch.length - 1].seq;
+        const episodeReturns = batch.filter((t) => this.endedReturns.has(t.seq)).map((t) => this.endedReturns.get(t.seq)!);
+        const record = updateHistoryRecord(stats, {
+          iteration: this.backend.version,
+          envSteps: this.stepsTrained + batch.length,
+          episodeReturns,
+          runSeconds: this.secondsBefore + (finished - this.started) / 1000,
+          batchSeconds: (finished - this.lastUpdateAt) / 1000,
+          batchSteps: batch.length,
+          updateSeconds: (finished - started) / 1000,
+        });
         const meta: ServerCheckpointMeta = {
           version: this.backend.version,
           trainedThroughSeq: throughSeq,
@@ -126,8 +157,13 @@ export class Trainer {
         };
         const metrics: Record<string, number> = { policyVersion: meta.version, trainedThroughSeq: throughSeq, stepsTrained: meta.stepsTrained };
         for (const [key, value] of Object.entries(stats)) if (Number.isFinite(value)) metrics[key] = value;
-        const record = { metrics, parent: meta.parent, experienceLog: this.experienceLog, experienceEvents: throughSeq };
-        const checkpoint = await this.store.save(meta, (dir) => this.backend.save(dir, record));
+        const history = [...this.history, record];
+        const checkpoint = await this.store.save(meta, (dir) =>
+          this.backend.save(dir, { metrics, parent: meta.parent, experienceLog: this.experienceLog, experienceEvents: throughSeq, history }),
+        );
+        this.history.push(record);
+        for (const t of batch) this.endedReturns.delete(t.seq);
+        this.lastUpdateAt = finished;
         this.buffer = this.buffer.slice(batch.length);
         this.stepsTrained = meta.stepsTrained;
         this.trainedThroughSeq = throughSeq;
