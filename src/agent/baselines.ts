@@ -9,7 +9,7 @@
  */
 import { Rng } from '../random';
 import { ACTION_COUNT, Action, actionTowards, configFromIndex, configIndex, withinBounds, CONFIG_COUNT, type Observation } from '../space';
-import { DEFAULT_MAX_STEPS, DatasetEnv, type DatasetModel } from '../env/dataset-env';
+import { DEFAULT_MAX_STEPS, makeDatasetEnv, type DatasetModel } from '../env/dataset-env';
 import type { Env } from '../env/types';
 import type { Start } from '../env/start';
 import { evaluateConfigPolicy, expectedRewardByConfig, solveOptimum, type ConfigPolicy } from './optimal';
@@ -133,7 +133,7 @@ export interface ReturnEstimate {
 
 /** Monte-Carlo estimate of a policy's expected return on the dataset replay (seeded). */
 export function monteCarloReturn(model: DatasetModel, policy: Policy, start: Start, episodes: number, seed = 0, maxSteps = DEFAULT_MAX_STEPS): ReturnEstimate {
-  const env = DatasetEnv.fromModel(model, { start, seed, maxSteps });
+  const env = makeDatasetEnv({ model, start, seed, maxSteps });
   const returns: number[] = [];
   for (let e = 0; e < episodes; e++) {
     policy.reset?.(seed * 100003 + e);

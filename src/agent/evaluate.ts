@@ -11,7 +11,7 @@
  * 50-step horizon from the same start. It is defined only when V_optimum > 0 (true for row:558 and
  * random-row under the classic reward); otherwise it is NaN.
  */
-import { DEFAULT_MAX_STEPS, DatasetEnv, type DatasetModel } from '../env/dataset-env';
+import { DEFAULT_MAX_STEPS, makeDatasetEnv, type DatasetModel } from '../env/dataset-env';
 import type { Start } from '../env/start';
 import { ACTION_COUNT, OBSERVATION_SIZE, encodeIndex } from '../space';
 import { evaluateRowPolicy, solveOptimum, type Optimum } from './optimal';
@@ -117,7 +117,7 @@ export function evaluateGreedy(policy: PpoPolicy, model: DatasetModel, options: 
   const episodes = options.episodes ?? 100;
   if (!Number.isInteger(episodes) || episodes < 1) throw new Error(`episodes must be a positive integer, got ${episodes}`);
   const masked = options.masked ?? true;
-  const env = DatasetEnv.fromModel(model, { start: options.start, seed: options.seed ?? 0 });
+  const env = makeDatasetEnv({ model, start: options.start, seed: options.seed ?? 0 });
   const returns: number[] = [];
   for (let e = 0; e < episodes; e++) {
     let { observation } = env.reset();

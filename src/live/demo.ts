@@ -80,9 +80,9 @@ export async function runLiveDemo(options: LiveDemoOptions): Promise<LiveDemoRes
   const stack = await startSimulatorStack({ seed });
   try {
     const setup = { timings: SIMULATOR_TIMINGS, startConfig, simulator: true };
-    const envFor = (steps: number) => new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, maxSteps: steps, timings: SIMULATOR_TIMINGS, startConfig });
+    const env = new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, timings: SIMULATOR_TIMINGS, startConfig });
     const finetune = await runLive(
-      envFor(stepsPerUpdate),
+      env,
       { mode: 'finetune', checkpoint: path.resolve(options.checkpoint), episodes: updates, steps: stepsPerUpdate, seed, finetune: { batchSteps: stepsPerUpdate }, setup },
       finetuneLog,
       options.checkpointsDir,
@@ -90,7 +90,7 @@ export async function runLiveDemo(options: LiveDemoOptions): Promise<LiveDemoRes
     );
     const tunedCheckpoint = finetune.checkpoint ?? path.resolve(options.checkpoint);
     const test = await runLive(
-      envFor(testSteps),
+      env,
       { mode: 'test', checkpoint: tunedCheckpoint, episodes: testEpisodes, steps: testSteps, seed, setup },
       testLog,
       options.checkpointsDir,

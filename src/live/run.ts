@@ -11,6 +11,7 @@ import { describeReward } from '../reward';
 import { DatasetModel } from '../env/dataset-env';
 import type { ClusterEnv, LiveStepInfo, StepTimings } from '../env/cluster-env';
 import { readStepLog, StepLog, type StepLogRecord } from '../env/step-log';
+import { withEpisodeWrappers } from '../env/common-wrappers';
 import { StepLogger } from '../env/wrappers';
 import type { Observation } from '../space';
 import { finetune, type Experience, type FinetuneSettings, type FinetuneUpdate } from './finetune';
@@ -104,8 +105,8 @@ function makePolicy(name: (typeof TEST_POLICIES)[number], checkpoint: string): P
 }
 
 /**
- * Runs (or, with `resume`, continues) a live run. `env` must be built with `maxSteps` equal to
- * `config.steps`.
+ * Runs (or, with `resume`, continues) a live run on `env`, the unwrapped live environment: the run
+ * gives it its episode wrappers (`config.steps` steps, or the logged run's) and its step log.
  */
 export async function runLive(env: ClusterEnv, config: LiveRunConfig, logFile: string, checkpointsDir: string, options: LiveRunHooks & { resume?: boolean } = {}): Promise<LiveRunResult> {
   const progress = options.onProgress ?? (() => {});
@@ -119,7 +120,8 @@ export async function runLive(env: ClusterEnv, config: LiveRunConfig, logFile: s
     const table = loadTeastoreData();
     log.append({ type: 'run', runId, config: runConfig, reward: describeReward(env.reward), data: { file: table.file, sha256: table.sha256 }, packages: packageVersions(), gitCommit: gitCommit() });
   }
-  const logger = new StepLogger(env, log, { runId, context: { mode: runConfig.mode } });
+  // The logger outermost, so it records what the policy saw (the time limit's truncation included).
+  const logger = new StepLogger(withEpisodeWrappers(env, runConfig.steps), log, { runId, context: { mode: runConfig.mode } });
   const timings: StepTimings[] = [];
   const steps = (previous?.records ?? []).filter((r): r is StepRecord => r.type === 'step');
   for (const s of steps) if (s.info?.timings) timings.push(s.info.timings);
@@ -130,7 +132,7 @@ export async function runLive(env: ClusterEnv, config: LiveRunConfig, logFile: s
   try {
     const result =
       runConfig.mode === 'test'
-        ? await runTest(logger, env, runConfig, steps, recordTimings, progress)
+        ? await runTest(logger, runConfig, steps, recordTimings, progress)
         : await runFinetune(logger, env, runConfig, steps, previous?.records ?? [], log, checkpointsDir, recordTimings, progress);
     log.append({ type: 'end', runId, summary: { ...result, timings: undefined } });
     return { ...result, runId, logFile, resumed: previous !== null, timings };
@@ -141,7 +143,6 @@ export async function runLive(env: ClusterEnv, config: LiveRunConfig, logFile: s
 
 async function runTest(
   logger: StepLogger,
-  env: ClusterEnv,
   config: LiveRunConfig,
   logged: StepRecord[],
   recordTimings: (info: unknown) => void,
@@ -170,16 +171,9 @@ async function runTest(
         continue;
       }
       policy.reset?.(config.seed + episode);
-      let observation: Observation;
-      if (last) {
-        // Continue the interrupted episode where its log ends.
-        const resumed = await env.resumeEpisode(last.step);
-        logger.continueEpisode(episode, resumed);
-        observation = resumed.observation;
-      } else {
-        logger.startEpisodeAt(episode);
-        observation = (await logger.reset({ seed: config.seed + episode })).observation;
-      }
+      logger.startEpisodeAt(episode);
+      // An interrupted episode continues where its log ends.
+      let { observation } = await logger.reset(last ? { resumeAfterStep: last.step } : { seed: config.seed + episode });
       for (;;) {
         const step = await logger.step(policy.act(observation, logger.actionMask()));
         recordTimings(step.info);
@@ -223,15 +217,9 @@ async function runFinetune(
   const since = latest ? records.indexOf(latest) : -1;
   const pending = experienceOf(records).filter((e) => e.recordIndex > since);
   const last = logged[logged.length - 1];
-  let initialObservation: Observation | undefined;
-  if (last && !(last.truncated || last.terminated)) {
-    const resumed = await env.resumeEpisode(last.step);
-    logger.continueEpisode(last.episode, resumed);
-    initialObservation = resumed.observation;
-  } else {
-    logger.startEpisodeAt(last ? last.episode + 1 : 0);
-    initialObservation = (await logger.reset({ seed: config.seed })).observation;
-  }
+  const interrupted = last && !(last.truncated || last.terminated);
+  logger.startEpisodeAt(!last ? 0 : interrupted ? last.episode : last.episode + 1);
+  const initialObservation = (await logger.reset(interrupted ? { resumeAfterStep: last.step } : { seed: config.seed })).observation;
   const { checkpoint, updates } = await finetune({
     checkpoint: latest?.checkpoint ?? config.checkpoint,
     env: {
