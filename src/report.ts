@@ -3,7 +3,8 @@
  * returns of the trained policy beside the exact optimum and the baselines, the training curve,
  * and episode plots of the trained policy against the optimal policy.
  */
-import { BASELINE_NAMES, optimalPolicy, runEpisode, type EpisodeRecord, type Policy, type ReturnEstimate } from './agent/baselines';
+import { BASELINE_NAMES, optimalPolicy, type ReturnEstimate } from './agent/baselines';
+import { runEpisode, type EpisodeRecord, type Policy } from './agent/episode';
 import { makeDatasetEnv, type DatasetModel } from './env/dataset-env';
 import type { Start } from './env/start';
 import { tableHtml } from './notebook';

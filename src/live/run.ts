@@ -4,7 +4,8 @@
  * append-only step log first; a run interrupted at any point (even SIGKILL) resumes from its log
  * and its latest checkpoint, keeping every completed step.
  */
-import { staticBestPolicy, thresholdPolicy, type Policy } from '../agent/baselines';
+import { staticBestPolicy, thresholdPolicy } from '../agent/baselines';
+import { runEpisode, type Policy } from '../agent/episode';
 import { gitCommit, loadCheckpoint, packageVersions } from '../agent/checkpoint';
 import { loadTeastoreData } from '../data';
 import { describeReward } from '../reward';
@@ -170,20 +171,13 @@ async function runTest(
         returns.push(total);
         continue;
       }
-      policy.reset?.(config.seed + episode);
       logger.startEpisodeAt(episode);
       // An interrupted episode continues where its log ends.
-      let { observation } = await logger.reset(last ? { resumeAfterStep: last.step } : { seed: config.seed + episode });
-      for (;;) {
-        const step = await logger.step(policy.act(observation, logger.actionMask()));
-        recordTimings(step.info);
-        total += step.reward;
-        rewardSum += step.reward;
-        stepCount++;
-        if (step.info.invalidAction) invalidMoves++;
-        observation = step.observation;
-        if (step.terminated || step.truncated) break;
-      }
+      const record = await runEpisode(logger, policy, config.seed + episode, { resumeAfterStep: last?.step, onStep: (step) => recordTimings(step.info) });
+      total += record.return;
+      rewardSum += record.return;
+      stepCount += record.actions.length;
+      invalidMoves += record.invalid.filter(Boolean).length;
       returns.push(total);
       progress(`test ${name} episode ${e + 1}/${config.episodes}: return ${total.toFixed(3)}`);
     }
