@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DatasetError, DEFAULT_DATA_PATH, loadTeastoreData, parseTeastoreData, rowRecord, toDataFrame } from '../src/data';
-import { costPerHour } from '../src/reward';
+import { costPerHour } from '../src/measurement';
 import { CONFIG_COUNT } from '../src/space';
 
 const HEADER = 're heap cpu inc_tps out_tps max_sess curr_sess cpu ram cost goodness reward re heap cpu actionstate Qvalue';

@@ -8,13 +8,14 @@
  * applies nothing. `makeClusterEnv` adds the episode wrappers (time limit, call order, statistics).
  */
 import type { DeploymentClient } from '../kube';
-import { toStepMetrics, type MetricClient, type WindowMetrics } from '../metric';
+import { toStepMetrics, type StepMetrics } from '../measurement';
+import type { MetricClient, WindowMetrics } from '../metric';
 import { loadTeastoreData } from '../data';
 import { datasetNormalisers, makeReward, type RewardFunction, type RewardName } from '../reward';
 import { ACTION_COUNT, FULL_BOUNDS, applyAction, assertOnGrid, type Bounds, type Observation, type ScalingConfig } from '../space';
 import { withEpisodeWrappers, type EpisodeEnv } from './common-wrappers';
 import { DEFAULT_MAX_STEPS } from './dataset-env';
-import type { Env, ResetOptions, ResetResult, StepInfo, StepMetrics, StepResult } from './types';
+import type { Env, ResetOptions, ResetResult, StepInfo, StepResult } from './types';
 
 /** How long each phase of a live step may take or lasts. */
 export interface LiveTimings {
@@ -181,7 +182,7 @@ export class ClusterEnv implements Env {
       windowSeconds: this.timings.windowSeconds,
     });
     const measureMs = performance.now() - t2;
-    const metrics: StepMetrics = toStepMetrics(window, config.replicas);
+    const metrics: StepMetrics = toStepMetrics(window.mean, config.replicas);
     const totalMs = performance.now() - started;
     const waitedMs = (applied ? this.timings.warmupMs : 0) + this.timings.windowSeconds * 1000;
     const timings: StepTimings = { rolloutMs, warmupMs, measureMs, overheadMs: Math.max(0, totalMs - rolloutMs - waitedMs), totalMs };

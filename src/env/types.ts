@@ -7,15 +7,8 @@
  * As in Gymnasium, an environment itself knows no time limit and does not check the call order:
  * the wrappers in common-wrappers.ts add both, and `makeDatasetEnv`/`makeClusterEnv` apply them.
  */
+import type { StepMetrics } from '../measurement';
 import type { Observation, ScalingConfig } from '../space';
-
-export interface StepMetrics {
-  incomingPacketsPerSec: number;
-  outgoingPacketsPerSec: number;
-  usedCpuCores: number;
-  usedRamGiB: number;
-  costPerHour: number;
-}
 
 export interface StepInfo {
   /** Configuration the system is in after the step. */
