@@ -25,8 +25,8 @@ export interface Measurement extends StepMetrics {
 }
 
 /** Prices of the original's kubecost table, USD per core-hour and per GiB-hour. */
-export const CPU_PRICE_PER_CORE_HOUR = 0.031611;
-export const RAM_PRICE_PER_GIB_HOUR = 0.004237;
+const CPU_PRICE_PER_CORE_HOUR = 0.031611;
+const RAM_PRICE_PER_GIB_HOUR = 0.004237;
 
 /** Cost of running the deployment, USD/hour: (cpu*0.031611 + ram*0.004237) * replicas. */
 export function costPerHour(usedCpuCores: number, usedRamGiB: number, replicas: number): number {

@@ -8,7 +8,7 @@ import { PrometheusDriver } from 'prometheus-query';
 import type { PodUsage } from './measurement';
 
 export type UsageMetric = keyof PodUsage;
-export const USAGE_METRICS: readonly UsageMetric[] = ['incomingPacketsPerSec', 'outgoingPacketsPerSec', 'usedCpuCores', 'usedRamGiB'];
+const USAGE_METRICS: readonly UsageMetric[] = ['incomingPacketsPerSec', 'outgoingPacketsPerSec', 'usedCpuCores', 'usedRamGiB'];
 
 export interface WindowMetrics {
   perPod: Record<string, PodUsage>;

@@ -73,7 +73,7 @@ export function runEpisodeSync(env: SyncEnv, policy: Policy, seed?: number, opti
 }
 
 /** Two-sided 95% Student t quantile for `df` degrees of freedom. */
-export function tQuantile95(df: number): number {
+function tQuantile95(df: number): number {
   const table = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086];
   if (df < 1) return Number.NaN;
   if (df <= table.length) return table[df - 1];
@@ -107,7 +107,7 @@ export function returnStatistics(returns: number[]): ReturnStatistics {
 }
 
 /** Seed of episode `e` of an evaluation seeded `seed`: every episode replays on its own. */
-export const episodeSeed = (seed: number, e: number) => seed * 100003 + e;
+const episodeSeed = (seed: number, e: number) => seed * 100003 + e;
 
 /** The return of `policy` over `episodes` seeded episodes on the dataset replay. */
 export function evaluatePolicy(env: SyncEnv, policy: Policy, options: { episodes: number; seed?: number }): ReturnStatistics {

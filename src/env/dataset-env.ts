@@ -109,11 +109,6 @@ export class DatasetEnv implements SyncEnv {
     this.rng = new Rng(options.seed ?? 0);
   }
 
-  /** The dataset row behind the current state. */
-  get currentRow(): number {
-    return this.row;
-  }
-
   reset(options: ResetOptions = {}): ResetResult {
     if (options.resumeAfterStep !== undefined) throw new Error('the dataset replay cannot resume an episode: it has no running state to observe');
     if (options.seed !== undefined) this.rng = new Rng(options.seed);

@@ -242,7 +242,7 @@ async function runFinetune(
 }
 
 /** Experience from logged records: each step with the observation it started from. */
-export function experienceOf(records: StepLogRecord[]): (Experience & { recordIndex: number })[] {
+function experienceOf(records: StepLogRecord[]): (Experience & { recordIndex: number })[] {
   const out: (Experience & { recordIndex: number })[] = [];
   let before: Observation | null = null;
   for (const [recordIndex, r] of records.entries()) {
