@@ -85,8 +85,9 @@ class Connection {
 }
 
 async function startServer(stateDir: string, args: string[]): Promise<{ port: number; stop: () => Promise<void> }> {
-  const cli = path.join(__dirname, '..', 'src', 'cli.ts');
-  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', cli, 'serve', '--port', '0', '--state-dir', stateDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The bin runs the CLI (src/cli.ts only exports main).
+  const cli = path.join(__dirname, '..', 'bin', 'rl-autoscaler.js');
+  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean), cli, 'serve', '--port', '0', '--state-dir', stateDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const port = await new Promise<number>((resolve, reject) => {

@@ -226,8 +226,9 @@ test('training-enabled episodes lead to PPO updates, new weights and checkpoints
 
 /** `rl-autoscaler serve` in a child process; resolves once it listens. */
 function spawnServer(stateDir: string, extra: string[] = []): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const cli = path.join(__dirname, '..', 'src', 'cli.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--port', '0', '--state-dir', stateDir, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The bin runs the CLI (src/cli.ts only exports main).
+  const cli = path.join(__dirname, '..', 'bin', 'rl-autoscaler.js');
+  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--state-dir', stateDir, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   return new Promise((resolve, reject) => {
