@@ -1,8 +1,11 @@
 /**
- * Environment throughput: scalar DatasetEnv steps/s and VectorDatasetEnv steps/s, with uniformly
- * random actions from random-row starts. Prints `RESULT dataset-env steps_per_s=N vector_steps_per_s=M`.
+ * Environment throughput: scalar DatasetEnv steps/s (inside its episode wrappers, as evaluations
+ * use it; the bare environment's figure is printed beside it) and VectorDatasetEnv steps/s, with
+ * uniformly random actions from random-row starts.
+ * Prints `RESULT dataset-env steps_per_s=N vector_steps_per_s=M`.
  */
-import { DatasetEnv, DatasetModel } from '../src/env/dataset-env';
+import { DatasetEnv, DatasetModel, makeDatasetEnv } from '../src/env/dataset-env';
+import type { SyncEnv } from '../src/env/types';
 import { VectorDatasetEnv } from '../src/env/vector-env';
 import { Rng } from '../src/random';
 
@@ -20,15 +23,21 @@ function timeLoop(body: () => number): number {
 const model = new DatasetModel();
 const rng = new Rng(1);
 
-const env = DatasetEnv.fromModel(model, { start: { kind: 'random-row' }, seed: 1 });
-env.reset();
-const scalar = timeLoop(() => {
-  for (let i = 0; i < 10_000; i++) {
-    const step = env.step(rng.int(7));
-    if (step.truncated || step.terminated) env.reset();
-  }
-  return 10_000;
-});
+function scalarSteps(env: SyncEnv, endEvery: number): number {
+  env.reset();
+  let steps = 0;
+  return timeLoop(() => {
+    for (let i = 0; i < 10_000; i++) {
+      const step = env.step(rng.int(7));
+      // The bare environment has no time limit: end its episodes at the same length.
+      if (step.truncated || step.terminated || ++steps % endEvery === 0) env.reset();
+    }
+    return 10_000;
+  });
+}
+
+const bare = scalarSteps(new DatasetEnv({ model, start: { kind: 'random-row' }, seed: 1 }), 50);
+const scalar = scalarSteps(makeDatasetEnv({ model, start: { kind: 'random-row' }, seed: 1 }), Infinity);
 
 const vec = new VectorDatasetEnv(NUM_ENVS, { model, start: { kind: 'random-row' }, seed: 1 });
 vec.reset();
@@ -41,6 +50,7 @@ const vector = timeLoop(() => {
   return 100 * NUM_ENVS;
 });
 
-console.log(`scalar DatasetEnv: ${Math.round(scalar).toLocaleString('en-US')} steps/s`);
+console.log(`scalar DatasetEnv, bare: ${Math.round(bare).toLocaleString('en-US')} steps/s`);
+console.log(`scalar DatasetEnv, wrapped: ${Math.round(scalar).toLocaleString('en-US')} steps/s`);
 console.log(`VectorDatasetEnv (${NUM_ENVS} envs): ${Math.round(vector).toLocaleString('en-US')} steps/s`);
 console.log(`RESULT dataset-env steps_per_s=${Math.round(scalar)} vector_steps_per_s=${Math.round(vector)}`);

@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { staticBestPolicy } from '../src/agent/baselines';
-import { ClusterEnv, SIMULATOR_TIMINGS, type LiveStepInfo } from '../src/env/cluster-env';
+import { makeClusterEnv, SIMULATOR_TIMINGS, type LiveStepInfo } from '../src/env/cluster-env';
 import { DatasetModel } from '../src/env/dataset-env';
 import { readStepLog, StepLog } from '../src/env/step-log';
 import { StepLogger } from '../src/env/wrappers';
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const logFile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-live-')), 'steps.jsonl');
   const log = new StepLog(logFile);
   try {
-    const live = new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, maxSteps: STEPS, timings: SIMULATOR_TIMINGS, startConfig: { replicas: 4, cpuMillis: 300, heapMB: 800 } });
+    const live = makeClusterEnv({ kube: stack.kube, metrics: stack.metrics, maxSteps: STEPS, timings: SIMULATOR_TIMINGS, startConfig: { replicas: 4, cpuMillis: 300, heapMB: 800 } });
     const env = new StepLogger(live, log, { runId: 'bench-live' });
     const policy = staticBestPolicy(new DatasetModel());
     let { observation, info } = await env.reset();
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     for (let k = 0; k < STEPS; k++) {
       const step = await env.step(policy.act(observation, env.actionMask()));
       const t = (step.info as LiveStepInfo).timings;
-      const waited = t.warmupMs + live.timings.windowSeconds * 1000 + Math.min(t.rolloutMs, simulatedDelayMs(config, step.info.config));
+      const waited = t.warmupMs + live.unwrapped.timings.windowSeconds * 1000 + Math.min(t.rolloutMs, simulatedDelayMs(config, step.info.config));
       overheads.push(t.totalMs - waited);
       console.log(`step ${k + 1}: ${step.info.config.replicas}x ${step.info.config.cpuMillis}m ${step.info.config.heapMB}MB  total ${t.totalMs.toFixed(0)} ms, rollout ${t.rolloutMs.toFixed(0)} ms, overhead ${(t.totalMs - waited).toFixed(0)} ms`);
       observation = step.observation;

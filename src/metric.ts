@@ -5,17 +5,10 @@
  * missing, NaN or infinite never leaves this module: it is retried, then reported as an error.
  */
 import { PrometheusDriver } from 'prometheus-query';
-import type { StepMetrics } from './env/types';
-import { costPerHour } from './reward';
+import type { PodUsage } from './measurement';
 
-export interface PodUsage {
-  incomingPacketsPerSec: number;
-  outgoingPacketsPerSec: number;
-  usedCpuCores: number;
-  usedRamGiB: number;
-}
 export type UsageMetric = keyof PodUsage;
-export const USAGE_METRICS: readonly UsageMetric[] = ['incomingPacketsPerSec', 'outgoingPacketsPerSec', 'usedCpuCores', 'usedRamGiB'];
+const USAGE_METRICS: readonly UsageMetric[] = ['incomingPacketsPerSec', 'outgoingPacketsPerSec', 'usedCpuCores', 'usedRamGiB'];
 
 export interface WindowMetrics {
   perPod: Record<string, PodUsage>;
@@ -189,10 +182,4 @@ export class MetricClient {
     for (const m of USAGE_METRICS) mean[m] = pods.reduce((sum, p) => sum + perPod[p][m], 0) / pods.length;
     return { perPod, mean, pods, window: request.windowSeconds, at: request.at ?? new Date() };
   }
-}
-
-/** The environment's StepMetrics from a measurement (cost from the mean usage and the replica count). */
-export function toStepMetrics(metrics: WindowMetrics, replicas: number): StepMetrics {
-  const { incomingPacketsPerSec, outgoingPacketsPerSec, usedCpuCores, usedRamGiB } = metrics.mean;
-  return { incomingPacketsPerSec, outgoingPacketsPerSec, usedCpuCores, usedRamGiB, costPerHour: costPerHour(usedCpuCores, usedRamGiB, replicas) };
 }

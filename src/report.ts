@@ -4,10 +4,11 @@
  * (from the checkpoint's history.jsonl), and episode plots of the trained policy against the
  * optimal policy.
  */
+import { BASELINE_NAMES, optimalPolicy, type ReturnEstimate } from './agent/baselines';
 import { readCheckpointMeta } from './agent/checkpoint';
 import { readHistory } from './agent/history';
-import { BASELINE_NAMES, optimalPolicy, runEpisode, type EpisodeRecord, type Policy, type ReturnEstimate } from './agent/baselines';
-import { DatasetEnv, type DatasetModel } from './env/dataset-env';
+import { runEpisode, type EpisodeRecord, type Policy } from './agent/episode';
+import { makeDatasetEnv, type DatasetModel } from './env/dataset-env';
 import type { Start } from './env/start';
 import { tableHtml } from './notebook';
 import type { LiveEpisode } from './live/episodes';
@@ -48,7 +49,7 @@ export function returnsTableRows(returns: ReturnsByStart, policyOrder: readonly 
 
 /** A policy's episode beside the optimal policy's, same start and seed (the same replayed rows where they agree). */
 export async function episodesAgainstOptimum(model: DatasetModel, policy: Policy, start: Start, seed: number, label = policy.name): Promise<LabelledEpisode[]> {
-  const env = DatasetEnv.fromModel(model, { start, seed });
+  const env = makeDatasetEnv({ model, start, seed });
   const agent: EpisodeRecord = await runEpisode(env, policy, seed);
   const optimum: EpisodeRecord = await runEpisode(env, optimalPolicy(model), seed);
   return [{ label, record: agent }, { label: 'optimum', record: optimum }];
@@ -56,7 +57,7 @@ export async function episodesAgainstOptimum(model: DatasetModel, policy: Policy
 
 /** Every action a policy took over `episodes` seeded episodes from `start`. */
 export async function actionsOverEpisodes(model: DatasetModel, policy: Policy, start: Start, episodes: number, seed = 0): Promise<number[]> {
-  const env = DatasetEnv.fromModel(model, { start, seed });
+  const env = makeDatasetEnv({ model, start, seed });
   const actions: number[] = [];
   for (let e = 0; e < episodes; e++) actions.push(...(await runEpisode(env, policy, seed + e)).actions);
   return actions;

@@ -1,31 +1,12 @@
 /**
- * Named, versioned reward functions and the cost model.
+ * Named, versioned reward functions.
  *
  * A reward maps one measurement of the running system (from a dataset row offline, from
  * Prometheus live) to a number. Normalisers come from the dataset and are recorded with every run,
  * so offline and live rewards mean the same thing.
  */
 import type { TeastoreTable } from './data';
-import type { ScalingConfig } from './space';
-
-/** Prices of the original's kubecost table, USD per core-hour and per GiB-hour. */
-export const CPU_PRICE_PER_CORE_HOUR = 0.031611;
-export const RAM_PRICE_PER_GIB_HOUR = 0.004237;
-
-/** Cost of running the deployment, USD/hour: (cpu*0.031611 + ram*0.004237) * replicas. */
-export function costPerHour(usedCpuCores: number, usedRamGiB: number, replicas: number): number {
-  return (usedCpuCores * CPU_PRICE_PER_CORE_HOUR + usedRamGiB * RAM_PRICE_PER_GIB_HOUR) * replicas;
-}
-
-/** One measurement of the system under a configuration; packet rates are per pod. */
-export interface Measurement {
-  config: ScalingConfig;
-  incomingPacketsPerSec: number;
-  outgoingPacketsPerSec: number;
-  usedCpuCores: number;
-  usedRamGiB: number;
-  costPerHour: number;
-}
+import type { Measurement } from './measurement';
 
 /** Min/max over the dataset (NaN ignored) used to scale throughput and cost to [0, 1]. */
 export interface RewardNormalisers {

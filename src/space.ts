@@ -76,15 +76,8 @@ export class SpaceError extends Error {
   override name = 'SpaceError';
 }
 
-export function levelOf(knob: Knob, value: number): number {
+function levelOf(knob: Knob, value: number): number {
   return value / KNOB_UNIT[knob];
-}
-
-export function isOnGrid(config: ScalingConfig): boolean {
-  return KNOBS.every((knob) => {
-    const level = levelOf(knob, config[knob]);
-    return Number.isInteger(level) && level >= 1 && level <= LEVELS;
-  });
 }
 
 /** Throws a SpaceError naming the first knob that is off the 9-level grid. */

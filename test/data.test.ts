@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { COLUMN_NAMES, DatasetError, DEFAULT_DATA_PATH, loadTeastoreData, parseTeastoreData, rowRecord, toDataFrame } from '../src/data';
 import { describeColumns, summarizeValues } from '../src/dataset-stats';
-import { costPerHour } from '../src/reward';
+import { costPerHour } from '../src/measurement';
 import { CONFIG_COUNT } from '../src/space';
 
 const HEADER = 're heap cpu inc_tps out_tps max_sess curr_sess cpu ram cost goodness reward re heap cpu actionstate Qvalue';

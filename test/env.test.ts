@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadTeastoreData } from '../src/data';
-import { DatasetEnv, DatasetModel } from '../src/env/dataset-env';
+import { DatasetEnv, DatasetModel, makeDatasetEnv } from '../src/env/dataset-env';
 import { VectorDatasetEnv } from '../src/env/vector-env';
 import { parseStart } from '../src/env/start';
 import { Action, encodeObservation, OBSERVATION_SIZE } from '../src/space';
@@ -35,7 +35,7 @@ test('reset({seed}) replays the episode exactly', () => {
 });
 
 test('episodes last 50 steps and end truncated, never terminated', () => {
-  const env = new DatasetEnv({ seed: 1 });
+  const env = makeDatasetEnv({ seed: 1 });
   env.reset();
   for (let i = 1; i <= 50; i++) {
     const step = env.step(Action.DECREASE_REPLICA);

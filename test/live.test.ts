@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { readCheckpointMeta, saveTrainResult } from '../src/agent/checkpoint';
 import { readHistory } from '../src/agent/history';
 import { ppoConfig, train } from '../src/agent/ppo';
-import { ClusterEnv } from '../src/env/cluster-env';
+import { ClusterEnv, makeClusterEnv } from '../src/env/cluster-env';
 import { readStepLog, StepLog } from '../src/env/step-log';
 import { StepLogger } from '../src/env/wrappers';
 import { runLive } from '../src/live/run';
@@ -40,7 +40,7 @@ function patchesOfDeployment() {
 }
 
 test('an offline checkpoint acts live, and every step is applied, measured and logged', async () => {
-  const env = new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, maxSteps: 3, timings: TIMINGS, startConfig: { replicas: 2, cpuMillis: 500, heapMB: 500 } });
+  const env = new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, timings: TIMINGS, startConfig: { replicas: 2, cpuMillis: 500, heapMB: 500 } });
   const logFile = path.join(dir, 'episode.jsonl');
   const result = await runLive(env, { mode: 'test', checkpoint, episodes: 1, steps: 3, seed: 1 }, logFile, path.join(dir, 'ckpt'));
   assert.deepEqual(result.comparison!.map((r) => r.policy), ['ppo', 'static-best', 'threshold']);
@@ -71,7 +71,6 @@ test('bounds refuse a move without touching the deployment, and a dry run applie
   const bounded = new ClusterEnv({
     kube: stack.kube,
     metrics: stack.metrics,
-    maxSteps: 2,
     timings: TIMINGS,
     bounds: { min: { replicas: 1, cpuMillis: 100, heapMB: 100 }, max: { replicas: 2, cpuMillis: 500, heapMB: 900 } },
   });
@@ -83,7 +82,7 @@ test('bounds refuse a move without touching the deployment, and a dry run applie
   assert.equal(refused.reward, bounded.reward.invalidPenalty);
   assert.equal(patchesOfDeployment().length, 0);
 
-  const dry = new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, maxSteps: 2, timings: TIMINGS, dryRun: true, startConfig: { replicas: 5, cpuMillis: 900, heapMB: 900 } });
+  const dry = new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, timings: TIMINGS, dryRun: true, startConfig: { replicas: 5, cpuMillis: 900, heapMB: 900 } });
   await dry.reset();
   const step = await dry.step(Action.DECREASE_REPLICA);
   assert.equal(step.info.applied, false);
@@ -93,7 +92,7 @@ test('bounds refuse a move without touching the deployment, and a dry run applie
 });
 
 test('fine-tuning checkpoints after each update and names the parent', async () => {
-  const env = new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, reward: 'total-throughput', maxSteps: 3, timings: TIMINGS, startConfig: { replicas: 1, cpuMillis: 500, heapMB: 500 } });
+  const env = new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, reward: 'total-throughput', timings: TIMINGS, startConfig: { replicas: 1, cpuMillis: 500, heapMB: 500 } });
   const logFile = path.join(dir, 'finetune.jsonl');
   const result = await runLive(env, { mode: 'finetune', checkpoint, episodes: 2, steps: 3, seed: 2, finetune: { batchSteps: 3 } }, logFile, path.join(dir, 'ckpt'));
   assert.equal(result.updates!.length, 2);
@@ -121,7 +120,7 @@ test('Prometheus stopped mid-episode gives a clear error and the log keeps every
   try {
     const logFile = path.join(dir, 'outage.jsonl');
     const log = new StepLog(logFile);
-    const env = new StepLogger(new ClusterEnv({ kube: local.kube, metrics: local.metrics, maxSteps: 5, timings: TIMINGS }), log, { runId: 'outage' });
+    const env = new StepLogger(makeClusterEnv({ kube: local.kube, metrics: local.metrics, maxSteps: 5, timings: TIMINGS }), log, { runId: 'outage' });
     await env.reset();
     await env.step(Action.DO_NOTHING);
     await env.step(Action.INCREASE_CPU);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DeploymentClient, loadKubeConfig } from '../src/kube';
-import { MetricClient, MetricError, renderQuery, toStepMetrics, DEFAULT_QUERIES } from '../src/metric';
+import { MetricClient, MetricError, renderQuery, DEFAULT_QUERIES } from '../src/metric';
 import { freePort, startPrometheus, type PrometheusHandle } from '../src/prometheus';
-import { costPerHour } from '../src/reward';
+import { costPerHour, toStepMetrics } from '../src/measurement';
 import { startTwin, type Twin } from '../src/twin';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -54,7 +54,7 @@ describe('metric module against a real Prometheus scraping the cluster simulator
       const mean = pods.reduce((s, p) => s + result.perPod[p][key], 0) / pods.length;
       assert.ok(Math.abs(result.mean[key] - mean) < 1e-9);
     }
-    const step = toStepMetrics(result, 2);
+    const step = toStepMetrics(result.mean, 2);
     assert.equal(step.costPerHour, costPerHour(result.mean.usedCpuCores, result.mean.usedRamGiB, 2));
     assert.equal(step.outgoingPacketsPerSec, result.mean.outgoingPacketsPerSec);
   });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { EpisodeRecord } from '../src/agent/baselines';
+import type { EpisodeRecord } from '../src/agent/episode';
 import { loadTeastoreData } from '../src/data';
 import { cpuHeapGrid } from '../src/dataset-stats';
 import {

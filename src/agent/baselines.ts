@@ -9,19 +9,10 @@
  */
 import { Rng } from '../random';
 import { ACTION_COUNT, Action, actionTowards, configFromIndex, configIndex, withinBounds, CONFIG_COUNT, type Observation } from '../space';
-import { DEFAULT_MAX_STEPS, DatasetEnv, type DatasetModel } from '../env/dataset-env';
-import type { Env } from '../env/types';
+import { DEFAULT_MAX_STEPS, makeDatasetEnv, type DatasetModel } from '../env/dataset-env';
 import type { Start } from '../env/start';
+import { evaluatePolicy, type Policy, type ReturnStatistics } from './episode';
 import { evaluateConfigPolicy, expectedRewardByConfig, solveOptimum, type ConfigPolicy } from './optimal';
-
-/** Anything that picks an action from an observation (baselines, trained networks). */
-export interface Policy {
-  readonly name: string;
-  /** Picks an action; `mask[a]` is false for actions that would be refused. */
-  act(observation: Observation, mask: boolean[]): number;
-  /** Called at the start of each episode (policies with memory clear it here). */
-  reset?(seed?: number): void;
-}
 
 export function randomPolicy(seed = 0): Policy {
   let rng = new Rng(seed);
@@ -94,64 +85,17 @@ export function thresholdPolicy(options: ThresholdOptions = {}): Policy {
   };
 }
 
-export interface EpisodeRecord {
-  observations: Observation[];
-  actions: number[];
-  rewards: number[];
-  invalid: boolean[];
-  return: number;
-}
-
-/** Runs one episode of `policy` on any environment (dataset or live). */
-export async function runEpisode(env: Env, policy: Policy, seed?: number): Promise<EpisodeRecord> {
-  policy.reset?.(seed);
-  const first = await env.reset({ seed });
-  const record: EpisodeRecord = { observations: [first.observation], actions: [], rewards: [], invalid: [], return: 0 };
-  let observation = first.observation;
-  for (;;) {
-    const action = policy.act(observation, env.actionMask());
-    const step = await env.step(action);
-    record.actions.push(action);
-    record.rewards.push(step.reward);
-    record.invalid.push(step.info.invalidAction);
-    record.observations.push(step.observation);
-    record.return += step.reward;
-    observation = step.observation;
-    if (step.terminated || step.truncated) return record;
-  }
-}
-
-export interface ReturnEstimate {
+/** An expected return: exact, or a Monte-Carlo estimate with its spread and 95% interval. */
+export interface ReturnEstimate extends Partial<Omit<ReturnStatistics, 'returns'>> {
   mean: number;
   /** False for Monte-Carlo estimates. */
   exact: boolean;
-  std?: number;
-  stderr?: number;
-  ci95?: [number, number];
-  episodes?: number;
 }
 
 /** Monte-Carlo estimate of a policy's expected return on the dataset replay (seeded). */
 export function monteCarloReturn(model: DatasetModel, policy: Policy, start: Start, episodes: number, seed = 0, maxSteps = DEFAULT_MAX_STEPS): ReturnEstimate {
-  const env = DatasetEnv.fromModel(model, { start, seed, maxSteps });
-  const returns: number[] = [];
-  for (let e = 0; e < episodes; e++) {
-    policy.reset?.(seed * 100003 + e);
-    let { observation } = env.reset({ seed: seed * 100003 + e });
-    let total = 0;
-    for (;;) {
-      const step = env.step(policy.act(observation, env.actionMask()));
-      total += step.reward;
-      observation = step.observation;
-      if (step.terminated || step.truncated) break;
-    }
-    returns.push(total);
-  }
-  const mean = returns.reduce((a, b) => a + b, 0) / episodes;
-  const variance = returns.reduce((a, r) => a + (r - mean) ** 2, 0) / Math.max(1, episodes - 1);
-  const std = Math.sqrt(variance);
-  const stderr = std / Math.sqrt(episodes);
-  return { mean, exact: false, std, stderr, ci95: [mean - 1.96 * stderr, mean + 1.96 * stderr], episodes };
+  const { returns: _, ...summary } = evaluatePolicy(makeDatasetEnv({ model, start, maxSteps }), policy, { episodes, seed });
+  return { ...summary, exact: false };
 }
 
 export const BASELINE_NAMES = ['optimum', 'static-best', 'threshold', 'do-nothing', 'random'] as const;

@@ -3,8 +3,8 @@
  * original client did (reference section 7.3), in remote or local inference mode.
  */
 import * as fs from 'node:fs';
-import { ClusterEnv, CLUSTER_TIMINGS, SIMULATOR_TIMINGS } from '../env/cluster-env';
-import { DatasetEnv } from '../env/dataset-env';
+import { makeClusterEnv, CLUSTER_TIMINGS, SIMULATOR_TIMINGS } from '../env/cluster-env';
+import { makeDatasetEnv } from '../env/dataset-env';
 import { Wrapper } from '../env/wrappers';
 import { DeploymentClient, loadKubeConfig } from '../kube';
 import { startSimulatorStack } from '../live/simulator-stack';
@@ -32,18 +32,18 @@ export interface ClientEnvOptions {
 /** Builds the environment the client drives. */
 export async function createClientEnv(name: ClientEnvName, o: ClientEnvOptions): Promise<Env> {
   if (name === 'dataset') {
-    return new DatasetEnv({ maxSteps: o.maxSteps, seed: o.seed, start: startOption(o.start), reward: o.reward });
+    return makeDatasetEnv({ maxSteps: o.maxSteps, seed: o.seed, start: startOption(o.start), reward: o.reward });
   }
   // The live environment: a real cluster (kubeconfig + Prometheus URL), or the cluster simulator
   // with a local Prometheus, started here and stopped when the environment closes.
   if (o.prometheus) {
     const kube = new DeploymentClient(loadKubeConfig(o.kubeconfig));
-    return new ClusterEnv({ kube, metrics: new MetricClient({ url: o.prometheus }), reward: o.reward, maxSteps: o.maxSteps, timings: CLUSTER_TIMINGS });
+    return makeClusterEnv({ kube, metrics: new MetricClient({ url: o.prometheus }), reward: o.reward, maxSteps: o.maxSteps, timings: CLUSTER_TIMINGS });
   }
   if (o.kubeconfig) throw new UsageError('--kubeconfig needs --prometheus URL as well (or neither, for the simulator)');
   console.log('starting the cluster simulator and a local Prometheus...');
   const stack = await startSimulatorStack({ seed: o.seed });
-  const env = new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, reward: o.reward, maxSteps: o.maxSteps, timings: SIMULATOR_TIMINGS });
+  const env = makeClusterEnv({ kube: stack.kube, metrics: stack.metrics, reward: o.reward, maxSteps: o.maxSteps, timings: SIMULATOR_TIMINGS });
   return new (class extends Wrapper {
     override async close() {
       await stack.stop();

@@ -95,7 +95,7 @@ export const liveCommand: CliCommand = {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     try {
-      const env = new ClusterEnv({ kube, metrics, reward, bounds, maxSteps: steps, timings, dryRun, startConfig });
+      const env = new ClusterEnv({ kube, metrics, reward, bounds, timings, dryRun, startConfig });
       const config: LiveRunConfig = {
         mode,
         checkpoint: o.checkpoint ? path.resolve(o.checkpoint) : '',

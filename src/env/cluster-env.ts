@@ -5,14 +5,17 @@
  * A step: check the action against the mask and the bounds (an invalid move is refused, never
  * applied, and pays the reward's penalty, as offline), patch the deployment, wait for the rollout,
  * wait a warm-up, measure over a window, compute the reward. A dry run decides and reports but
- * applies nothing.
+ * applies nothing. `makeClusterEnv` adds the episode wrappers (time limit, call order, statistics).
  */
 import type { DeploymentClient } from '../kube';
-import { toStepMetrics, type MetricClient, type WindowMetrics } from '../metric';
+import { toStepMetrics, type StepMetrics } from '../measurement';
+import type { MetricClient, WindowMetrics } from '../metric';
 import { loadTeastoreData } from '../data';
 import { datasetNormalisers, makeReward, type RewardFunction, type RewardName } from '../reward';
 import { ACTION_COUNT, FULL_BOUNDS, applyAction, assertOnGrid, type Bounds, type Observation, type ScalingConfig } from '../space';
-import type { Env, ResetOptions, ResetResult, StepInfo, StepMetrics, StepResult } from './types';
+import { withEpisodeWrappers, type EpisodeEnv } from './common-wrappers';
+import { DEFAULT_MAX_STEPS } from './dataset-env';
+import type { Env, ResetOptions, ResetResult, StepInfo, StepResult } from './types';
 
 /** How long each phase of a live step may take or lasts. */
 export interface LiveTimings {
@@ -57,8 +60,6 @@ export interface ClusterEnvOptions {
   /** Reward function, or a built-in name using the dataset's normalisers (default classic). */
   reward?: RewardFunction | RewardName;
   bounds?: Bounds;
-  /** Steps per episode; the episode then ends truncated (default 50). */
-  maxSteps?: number;
   timings?: Partial<LiveTimings>;
   /** Decide and report, but never change the deployment. */
   dryRun?: boolean;
@@ -69,11 +70,11 @@ export interface ClusterEnvOptions {
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** The live environment itself, without a time limit; `makeClusterEnv` gives the wrapped one. */
 export class ClusterEnv implements Env {
   readonly actionCount = ACTION_COUNT;
   readonly reward: RewardFunction;
   readonly bounds: Bounds;
-  readonly maxSteps: number;
   readonly timings: LiveTimings;
   readonly dryRun: boolean;
   private readonly kube: DeploymentClient;
@@ -92,7 +93,6 @@ export class ClusterEnv implements Env {
     this.bounds = options.bounds ?? FULL_BOUNDS;
     assertOnGrid(this.bounds.min, 'bounds.min');
     assertOnGrid(this.bounds.max, 'bounds.max');
-    this.maxSteps = options.maxSteps ?? 50;
     this.timings = { ...CLUSTER_TIMINGS, ...options.timings };
     this.dryRun = options.dryRun ?? false;
     this.startConfig = options.startConfig;
@@ -105,12 +105,18 @@ export class ClusterEnv implements Env {
     return this.last ? this.last.info.config : null;
   }
 
-  async reset(_options: ResetOptions = {}): Promise<ResetResult & { info: LiveStepInfo }> {
-    this.steps = 0;
+  /**
+   * Starts an episode: applies `startConfig` (when set and not a dry run), waits and measures. With
+   * `resumeAfterStep`, continues an interrupted episode instead: measures what runs and applies
+   * nothing (a resumed run picks up where its log ends).
+   */
+  async reset(options: ResetOptions = {}): Promise<ResetResult & { info: LiveStepInfo }> {
     const started = performance.now();
+    const resuming = options.resumeAfterStep !== undefined;
+    this.steps = options.resumeAfterStep ?? 0;
     let target = await this.kube.readConfig();
     let applied = false;
-    if (this.startConfig && !this.dryRun && !sameConfig(target, this.startConfig)) {
+    if (!resuming && this.startConfig && !this.dryRun && !sameConfig(target, this.startConfig)) {
       await this.kube.applyConfig(this.startConfig);
       target = this.startConfig;
       applied = true;
@@ -121,37 +127,22 @@ export class ClusterEnv implements Env {
     return result;
   }
 
-  /**
-   * Continues an interrupted episode after `stepsDone` steps: measures what is running now and
-   * applies nothing (a resumed run picks up where its log ends).
-   */
-  async resumeEpisode(stepsDone: number): Promise<ResetResult & { info: LiveStepInfo }> {
-    const started = performance.now();
-    const config = await this.kube.readConfig();
-    assertOnGrid(config, `deployment ${this.kube.name} configuration`);
-    const result = await this.settleAndMeasure(config, false, started);
-    this.steps = stepsDone;
-    result.info.step = stepsDone;
-    this.last = result;
-    return result;
-  }
-
   async step(action: number): Promise<StepResult & { info: LiveStepInfo }> {
-    if (!this.last) throw new Error('step() called before reset()');
     if (!Number.isInteger(action) || action < 0 || action >= ACTION_COUNT) throw new Error(`action ${JSON.stringify(action)} is not one of 0..${ACTION_COUNT - 1}`);
-    if (this.steps >= this.maxSteps) throw new Error(`episode is over after ${this.maxSteps} steps; call reset()`);
+    // Stepping before a reset is OrderEnforcing's to refuse; without it, fail plainly.
+    const last = this.last!;
     const started = performance.now();
     this.steps++;
-    const current = this.last.info.config;
+    const current = last.info.config;
     const next = applyAction(current, action, this.bounds);
     let result: { observation: Observation; info: LiveStepInfo; reward: number };
     if (next === null) {
       // Refused: nothing is applied or measured; the state and its metrics stay as they were.
       const totalMs = performance.now() - started;
       result = {
-        observation: this.last.observation,
+        observation: last.observation,
         reward: this.reward.invalidPenalty,
-        info: { ...this.last.info, invalidAction: true, step: this.steps, applied: false, timings: { rolloutMs: 0, warmupMs: 0, measureMs: 0, overheadMs: totalMs, totalMs } },
+        info: { ...last.info, invalidAction: true, step: this.steps, applied: false, timings: { rolloutMs: 0, warmupMs: 0, measureMs: 0, overheadMs: totalMs, totalMs } },
       };
     } else {
       let applied = false;
@@ -163,7 +154,7 @@ export class ClusterEnv implements Env {
       result = { ...measured, reward: this.reward.compute({ config: measured.info.config, ...measured.info.metrics }) };
     }
     this.last = { observation: result.observation, info: result.info };
-    return { ...result, terminated: false, truncated: this.steps >= this.maxSteps };
+    return { ...result, terminated: false, truncated: false };
   }
 
   actionMask(): boolean[] {
@@ -191,7 +182,7 @@ export class ClusterEnv implements Env {
       windowSeconds: this.timings.windowSeconds,
     });
     const measureMs = performance.now() - t2;
-    const metrics: StepMetrics = toStepMetrics(window, config.replicas);
+    const metrics: StepMetrics = toStepMetrics(window.mean, config.replicas);
     const totalMs = performance.now() - started;
     const waitedMs = (applied ? this.timings.warmupMs : 0) + this.timings.windowSeconds * 1000;
     const timings: StepTimings = { rolloutMs, warmupMs, measureMs, overheadMs: Math.max(0, totalMs - rolloutMs - waitedMs), totalMs };
@@ -200,6 +191,11 @@ export class ClusterEnv implements Env {
       info: { config: { ...config }, metrics, invalidAction: false, step: this.steps, timings, applied, dryRun: this.dryRun, pods },
     };
   }
+}
+
+/** The live environment inside the episode wrappers: `maxSteps`-step episodes (default 50), call order checked. */
+export function makeClusterEnv(options: ClusterEnvOptions & { maxSteps?: number }): EpisodeEnv<ClusterEnv> {
+  return withEpisodeWrappers(new ClusterEnv(options), options.maxSteps ?? DEFAULT_MAX_STEPS);
 }
 
 function sameConfig(a: ScalingConfig, b: ScalingConfig): boolean {

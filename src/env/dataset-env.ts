@@ -3,7 +3,8 @@
  *
  * The state is a dataset row (its configuration and measured usage). A valid move samples one
  * logged row of the target configuration uniformly (seeded); an invalid move keeps the state and
- * pays the reward's penalty. Episodes last `maxSteps` steps and end `truncated`.
+ * pays the reward's penalty. `makeDatasetEnv` adds the episode wrappers: episodes last `maxSteps`
+ * steps and end `truncated`, and stepping before a reset is refused.
  * Each step is O(1): rows are indexed by configuration once, rewards are precomputed per row.
  */
 import { loadTeastoreData, type TeastoreTable } from '../data';
@@ -11,6 +12,7 @@ import { Rng } from '../random';
 import { datasetNormalisers, makeReward, rowRewards, type RewardFunction, type RewardName } from '../reward';
 import * as space from '../space';
 import { FULL_BOUNDS, configFromIndex, configIndex, nextConfigTable, SpaceError, type Bounds, type Observation } from '../space';
+import { withEpisodeWrappers, type EpisodeEnv } from './common-wrappers';
 import { checkStart, ORIGINAL_START, type Start } from './start';
 import type { ResetOptions, ResetResult, StepInfo, StepResult, SyncEnv } from './types';
 
@@ -19,10 +21,11 @@ export const DEFAULT_MAX_STEPS = 50;
 const ACTION_COUNT = space.ACTION_COUNT;
 
 export interface DatasetEnvOptions {
+  /** A model to share (its precomputed tables); otherwise one is built from table, reward and bounds. */
+  model?: DatasetModel;
   table?: TeastoreTable;
   /** A reward function, or the name of a built-in one using the dataset's normalisers. */
   reward?: RewardFunction | RewardName;
-  maxSteps?: number;
   start?: Start;
   seed?: number;
   bounds?: Bounds;
@@ -90,37 +93,24 @@ export class DatasetModel {
   }
 }
 
+/** The dataset replay itself, without a time limit; `makeDatasetEnv` gives the wrapped one. */
 export class DatasetEnv implements SyncEnv {
   readonly actionCount = ACTION_COUNT;
   readonly model: DatasetModel;
-  readonly maxSteps: number;
   start: Start;
   private rng: Rng;
   private row = -1;
   private steps = 0;
 
   constructor(options: DatasetEnvOptions = {}) {
-    this.model = new DatasetModel(options);
-    this.maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
+    this.model = options.model ?? new DatasetModel(options);
     this.start = options.start ?? ORIGINAL_START;
     checkStart(this.start, this.model.table.rowCount);
     this.rng = new Rng(options.seed ?? 0);
   }
 
-  /** Builds an environment on an existing model (shares its precomputed tables). */
-  static fromModel(model: DatasetModel, options: { maxSteps?: number; start?: Start; seed?: number } = {}): DatasetEnv {
-    const env = Object.create(DatasetEnv.prototype) as DatasetEnv;
-    Object.assign(env, { actionCount: ACTION_COUNT, model, maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS, start: options.start ?? ORIGINAL_START, rng: new Rng(options.seed ?? 0), row: -1, steps: 0 });
-    checkStart(env.start, model.table.rowCount);
-    return env;
-  }
-
-  /** The dataset row behind the current state. */
-  get currentRow(): number {
-    return this.row;
-  }
-
   reset(options: ResetOptions = {}): ResetResult {
+    if (options.resumeAfterStep !== undefined) throw new Error('the dataset replay cannot resume an episode: it has no running state to observe');
     if (options.seed !== undefined) this.rng = new Rng(options.seed);
     this.steps = 0;
     this.row = this.model.startRow(this.start, this.rng);
@@ -128,11 +118,9 @@ export class DatasetEnv implements SyncEnv {
   }
 
   step(action: number): StepResult {
-    if (this.row < 0) throw new Error('step() called before reset()');
     if (!Number.isInteger(action) || action < 0 || action >= ACTION_COUNT) {
       throw new SpaceError(`action ${JSON.stringify(action)} is not one of 0..${ACTION_COUNT - 1}`);
     }
-    if (this.steps >= this.maxSteps) throw new Error(`episode is over after ${this.maxSteps} steps; call reset()`);
     this.steps++;
     const target = this.model.next[this.model.table.config[this.row] * ACTION_COUNT + action];
     const invalid = target < 0;
@@ -147,7 +135,7 @@ export class DatasetEnv implements SyncEnv {
       observation: this.model.observation(this.row),
       reward,
       terminated: false,
-      truncated: this.steps >= this.maxSteps,
+      truncated: false,
       info: this.model.info(this.row, this.steps, invalid),
     };
   }
@@ -158,4 +146,9 @@ export class DatasetEnv implements SyncEnv {
     for (let a = 0; a < ACTION_COUNT; a++) mask[a] = this.model.next[c * ACTION_COUNT + a] >= 0;
     return mask;
   }
+}
+
+/** The dataset replay inside the episode wrappers: `maxSteps`-step episodes (default 50), call order checked. */
+export function makeDatasetEnv(options: DatasetEnvOptions & { maxSteps?: number } = {}): EpisodeEnv<DatasetEnv> {
+  return withEpisodeWrappers(new DatasetEnv(options), options.maxSteps ?? DEFAULT_MAX_STEPS);
 }

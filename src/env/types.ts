@@ -3,16 +3,12 @@
  * `step(action) -> {observation, reward, terminated, truncated, info}`. A time limit ends an
  * episode with `truncated`, never `terminated`. One interface serves the dataset replay and the
  * live cluster; the live one answers with promises, so callers `await` either.
+ *
+ * As in Gymnasium, an environment itself knows no time limit and does not check the call order:
+ * the wrappers in common-wrappers.ts add both, and `makeDatasetEnv`/`makeClusterEnv` apply them.
  */
+import type { StepMetrics } from '../measurement';
 import type { Observation, ScalingConfig } from '../space';
-
-export interface StepMetrics {
-  incomingPacketsPerSec: number;
-  outgoingPacketsPerSec: number;
-  usedCpuCores: number;
-  usedRamGiB: number;
-  costPerHour: number;
-}
 
 export interface StepInfo {
   /** Configuration the system is in after the step. */
@@ -25,6 +21,17 @@ export interface StepInfo {
   step: number;
   /** Dataset row behind the measurement (offline environments only). */
   row?: number;
+  /** Set on an episode's last step by RecordEpisodeStatistics. */
+  episode?: EpisodeStatistics;
+}
+
+export interface EpisodeStatistics {
+  /** Sum of the episode's rewards. */
+  return: number;
+  /** Steps in the episode. */
+  length: number;
+  /** Wall time from the reset to the end of the last step. */
+  seconds: number;
 }
 
 export interface ResetResult {
@@ -40,6 +47,11 @@ export interface StepResult extends ResetResult {
 
 export interface ResetOptions {
   seed?: number;
+  /**
+   * Continue an interrupted episode after this many steps instead of starting a new one: nothing
+   * is applied, the running state is observed. Only the live environment supports it.
+   */
+  resumeAfterStep?: number;
 }
 
 type MaybePromise<T> = T | Promise<T>;

@@ -5,6 +5,9 @@
  * episode ends is reset in the same call (Gymnasium's same-step autoreset): `finalObservations`
  * then holds the observation the episode ended on, so a learner can bootstrap a truncated episode
  * from it, and `observations` already holds the next episode's first one.
+ *
+ * This is not an `Env`: the time limit, the reset check and the episode statistics are inline in
+ * its step loop, where a wrapper's call per environment would cost more than the step itself.
  */
 import { Rng } from '../random';
 import * as space from '../space';
@@ -52,7 +55,7 @@ export class VectorDatasetEnv {
   private readonly rngs: Rng[];
   private completed: CompletedEpisode[] = [];
 
-  constructor(numEnvs: number, options: DatasetEnvOptions & { model?: DatasetModel } = {}) {
+  constructor(numEnvs: number, options: DatasetEnvOptions & { maxSteps?: number } = {}) {
     if (!Number.isInteger(numEnvs) || numEnvs < 1) throw new Error(`numEnvs must be a positive integer, got ${numEnvs}`);
     this.numEnvs = numEnvs;
     this.model = options.model ?? new DatasetModel(options);

@@ -1,23 +1,31 @@
 /**
  * Gymnasium-style wrappers: cross-cutting concerns that wrap any `Env` (dataset or live) instead of
- * living as flags inside each environment.
+ * living as flags inside each environment. The episode wrappers (time limit, call order,
+ * statistics) are in common-wrappers.ts; this module holds the base class and the step log.
  */
 import { randomUUID } from 'node:crypto';
 import { ACTIONS } from '../space';
 import type { StepLog } from './step-log';
 import type { Env, ResetOptions, ResetResult, StepResult } from './types';
 
-/** Passes everything through; subclasses override what they change. */
-export class Wrapper implements Env {
-  constructor(readonly env: Env) {}
+/**
+ * Passes everything through; subclasses override what they change. A wrapper answers as its
+ * environment does: synchronously over the dataset replay, with promises over the live cluster.
+ */
+export class Wrapper<E extends Env = Env> implements Env {
+  constructor(readonly env: E) {}
   get actionCount(): number {
     return this.env.actionCount;
   }
-  reset(options?: ResetOptions): ResetResult | Promise<ResetResult> {
-    return this.env.reset(options);
+  /** The environment inside every wrapper. */
+  get unwrapped(): Env {
+    return this.env instanceof Wrapper ? this.env.unwrapped : this.env;
   }
-  step(action: number): StepResult | Promise<StepResult> {
-    return this.env.step(action);
+  reset(options?: ResetOptions): ReturnType<E['reset']> {
+    return this.env.reset(options) as ReturnType<E['reset']>;
+  }
+  step(action: number): ReturnType<E['step']> {
+    return this.env.step(action) as ReturnType<E['step']>;
   }
   actionMask(): boolean[] {
     return this.env.actionMask();
@@ -25,6 +33,11 @@ export class Wrapper implements Env {
   close(): void | Promise<void> {
     return this.env.close?.();
   }
+}
+
+/** Applies `f` to a result now, or when it arrives, so a wrapper stays synchronous over a synchronous env. */
+export function afterResult<T, R>(result: T | Promise<T>, f: (value: T) => R): R | Promise<R> {
+  return result instanceof Promise ? result.then(f) : f(result);
 }
 
 /**
@@ -52,25 +65,18 @@ export class StepLogger extends Wrapper {
     this.episodeIndex = index - 1;
   }
 
-  /** Continues episode `episode` of this run from `result` (a resumed run), logging that it did. */
-  continueEpisode(episode: number, result: ResetResult): void {
-    this.episodeIndex = episode;
-    this.episodeId = `${this.runId}/${episode}`;
-    this.last = result;
-    this.log.append({ type: 'reset', runId: this.runId, ...this.context, episodeId: this.episodeId, episode, resumed: true, observation: result.observation, info: result.info });
-  }
-
+  /** A reset with `resumeAfterStep` continues an episode of a resumed run and is logged as `resumed`. */
   override async reset(options?: ResetOptions): Promise<ResetResult> {
     const result = await this.env.reset(options);
     this.episodeIndex++;
     this.episodeId = `${this.runId}/${this.episodeIndex}`;
     this.last = result;
-    this.log.append({ type: 'reset', runId: this.runId, ...this.context, episodeId: this.episodeId, episode: this.episodeIndex, seed: options?.seed, observation: result.observation, info: result.info });
+    const how = options?.resumeAfterStep === undefined ? { seed: options?.seed } : { resumed: true };
+    this.log.append({ type: 'reset', runId: this.runId, ...this.context, episodeId: this.episodeId, episode: this.episodeIndex, ...how, observation: result.observation, info: result.info });
     return result;
   }
 
   override async step(action: number): Promise<StepResult> {
-    if (!this.last) throw new Error('step() called before reset()');
     const startedAt = new Date().toISOString();
     const mask = this.env.actionMask();
     try {
@@ -86,7 +92,7 @@ export class StepLogger extends Wrapper {
         action,
         actionName: ACTIONS[action]?.name,
         mask,
-        configBefore: this.last.info.config,
+        configBefore: this.last?.info.config,
         configAfter: result.info.config,
         observation: result.observation,
         reward: result.reward,

@@ -79,9 +79,9 @@ export async function runLiveDemo(options: LiveDemoOptions): Promise<LiveDemoRes
     // The reward the checkpoint was trained on, for fine-tuning, testing and static-best alike.
     const reward = trainedRewardName(readCheckpointMeta(options.checkpoint), options.checkpoint);
     const setup = { timings: SIMULATOR_TIMINGS, startConfig, simulator: true, reward };
-    const envFor = (steps: number) => new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, reward, maxSteps: steps, timings: SIMULATOR_TIMINGS, startConfig });
+    const env = new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, reward, timings: SIMULATOR_TIMINGS, startConfig });
     const finetune = await runLive(
-      envFor(stepsPerUpdate),
+      env,
       { mode: 'finetune', checkpoint: path.resolve(options.checkpoint), episodes: updates, steps: stepsPerUpdate, seed, finetune: { batchSteps: stepsPerUpdate }, setup },
       finetuneLog,
       options.checkpointsDir,
@@ -89,7 +89,7 @@ export async function runLiveDemo(options: LiveDemoOptions): Promise<LiveDemoRes
     );
     const tunedCheckpoint = finetune.checkpoint ?? path.resolve(options.checkpoint);
     const test = await runLive(
-      envFor(testSteps),
+      env,
       { mode: 'test', checkpoint: tunedCheckpoint, episodes: testEpisodes, steps: testSteps, seed, setup },
       testLog,
       options.checkpointsDir,

@@ -3,7 +3,7 @@
  * `episodeFigure` draws a live run (configuration over time, used CPU and memory, rewards,
  * actions, refused moves) exactly as it draws a dataset replay, plus each step's timings.
  */
-import type { EpisodeRecord } from '../agent/baselines';
+import type { EpisodeRecord } from '../agent/episode';
 import type { StepTimings } from '../env/cluster-env';
 import { readStepLog, type StepLogRecord } from '../env/step-log';
 import type { Observation } from '../space';

@@ -4,13 +4,15 @@
  * append-only step log first; a run interrupted at any point (even SIGKILL) resumes from its log
  * and its latest checkpoint, keeping every completed step.
  */
-import { staticBestPolicy, thresholdPolicy, type Policy } from '../agent/baselines';
+import { staticBestPolicy, thresholdPolicy } from '../agent/baselines';
+import { runEpisode, type Policy } from '../agent/episode';
 import { gitCommit, loadCheckpoint, packageVersions } from '../agent/checkpoint';
 import { loadTeastoreData } from '../data';
 import { describeReward, type RewardFunction } from '../reward';
 import { DatasetModel } from '../env/dataset-env';
 import type { ClusterEnv, LiveStepInfo, StepTimings } from '../env/cluster-env';
 import { readStepLog, StepLog, type StepLogRecord } from '../env/step-log';
+import { withEpisodeWrappers } from '../env/common-wrappers';
 import { StepLogger } from '../env/wrappers';
 import type { Observation } from '../space';
 import { finetune, type Experience, type FinetuneSettings, type FinetuneUpdate } from './finetune';
@@ -105,8 +107,8 @@ function makePolicy(name: (typeof TEST_POLICIES)[number], checkpoint: string, re
 }
 
 /**
- * Runs (or, with `resume`, continues) a live run. `env` must be built with `maxSteps` equal to
- * `config.steps`.
+ * Runs (or, with `resume`, continues) a live run on `env`, the unwrapped live environment: the run
+ * gives it its episode wrappers (`config.steps` steps, or the logged run's) and its step log.
  */
 export async function runLive(env: ClusterEnv, config: LiveRunConfig, logFile: string, checkpointsDir: string, options: LiveRunHooks & { resume?: boolean } = {}): Promise<LiveRunResult> {
   const progress = options.onProgress ?? (() => {});
@@ -120,7 +122,8 @@ export async function runLive(env: ClusterEnv, config: LiveRunConfig, logFile: s
     const table = loadTeastoreData();
     log.append({ type: 'run', runId, config: runConfig, reward: describeReward(env.reward), data: { file: table.file, sha256: table.sha256 }, packages: packageVersions(), gitCommit: gitCommit() });
   }
-  const logger = new StepLogger(env, log, { runId, context: { mode: runConfig.mode } });
+  // The logger outermost, so it records what the policy saw (the time limit's truncation included).
+  const logger = new StepLogger(withEpisodeWrappers(env, runConfig.steps), log, { runId, context: { mode: runConfig.mode } });
   const timings: StepTimings[] = [];
   const steps = (previous?.records ?? []).filter((r): r is StepRecord => r.type === 'step');
   for (const s of steps) if (s.info?.timings) timings.push(s.info.timings);
@@ -170,27 +173,13 @@ async function runTest(
         returns.push(total);
         continue;
       }
-      policy.reset?.(config.seed + episode);
-      let observation: Observation;
-      if (last) {
-        // Continue the interrupted episode where its log ends.
-        const resumed = await env.resumeEpisode(last.step);
-        logger.continueEpisode(episode, resumed);
-        observation = resumed.observation;
-      } else {
-        logger.startEpisodeAt(episode);
-        observation = (await logger.reset({ seed: config.seed + episode })).observation;
-      }
-      for (;;) {
-        const step = await logger.step(policy.act(observation, logger.actionMask()));
-        recordTimings(step.info);
-        total += step.reward;
-        rewardSum += step.reward;
-        stepCount++;
-        if (step.info.invalidAction) invalidMoves++;
-        observation = step.observation;
-        if (step.terminated || step.truncated) break;
-      }
+      logger.startEpisodeAt(episode);
+      // An interrupted episode continues where its log ends.
+      const record = await runEpisode(logger, policy, config.seed + episode, { resumeAfterStep: last?.step, onStep: (step) => recordTimings(step.info) });
+      total += record.return;
+      rewardSum += record.return;
+      stepCount += record.actions.length;
+      invalidMoves += record.invalid.filter(Boolean).length;
       returns.push(total);
       progress(`test ${name} episode ${e + 1}/${config.episodes}: return ${total.toFixed(3)}`);
     }
@@ -224,15 +213,9 @@ async function runFinetune(
   const since = latest ? records.indexOf(latest) : -1;
   const pending = experienceOf(records).filter((e) => e.recordIndex > since);
   const last = logged[logged.length - 1];
-  let initialObservation: Observation | undefined;
-  if (last && !(last.truncated || last.terminated)) {
-    const resumed = await env.resumeEpisode(last.step);
-    logger.continueEpisode(last.episode, resumed);
-    initialObservation = resumed.observation;
-  } else {
-    logger.startEpisodeAt(last ? last.episode + 1 : 0);
-    initialObservation = (await logger.reset({ seed: config.seed })).observation;
-  }
+  const interrupted = last && !(last.truncated || last.terminated);
+  logger.startEpisodeAt(!last ? 0 : interrupted ? last.episode : last.episode + 1);
+  const initialObservation = (await logger.reset(interrupted ? { resumeAfterStep: last.step } : { seed: config.seed })).observation;
   const { checkpoint, updates } = await finetune({
     checkpoint: latest?.checkpoint ?? config.checkpoint,
     env: {
@@ -261,7 +244,7 @@ async function runFinetune(
 }
 
 /** Experience from logged records: each step with the observation it started from. */
-export function experienceOf(records: StepLogRecord[]): (Experience & { recordIndex: number })[] {
+function experienceOf(records: StepLogRecord[]): (Experience & { recordIndex: number })[] {
   const out: (Experience & { recordIndex: number })[] = [];
   let before: Observation | null = null;
   for (const [recordIndex, r] of records.entries()) {

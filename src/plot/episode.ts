@@ -7,7 +7,7 @@
  * state it led to. Step 0 is the start state.
  */
 import { ACTIONS } from '../space';
-import type { EpisodeRecord } from '../agent/baselines';
+import type { EpisodeRecord } from '../agent/episode';
 import { axisKey, axisRef, baseLayout, gridAxis, panelTitle, PALETTE, stackedDomains, type Figure, type Layout, type Trace } from './figure';
 
 export interface LabelledEpisode {

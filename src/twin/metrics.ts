@@ -12,21 +12,18 @@ import { Rng } from '../random';
 import { configIndex, LEVELS, type ScalingConfig } from '../space';
 import { DEPLOYMENTS, PODS } from './resources';
 import { isPodReady } from './rollout';
+import type { PodUsage } from '../measurement';
 import type { KubeObject } from './status';
 import type { ObjectStore } from './store';
 
 /** One dataset row served to one pod over [fromMs, toMs) (toMs null while it is being served). */
-export interface ServedRow {
+export interface ServedRow extends PodUsage {
   namespace: string;
   pod: string;
   row: number;
   config: ScalingConfig;
   fromMs: number;
   toMs: number | null;
-  incomingPacketsPerSec: number;
-  outgoingPacketsPerSec: number;
-  usedCpuCores: number;
-  usedRamGiB: number;
   /** True when the row has no packet counts (NaN in the dataset): the network series are left out. */
   networkSkipped: boolean;
 }
@@ -108,7 +105,7 @@ export class DatasetMetrics {
    * Time-weighted mean of what a pod was served over [fromMs, toMs]: the value a perfect
    * rate() over that window would measure. Null when nothing was served in the window.
    */
-  servedAverage(pod: string, fromMs: number, toMs: number): { incomingPacketsPerSec: number; outgoingPacketsPerSec: number; usedCpuCores: number; usedRamGiB: number } | null {
+  servedAverage(pod: string, fromMs: number, toMs: number): PodUsage | null {
     const sums = { incomingPacketsPerSec: 0, outgoingPacketsPerSec: 0, usedCpuCores: 0, usedRamGiB: 0 };
     let total = 0;
     for (const r of this.log) {
