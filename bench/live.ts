@@ -12,7 +12,7 @@ import { makeClusterEnv, SIMULATOR_TIMINGS, type LiveStepInfo } from '../src/env
 import { DatasetModel } from '../src/env/dataset-env';
 import { readStepLog, StepLog } from '../src/env/step-log';
 import { StepLogger } from '../src/env/wrappers';
-import { median } from '../src/live/report';
+import { median } from '../src/live/summary';
 import { FAST_SIMULATOR, startSimulatorStack } from '../src/live/simulator-stack';
 import type { ScalingConfig } from '../src/space';
 

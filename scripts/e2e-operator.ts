@@ -22,11 +22,11 @@ import { parse, stringify } from 'yaml';
 import { saveTrainResult } from '../src/agent/checkpoint';
 import { ppoConfig, train } from '../src/agent/ppo';
 import { findContainer, readContainerKnobs } from '../src/kube-fields';
-import { startPrometheus, type PrometheusHandle } from '../src/prometheus';
+import { startPrometheus, type PrometheusHandle } from '../src/prometheus-server';
 import { formatConfig, KNOB_UNIT, KNOBS, withinBounds, type Bounds, type ScalingConfig } from '../src/space';
-import { startTwin, type Twin } from '../src/twin';
-import { DEPLOYMENTS, EVENTS, PODS } from '../src/twin/resources';
-import type { KubeObject } from '../src/twin/status';
+import { startSimulator, type Simulator } from '../src/simulator';
+import { DEPLOYMENTS, EVENTS, PODS } from '../src/simulator/resources';
+import type { KubeObject } from '../src/simulator/status';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..');
@@ -59,14 +59,14 @@ export class DeploymentAudit {
   private readonly unsubscribe: () => void;
 
   constructor(
-    private readonly twin: Twin,
+    private readonly simulator: Simulator,
     private readonly targets: AuditTarget[],
   ) {
     for (const t of targets) {
-      const current = twin.store.find(DEPLOYMENTS, t.namespace, t.deployment);
+      const current = simulator.store.find(DEPLOYMENTS, t.namespace, t.deployment);
       this.history.set(this.key(t), current ? [this.version(t, current, true)] : []);
     }
-    this.unsubscribe = twin.store.subscribe((event) => {
+    this.unsubscribe = simulator.store.subscribe((event) => {
       if (event.resourceType !== DEPLOYMENTS) return;
       const target = targets.find((t) => t.namespace === event.object.metadata?.namespace && t.deployment === event.object.metadata?.name);
       if (!target || event.type === 'DELETED') return;
@@ -95,7 +95,7 @@ export class DeploymentAudit {
   private rolloutComplete(t: AuditTarget, deployment: KubeObject): boolean {
     const s = deployment.status ?? {};
     const want = deployment.spec?.replicas ?? 1;
-    const terminating = this.twin.store
+    const terminating = this.simulator.store
       .list(PODS, t.namespace, (p) => p.metadata?.labels?.['app.kubernetes.io/simulated-by-deployment'] === t.deployment)
       .filter((p) => p.metadata?.deletionTimestamp).length;
     return (s.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 0) && (s.readyReplicas ?? 0) === want && (s.updatedReplicas ?? 0) === want && (s.replicas ?? 0) === want && terminating === 0;
@@ -135,11 +135,11 @@ export class DeploymentAudit {
 }
 
 /** Status writes for a resource, as the simulator received them: every recommendation must respect bounds and steps. */
-export function recommendationViolations(twin: Twin, namespace: string, name: string, bounds: Bounds): { writes: number; recommended: number; violations: string[] } {
+export function recommendationViolations(simulator: Simulator, namespace: string, name: string, bounds: Bounds): { writes: number; recommended: number; violations: string[] } {
   const violations: string[] = [];
   let writes = 0;
   let recommended = 0;
-  for (const patch of twin.receivedPatches()) {
+  for (const patch of simulator.receivedPatches()) {
     if (patch.resource !== 'rlautoscalers' || patch.subresource !== 'status' || patch.namespace !== namespace || patch.name !== name) continue;
     writes++;
     const status = (patch.body as KubeObject)?.status ?? {};
@@ -204,19 +204,19 @@ export async function runOperatorE2e(options: E2eOptions = {}): Promise<E2eResul
   const windowSeconds = options.windowSeconds ?? 4;
   const runSeconds = options.runSeconds ?? 40;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'e2e-operator-'));
-  let twin: Twin | undefined;
+  let simulator: Simulator | undefined;
   let prometheus: PrometheusHandle | undefined;
   let audit: DeploymentAudit | undefined;
   let child: ReturnType<typeof spawn> | undefined;
   try {
     const started = Date.now();
     const checkpointPromise = trainCheckpoint(dir);
-    twin = await startTwin({ seed: 7, podStartDelayMs: 500, podStopDelayMs: 300, measurementPeriodMs: 2000, kubeconfigPath: path.join(dir, 'kubeconfig') });
-    prometheus = await startPrometheus({ targets: [twin.metricsUrl] });
+    simulator = await startSimulator({ seed: 7, podStartDelayMs: 500, podStopDelayMs: 300, measurementPeriodMs: 2000, kubeconfigPath: path.join(dir, 'kubeconfig') });
+    prometheus = await startPrometheus({ targets: [simulator.metricsUrl] });
     const checkpoint = await checkpointPromise;
-    log(`simulator ${twin.apiUrl}, prometheus ${prometheus.url}, checkpoint ${checkpoint} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    log(`simulator ${simulator.apiUrl}, prometheus ${prometheus.url}, checkpoint ${checkpoint} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 
-    const env = { ...process.env, KUBECONFIG: twin.kubeconfigPath };
+    const env = { ...process.env, KUBECONFIG: simulator.kubeconfigPath };
     const kubectl = async (...args: string[]) => (await run(KUBECTL, args, { env })).stdout.trim();
     const override = (spec: KubeObject) => {
       spec.policy = { checkpoint };
@@ -243,10 +243,10 @@ export async function runOperatorE2e(options: E2eOptions = {}): Promise<E2eResul
     });
     const applyTarget = targetOf(applyResource.object);
     const recommendTarget = targetOf(recommendResource.object);
-    audit = new DeploymentAudit(twin, [applyTarget, recommendTarget]);
+    audit = new DeploymentAudit(simulator, [applyTarget, recommendTarget]);
 
     const operatorLog: Record<string, unknown>[] = [];
-    child = spawn(process.execPath, [path.join(ROOT, 'bin/rl-autoscaler.js'), 'operator', '--kubeconfig', twin.kubeconfigPath], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [path.join(ROOT, 'bin/rl-autoscaler.js'), 'operator', '--kubeconfig', simulator.kubeconfigPath], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
     let buffer = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -278,12 +278,12 @@ export async function runOperatorE2e(options: E2eOptions = {}): Promise<E2eResul
 
     const applied = audit.changes(applyTarget);
     for (const c of applied) log(`applied: ${formatConfig(c.from.config)} -> ${formatConfig(c.to.config)}`);
-    const recommendChanges = audit.changes(recommendTarget).length + twin.receivedPatches().filter((p) => p.resource === 'deployments' && p.name === recommendTarget.deployment).length;
-    const recommendations = recommendationViolations(twin, recommendTarget.namespace, 'teastore-webui-recommend', recommendTarget.bounds);
+    const recommendChanges = audit.changes(recommendTarget).length + simulator.receivedPatches().filter((p) => p.resource === 'deployments' && p.name === recommendTarget.deployment).length;
+    const recommendations = recommendationViolations(simulator, recommendTarget.namespace, 'teastore-webui-recommend', recommendTarget.bounds);
     const violations = [...audit.violations(applyTarget), ...audit.violations(recommendTarget), ...recommendations.violations];
     for (const v of violations) log(`violation: ${v}`);
-    const recommendStatus = twin.store.find(twin.store.requireType('autoscaling.app2scale.dev', 'v1alpha1', 'rlautoscalers'), 'app2scale', 'teastore-webui-recommend')?.status;
-    const events = twin.store.list(EVENTS, 'app2scale').filter((e) => e.involvedObject?.kind === 'RLAutoscaler').map((e) => ({ reason: e.reason, object: e.involvedObject.name, message: e.message }));
+    const recommendStatus = simulator.store.find(simulator.store.requireType('autoscaling.app2scale.dev', 'v1alpha1', 'rlautoscalers'), 'app2scale', 'teastore-webui-recommend')?.status;
+    const events = simulator.store.list(EVENTS, 'app2scale').filter((e) => e.involvedObject?.kind === 'RLAutoscaler').map((e) => ({ reason: e.reason, object: e.involvedObject.name, message: e.message }));
     const eventCounts = new Map<string, number>();
     for (const e of events) eventCounts.set(`${e.object}/${e.reason}`, (eventCounts.get(`${e.object}/${e.reason}`) ?? 0) + 1);
     log(`events: ${[...eventCounts].map(([k, n]) => `${k}=${n}`).join(' ') || 'none'}`);
@@ -307,7 +307,7 @@ export async function runOperatorE2e(options: E2eOptions = {}): Promise<E2eResul
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     audit?.stop();
     await prometheus?.stop();
-    await twin?.stop();
+    await simulator?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

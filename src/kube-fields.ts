@@ -2,7 +2,7 @@
  * Parsing and formatting of the deployment fields the three knobs live in: the container's CPU
  * limit (a Kubernetes quantity) and the JVM heap inside an env var (`-Xmx<N><unit>`).
  *
- * Kept apart from src/kube.ts so that the cluster twin can read the same fields without loading
+ * Kept apart from src/kube.ts so that the cluster simulator can read the same fields without loading
  * the Kubernetes client library.
  */
 

@@ -14,7 +14,7 @@ import { DEFAULT_CHECKPOINT_ROOT } from './commands/train';
 import { DatasetModel } from './env/dataset-env';
 import { formatStart, ORIGINAL_START, parseStart, type Start } from './env/start';
 import { findPrometheus, PROMETHEUS_HINT, runLiveDemo, type LiveDemoResult } from './live/demo';
-import { formatComparison, formatTimings } from './live/report';
+import { formatComparison, formatTimings } from './live/summary';
 import { episodesAgainstOptimum, writeReport, type LiveSection, type ReturnsByStart } from './report';
 
 const REPORT_FILE = path.resolve(__dirname, '..', 'out', 'report.html');

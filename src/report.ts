@@ -11,8 +11,8 @@ import { runEpisode, type EpisodeRecord, type Policy } from './agent/episode';
 import { makeDatasetEnv, type DatasetModel } from './env/dataset-env';
 import type { Start } from './env/start';
 import { tableHtml } from './notebook';
-import type { LiveEpisode } from './live/episodes';
-import { episodesByIndex } from './live/episodes';
+import type { LiveEpisode } from './live/log-episodes';
+import { episodesByIndex } from './live/log-episodes';
 import type { PolicyResult } from './live/run';
 import {
   actionFrequencyFigure, episodeFigure, escapeHtml, liveComparisonFigure, liveEpisodeFigure, returnsFigure, standaloneHtml, stepTimingFigure,

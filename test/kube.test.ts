@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { DeploymentClient, KubeError, loadKubeConfig, parseCpuMillis, parseHeapMB, withHeapMB, formatCpuMillis } from '../src/kube';
-import { startTwin, type Twin } from '../src/twin';
+import { startSimulator, type Simulator } from '../src/simulator';
 
 const run = promisify(execFile);
 
@@ -30,17 +30,17 @@ describe('quantity and heap parsing', () => {
 });
 
 describe('DeploymentClient against the cluster simulator', () => {
-  let twin: Twin;
+  let simulator: Simulator;
   let client: DeploymentClient;
 
   before(async () => {
-    twin = await startTwin({ port: 0, seed: 1, podStartDelayMs: 30, podStopDelayMs: 30 });
-    client = new DeploymentClient(loadKubeConfig(twin.kubeconfigPath), {}, { retryDelayMs: 10 });
+    simulator = await startSimulator({ port: 0, seed: 1, podStartDelayMs: 30, podStopDelayMs: 30 });
+    client = new DeploymentClient(loadKubeConfig(simulator.kubeconfigPath), {}, { retryDelayMs: 10 });
     await client.waitForRollout({ timeoutMs: 3000 });
   });
   after(async () => {
-    twin.setPodsNeverReady(false);
-    await twin?.stop();
+    simulator.setPodsNeverReady(false);
+    await simulator?.stop();
   });
 
   it('reads the starting configuration', async () => {
@@ -48,18 +48,18 @@ describe('DeploymentClient against the cluster simulator', () => {
   });
 
   it('patches only the changed fields, never writing the whole object', async () => {
-    twin.clearReceived();
+    simulator.clearReceived();
     const sent = await client.applyConfig({ replicas: 1, cpuMillis: 700, heapMB: 500 });
-    const patches = twin.receivedPatches();
+    const patches = simulator.receivedPatches();
     assert.equal(patches.length, 1);
     assert.equal(patches[0].contentType, 'application/strategic-merge-patch+json');
     assert.deepEqual(patches[0].body, { spec: { template: { spec: { containers: [{ name: 'teastore-webui', resources: { limits: { cpu: '700m' } } }] } } } });
     assert.deepEqual(sent, patches[0].body);
-    assert.equal(twin.receivedRequests().filter((r) => r.verb === 'update').length, 0);
+    assert.equal(simulator.receivedRequests().filter((r) => r.verb === 'update').length, 0);
 
-    twin.clearReceived();
+    simulator.clearReceived();
     await client.applyConfig({ replicas: 2, cpuMillis: 700, heapMB: 800 });
-    assert.deepEqual(twin.receivedPatches()[0].body, {
+    assert.deepEqual(simulator.receivedPatches()[0].body, {
       spec: { replicas: 2, template: { spec: { containers: [{ name: 'teastore-webui', env: [{ name: 'CATALINA_OPTS', value: '-Xmx800M' }] }] } } },
     });
     // The other env vars survive the merge by name.
@@ -67,9 +67,9 @@ describe('DeploymentClient against the cluster simulator', () => {
     const env = deployment.spec!.template!.spec!.containers[0].env!.map((e) => `${e.name}=${e.value}`);
     assert.deepEqual(env, ['HOST_NAME=teastore-webui', 'REGISTRY_HOST=teastore-registry', 'CATALINA_OPTS=-Xmx800M']);
 
-    twin.clearReceived();
+    simulator.clearReceived();
     assert.equal(await client.applyConfig({ replicas: 2, cpuMillis: 700, heapMB: 800 }), null);
-    assert.equal(twin.receivedPatches().length, 0);
+    assert.equal(simulator.receivedPatches().length, 0);
   });
 
   it('waits for the rollout and lists the ready pods by selector', async () => {
@@ -85,7 +85,7 @@ describe('DeploymentClient against the cluster simulator', () => {
   });
 
   it('times out with a clear error when pods never become ready', async () => {
-    twin.setPodsNeverReady(true);
+    simulator.setPodsNeverReady(true);
     try {
       await client.applyConfig({ replicas: 3, cpuMillis: 500, heapMB: 800 });
       const started = Date.now();
@@ -97,32 +97,32 @@ describe('DeploymentClient against the cluster simulator', () => {
       });
       assert.ok(Date.now() - started < 1500, 'the wait respects its timeout');
     } finally {
-      twin.setPodsNeverReady(false);
+      simulator.setPodsNeverReady(false);
     }
     await client.waitForRollout({ timeoutMs: 3000 });
   });
 
   it('retries 409 and 500 answers, then gives up with a clear error', async () => {
-    twin.faults.failNext({ status: 409, verb: 'patch', count: 2 });
-    const injectedBefore = twin.faults.injected;
+    simulator.faults.failNext({ status: 409, verb: 'patch', count: 2 });
+    const injectedBefore = simulator.faults.injected;
     await client.applyConfig({ replicas: 2, cpuMillis: 500, heapMB: 800 });
-    assert.equal(twin.faults.injected - injectedBefore, 2);
+    assert.equal(simulator.faults.injected - injectedBefore, 2);
     assert.equal((await client.readConfig()).replicas, 2);
 
-    twin.faults.failNext({ status: 500, verb: 'get', resource: 'deployments', count: 2 });
+    simulator.faults.failNext({ status: 500, verb: 'get', resource: 'deployments', count: 2 });
     assert.equal((await client.readConfig()).replicas, 2);
 
-    twin.faults.failNext({ status: 500, verb: 'patch', count: 50 });
+    simulator.faults.failNext({ status: 500, verb: 'patch', count: 50 });
     await assert.rejects(client.applyConfig({ replicas: 3, cpuMillis: 500, heapMB: 800 }), /deployment app2scale\/teastore-webui: patch failed after 5 attempts: 500/);
-    twin.faults.clear();
+    simulator.faults.clear();
   });
 
   it('does not retry other errors and names what is wrong', async () => {
-    const kc = loadKubeConfig(twin.kubeconfigPath);
+    const kc = loadKubeConfig(simulator.kubeconfigPath);
     const missing = new DeploymentClient(kc, { deployment: 'no-such-webui' }, { retryDelayMs: 10 });
-    const injectedBefore = twin.faults.injected;
+    const injectedBefore = simulator.faults.injected;
     await assert.rejects(missing.readConfig(), /deployment app2scale\/no-such-webui: read failed: 404 deployments.apps "no-such-webui" not found/);
-    assert.equal(twin.faults.injected, injectedBefore);
+    assert.equal(simulator.faults.injected, injectedBefore);
     const wrongContainer = new DeploymentClient(kc, { container: 'web' });
     await assert.rejects(wrongContainer.readConfig(), /no container named "web"/);
     const wrongEnv = new DeploymentClient(kc, { heapEnvVar: 'JAVA_OPTS' });
@@ -132,7 +132,7 @@ describe('DeploymentClient against the cluster simulator', () => {
   });
 
   it('works with kubectl: get and scale', async () => {
-    const env = { ...process.env, KUBECONFIG: twin.kubeconfigPath };
+    const env = { ...process.env, KUBECONFIG: simulator.kubeconfigPath };
     const got = await run('/usr/bin/kubectl', ['get', 'deployment', 'teastore-webui', '-o', 'json'], { env });
     const deployment = JSON.parse(got.stdout);
     assert.equal(deployment.metadata.name, 'teastore-webui');

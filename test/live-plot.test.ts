@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { StepTimings } from '../src/env/cluster-env';
 import { StepLog, type StepLogRecord } from '../src/env/step-log';
-import { episodesByIndex, liveEpisodesFromLog } from '../src/live/episodes';
+import { episodesByIndex, liveEpisodesFromLog } from '../src/live/log-episodes';
 import { liveComparisonFigure, liveEpisodeFigure, stepTimingFigure, type Trace } from '../src/plot';
 import { liveReportParts } from '../src/report';
 import { Action, type Observation } from '../src/space';

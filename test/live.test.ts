@@ -36,7 +36,7 @@ after(async () => {
 });
 
 function patchesOfDeployment() {
-  return stack.twin.receivedPatches().filter((p) => JSON.stringify(p).includes('deployments'));
+  return stack.simulator.receivedPatches().filter((p) => JSON.stringify(p).includes('deployments'));
 }
 
 test('an offline checkpoint acts live, and every step is applied, measured and logged', async () => {
@@ -76,7 +76,7 @@ test('bounds refuse a move without touching the deployment, and a dry run applie
   });
   await bounded.reset();
   assert.deepEqual(bounded.actionMask(), [true, false, true, false, true, true, true]);
-  stack.twin.clearReceived();
+  stack.simulator.clearReceived();
   const refused = await bounded.step(Action.INCREASE_REPLICA);
   assert.equal(refused.info.invalidAction, true);
   assert.equal(refused.reward, bounded.reward.invalidPenalty);

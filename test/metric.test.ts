@@ -2,34 +2,34 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DeploymentClient, loadKubeConfig } from '../src/kube';
 import { MetricClient, MetricError, renderQuery, DEFAULT_QUERIES } from '../src/metric';
-import { freePort, startPrometheus, type PrometheusHandle } from '../src/prometheus';
+import { freePort, startPrometheus, type PrometheusHandle } from '../src/prometheus-server';
 import { costPerHour, toStepMetrics } from '../src/measurement';
-import { startTwin, type Twin } from '../src/twin';
+import { startSimulator, type Simulator } from '../src/simulator';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const TARGET = { namespace: 'app2scale', container: 'teastore-webui' };
 
 describe('metric module against a real Prometheus scraping the cluster simulator', () => {
-  let twin: Twin;
+  let simulator: Simulator;
   let prometheus: PrometheusHandle;
   let pods: string[];
   let measuredAt: number;
 
   before(async () => {
     // One dataset row per pod for the whole test, so rate() over the window sees a constant rate.
-    twin = await startTwin({ port: 0, seed: 7, podStartDelayMs: 30, podStopDelayMs: 30, measurementPeriodMs: 600_000 });
-    const kube = new DeploymentClient(loadKubeConfig(twin.kubeconfigPath));
+    simulator = await startSimulator({ port: 0, seed: 7, podStartDelayMs: 30, podStopDelayMs: 30, measurementPeriodMs: 600_000 });
+    const kube = new DeploymentClient(loadKubeConfig(simulator.kubeconfigPath));
     await kube.applyConfig({ replicas: 2, cpuMillis: 400, heapMB: 600 });
     await kube.waitForRollout({ timeoutMs: 3000 });
     pods = await kube.listReadyPods();
-    prometheus = await startPrometheus({ targets: [twin.metricsUrl] });
+    prometheus = await startPrometheus({ targets: [simulator.metricsUrl] });
     // Let the 5 s window fill with samples taken after the rollout.
     await sleep(7000);
     measuredAt = Date.now();
   });
   after(async () => {
     await prometheus?.stop();
-    await twin?.stop();
+    await simulator?.stop();
   });
 
   it('agrees with the dataset rows the simulator served', async () => {
@@ -38,10 +38,10 @@ describe('metric module against a real Prometheus scraping the cluster simulator
     assert.deepEqual(result.pods, [...pods].sort());
     assert.equal(result.window, 5);
     for (const pod of pods) {
-      const served = twin.servedRows(pod);
+      const served = simulator.servedRows(pod);
       assert.equal(served.length, 1, 'one row per pod during the test');
       assert.deepEqual(served[0].config, { replicas: 2, cpuMillis: 400, heapMB: 600 });
-      const expected = twin.servedAverage(pod, measuredAt - 5000, measuredAt)!;
+      const expected = simulator.servedAverage(pod, measuredAt - 5000, measuredAt)!;
       for (const key of ['incomingPacketsPerSec', 'outgoingPacketsPerSec', 'usedCpuCores', 'usedRamGiB'] as const) {
         const got = result.perPod[pod][key];
         assert.ok(Number.isFinite(got), `${pod} ${key} is finite`);

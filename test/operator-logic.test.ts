@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import type { AutoscalerApi } from '../src/operator/api';
 import { Backoff, backoffDelay, TICK_RETRY, WATCH_RETRY } from '../src/operator/backoff';
 import { updateConditions } from '../src/operator/conditions';
-import { decide, type DecisionInput } from '../src/operator/decide';
+import { decide, type DecisionInput } from '../src/operator/interval-decision';
 import { countFailures, fallbackState, NO_FAILURES } from '../src/operator/fallback';
 import { jsonLogger } from '../src/operator/log';
 import { ResourceLoop } from '../src/operator/loop';

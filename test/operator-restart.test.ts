@@ -11,9 +11,9 @@ import { loadKubeConfig } from '../src/kube';
 import { jsonLogger } from '../src/operator/log';
 import { Operator } from '../src/operator/operator';
 import type { RLAutoscalerStatus } from '../src/operator/resource';
-import { freePort } from '../src/prometheus';
-import { startTwin, teastoreDeployment, RL_AUTOSCALERS, type Twin } from '../src/twin';
-import { DEPLOYMENTS, EVENTS } from '../src/twin/resources';
+import { freePort } from '../src/prometheus-server';
+import { startSimulator, teastoreDeployment, RL_AUTOSCALERS, type Simulator } from '../src/simulator';
+import { DEPLOYMENTS, EVENTS } from '../src/simulator/resources';
 import { DeploymentAudit, type AuditTarget } from '../scripts/e2e-operator';
 
 const NS = 'app2scale';
@@ -32,7 +32,7 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false, time
 }
 
 describe('operator restart', () => {
-  let twin: Twin;
+  let simulator: Simulator;
   let operator: Operator | null = null;
   let audit: DeploymentAudit;
   const logLines: Record<string, any>[] = [];
@@ -45,18 +45,18 @@ describe('operator restart', () => {
     intervalMs: INTERVAL_SECONDS * 1000,
   };
 
-  const statusOf = (): RLAutoscalerStatus | undefined => twin.store.find(RL_AUTOSCALERS, NS, NAME)?.status;
-  const replicas = (): number | undefined => twin.store.find(DEPLOYMENTS, NS, NAME)?.spec?.replicas;
+  const statusOf = (): RLAutoscalerStatus | undefined => simulator.store.find(RL_AUTOSCALERS, NS, NAME)?.status;
+  const replicas = (): number | undefined => simulator.store.find(DEPLOYMENTS, NS, NAME)?.spec?.replicas;
   const rolledOut = (want: number) => {
-    const d = twin.store.find(DEPLOYMENTS, NS, NAME);
+    const d = simulator.store.find(DEPLOYMENTS, NS, NAME);
     const s = d?.status ?? {};
     return d?.spec?.replicas === want && s.observedGeneration === d?.metadata?.generation && s.readyReplicas === want && s.updatedReplicas === want && s.replicas === want;
   };
-  const fallbackEvents = () => twin.store.list(EVENTS, NS).filter((e) => e.involvedObject?.name === NAME && e.reason === 'FallbackActivated');
+  const fallbackEvents = () => simulator.store.list(EVENTS, NS).filter((e) => e.involvedObject?.name === NAME && e.reason === 'FallbackActivated');
 
   /** A new operator process, as far as the resource can tell: nothing shared with the one before. */
   async function startOperator(): Promise<Operator> {
-    const started = new Operator({ kubeConfig: loadKubeConfig(twin.kubeconfigPath), logger: jsonLogger({ write: (line) => logLines.push(JSON.parse(line)) }) });
+    const started = new Operator({ kubeConfig: loadKubeConfig(simulator.kubeconfigPath), logger: jsonLogger({ write: (line) => logLines.push(JSON.parse(line)) }) });
     await started.start();
     return started;
   }
@@ -69,12 +69,12 @@ describe('operator restart', () => {
   }
 
   before(async () => {
-    twin = await startTwin({ seed: 5, podStartDelayMs: 100, podStopDelayMs: 100, measurementPeriodMs: 2000 });
-    twin.createDeployment(teastoreDeployment(NAME, NS));
+    simulator = await startSimulator({ seed: 5, podStartDelayMs: 100, podStopDelayMs: 100, measurementPeriodMs: 2000 });
+    simulator.createDeployment(teastoreDeployment(NAME, NS));
     await waitFor('the deployment rolled out', () => rolledOut(1));
-    audit = new DeploymentAudit(twin, [target]);
+    audit = new DeploymentAudit(simulator, [target]);
     const closedPort = await freePort(); // no Prometheus: the metrics fail at every tick
-    twin.store.create(RL_AUTOSCALERS, NS, {
+    simulator.store.create(RL_AUTOSCALERS, NS, {
       metadata: { name: NAME, namespace: NS },
       spec: {
         target: { deployment: NAME },
@@ -91,7 +91,7 @@ describe('operator restart', () => {
   after(async () => {
     await operator?.stop();
     audit?.stop();
-    await twin?.stop();
+    await simulator?.stop();
   });
 
   it('keeps changes one interval apart and goes on counting failures across restarts', async () => {

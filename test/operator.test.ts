@@ -16,10 +16,10 @@ import { loadKubeConfig } from '../src/kube';
 import { jsonLogger } from '../src/operator/log';
 import { Operator } from '../src/operator/operator';
 import type { Condition, RLAutoscalerStatus } from '../src/operator/resource';
-import { freePort, prometheusConfig } from '../src/prometheus';
-import { startTwin, teastoreDeployment, RL_AUTOSCALERS, type Twin } from '../src/twin';
-import { DEPLOYMENTS, EVENTS } from '../src/twin/resources';
-import type { KubeObject } from '../src/twin/status';
+import { freePort, prometheusConfig } from '../src/prometheus-server';
+import { startSimulator, teastoreDeployment, RL_AUTOSCALERS, type Simulator } from '../src/simulator';
+import { DEPLOYMENTS, EVENTS } from '../src/simulator/resources';
+import type { KubeObject } from '../src/simulator/status';
 import { runOperatorE2e } from '../scripts/e2e-operator';
 
 const run = promisify(execFile);
@@ -103,7 +103,7 @@ describe('operator end to end (child process, kubectl, real Prometheus)', () => 
 });
 
 describe('operator in process against the simulator', () => {
-  let twin: Twin;
+  let simulator: Simulator;
   let prometheus: RestartablePrometheus;
   let operator: Operator;
   let checkpoint: string;
@@ -113,12 +113,12 @@ describe('operator in process against the simulator', () => {
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'operator-test-'));
     const training = train(ppoConfig({ totalSteps: 20_000, seed: 1 })).then((r) => saveTrainResult(path.join(dir, 'checkpoint'), r));
-    twin = await startTwin({ seed: 3, podStartDelayMs: 300, podStopDelayMs: 200, measurementPeriodMs: 2000 });
-    prometheus = new RestartablePrometheus(twin.metricsUrl);
+    simulator = await startSimulator({ seed: 3, podStartDelayMs: 300, podStopDelayMs: 200, measurementPeriodMs: 2000 });
+    prometheus = new RestartablePrometheus(simulator.metricsUrl);
     await prometheus.start();
     checkpoint = await training;
     operator = new Operator({
-      kubeConfig: loadKubeConfig(twin.kubeconfigPath),
+      kubeConfig: loadKubeConfig(simulator.kubeconfigPath),
       logger: jsonLogger({ write: (line) => logLines.push(JSON.parse(line)) }),
       watch: { retry: { baseMs: 200, capMs: 1000 } },
     });
@@ -128,14 +128,14 @@ describe('operator in process against the simulator', () => {
   after(async () => {
     await operator?.stop();
     await prometheus?.remove();
-    await twin?.stop();
+    await simulator?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   /** A deployment of its own and an RLAutoscaler for it (Recommend mode, short intervals unless overridden). */
   function createAutoscaler(name: string, spec: KubeObject = {}, deployment = true): void {
-    if (deployment) twin.createDeployment(teastoreDeployment(name, NS));
-    twin.store.create(RL_AUTOSCALERS, NS, {
+    if (deployment) simulator.createDeployment(teastoreDeployment(name, NS));
+    simulator.store.create(RL_AUTOSCALERS, NS, {
       metadata: { name, namespace: NS },
       spec: {
         target: { deployment: name },
@@ -149,10 +149,10 @@ describe('operator in process against the simulator', () => {
     });
   }
 
-  const statusOf = (name: string): RLAutoscalerStatus | undefined => twin.store.find(RL_AUTOSCALERS, NS, name)?.status;
+  const statusOf = (name: string): RLAutoscalerStatus | undefined => simulator.store.find(RL_AUTOSCALERS, NS, name)?.status;
   const conditionOf = (name: string, type: Condition['type']): Condition | undefined => statusOf(name)?.conditions?.find((c) => c.type === type);
-  const eventsOf = (name: string) => twin.store.list(EVENTS, NS).filter((e) => e.involvedObject?.name === name && e.involvedObject?.kind === 'RLAutoscaler');
-  const configOf = (name: string) => JSON.stringify(twin.store.find(DEPLOYMENTS, NS, name)?.spec);
+  const eventsOf = (name: string) => simulator.store.list(EVENTS, NS).filter((e) => e.involvedObject?.name === name && e.involvedObject?.kind === 'RLAutoscaler');
+  const configOf = (name: string) => JSON.stringify(simulator.store.find(DEPLOYMENTS, NS, name)?.spec);
 
   it('hands over to the fallback when Prometheus stops and takes back when it returns', async () => {
     const name = 'fallback-metrics';
@@ -176,7 +176,7 @@ describe('operator in process against the simulator', () => {
     assert.equal(conditionOf(name, 'MetricsAvailable')?.status, 'True');
     assert.equal(statusOf(name)?.lastDecision?.source, 'Policy');
     assert.ok(eventsOf(name).some((e) => e.reason === 'FallbackDeactivated'));
-    twin.store.delete(RL_AUTOSCALERS, NS, name);
+    simulator.store.delete(RL_AUTOSCALERS, NS, name);
   });
 
   it('lets the threshold rule decide when the policy fails and the metrics are there', async () => {
@@ -192,7 +192,7 @@ describe('operator in process against the simulator', () => {
     assert.equal(decision.source, 'Fallback');
     assert.match(decision.reason, /fallback threshold rule .*CPU .* asks for \d replicas/);
     assert.ok(statusOf(name)!.lastMetrics!.usedCpuCores > 0);
-    twin.store.delete(RL_AUTOSCALERS, NS, name);
+    simulator.store.delete(RL_AUTOSCALERS, NS, name);
   });
 
   it('reports an invalid spec as a condition, keeps running, and recovers when the spec is fixed', async () => {
@@ -207,9 +207,9 @@ describe('operator in process against the simulator', () => {
     assert.ok(operator.controlled().includes(`${NS}/${name}`));
 
     // Fixing the spec (a new generation) is acted on at once.
-    twin.store.mutate(RL_AUTOSCALERS, NS, name, (o) => (o.spec.bounds = { replicas: { min: 1, max: 3 } }));
+    simulator.store.mutate(RL_AUTOSCALERS, NS, name, (o) => (o.spec.bounds = { replicas: { min: 1, max: 3 } }));
     await waitFor('Ready True after the fix', () => conditionOf(name, 'Ready')?.status === 'True' && statusOf(name)?.observedGeneration === 2);
-    twin.store.delete(RL_AUTOSCALERS, NS, name);
+    simulator.store.delete(RL_AUTOSCALERS, NS, name);
   });
 
   it('reports a missing checkpoint and a missing deployment by name', async () => {
@@ -223,8 +223,8 @@ describe('operator in process against the simulator', () => {
     assert.equal(ready.status, 'False');
     assert.equal(ready.reason, 'TargetUnavailable');
     assert.match(ready.message, /app2scale\/no-such-deployment/);
-    twin.store.delete(RL_AUTOSCALERS, NS, 'missing-checkpoint');
-    twin.store.delete(RL_AUTOSCALERS, NS, 'missing-deployment');
+    simulator.store.delete(RL_AUTOSCALERS, NS, 'missing-checkpoint');
+    simulator.store.delete(RL_AUTOSCALERS, NS, 'missing-deployment');
   });
 
   it('stops controlling a resource once it is deleted', async () => {
@@ -232,18 +232,18 @@ describe('operator in process against the simulator', () => {
     createAutoscaler(name, { mode: 'Apply' });
     await waitFor('a first decision', () => statusOf(name)?.lastDecision);
     assert.ok(operator.controlled().includes(`${NS}/${name}`));
-    twin.store.delete(RL_AUTOSCALERS, NS, name);
+    simulator.store.delete(RL_AUTOSCALERS, NS, name);
     const deletedAt = Date.now();
     await waitFor('the loop to stop', () => !operator.controlled().includes(`${NS}/${name}`));
     await sleep(5000); // more than two intervals
-    const later = twin.receivedRequests().filter((r) => r.at > deletedAt + 500 && (r.name === name || (r.resource === 'events' && JSON.stringify(r.body).includes(`"name":"${name}"`))));
+    const later = simulator.receivedRequests().filter((r) => r.at > deletedAt + 500 && (r.name === name || (r.resource === 'events' && JSON.stringify(r.body).includes(`"name":"${name}"`))));
     assert.deepEqual(later.map((r) => `${r.verb} ${r.resource} ${r.name}`), []);
     assert.equal(logLines.filter((l) => l.resource === `${NS}/${name}` && l.msg === 'decision' && Date.parse(l.time) > deletedAt + 500).length, 0);
   });
 
   it('survives watch disconnects: resumes from the last resourceVersion, lists again on 410 Gone', async () => {
     const { lists, resumes } = operator.watcher.counts;
-    assert.ok(twin.dropWatches({ abrupt: true }) >= 1);
+    assert.ok(simulator.dropWatches({ abrupt: true }) >= 1);
     createAutoscaler('after-disconnect');
     await waitFor('the new resource under control', () => operator.controlled().includes(`${NS}/after-disconnect`));
     await waitFor('a decision for it', () => statusOf('after-disconnect')?.lastDecision);
@@ -251,17 +251,17 @@ describe('operator in process against the simulator', () => {
     assert.equal(operator.watcher.counts.lists, lists, 'a plain disconnect must not cost a relist');
 
     // While the watch is down: a deletion, then compaction, so resuming gets 410 Gone and only a relist sees the deletion.
-    twin.faults.failNext({ status: 503, verb: 'watch', resource: 'rlautoscalers', count: 2 });
-    twin.dropWatches();
-    twin.store.delete(RL_AUTOSCALERS, NS, 'after-disconnect');
-    twin.compactHistory();
+    simulator.faults.failNext({ status: 503, verb: 'watch', resource: 'rlautoscalers', count: 2 });
+    simulator.dropWatches();
+    simulator.store.delete(RL_AUTOSCALERS, NS, 'after-disconnect');
+    simulator.compactHistory();
     await waitFor('a relist', () => operator.watcher.counts.relists >= 1);
     await waitFor('the deleted resource out of control', () => !operator.controlled().includes(`${NS}/after-disconnect`));
     assert.ok(logLines.some((l) => l.msg === 'watch expired, listing again'));
   });
 
   it('serves the CRD and the manifests in deploy/ to kubectl', async () => {
-    const env = { ...process.env, KUBECONFIG: twin.kubeconfigPath };
+    const env = { ...process.env, KUBECONFIG: simulator.kubeconfigPath };
     const root = path.join(__dirname, '..');
     const out = await run('kubectl', ['apply', '-f', path.join(root, 'deploy/crd.yaml'), '-f', path.join(root, 'deploy/rbac.yaml'), '-f', path.join(root, 'deploy/operator.yaml')], { env });
     assert.match(out.stdout, /customresourcedefinition.apiextensions.k8s.io\/rlautoscalers.autoscaling.app2scale.dev created/);

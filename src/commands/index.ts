@@ -7,6 +7,6 @@ import { liveCommand } from './live';
 import { operatorCommand } from './operator';
 import { serveCommand } from './serve';
 import { trainCommand } from './train';
-import { twinCommand } from './twin';
+import { simulatorCommand } from './simulator';
 
-export const COMMANDS: CliCommand[] = [baselinesCommand, trainCommand, evaluateCommand, liveCommand, serveCommand, clientCommand, twinCommand, operatorCommand];
+export const COMMANDS: CliCommand[] = [baselinesCommand, trainCommand, evaluateCommand, liveCommand, serveCommand, clientCommand, simulatorCommand, operatorCommand];

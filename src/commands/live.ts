@@ -5,7 +5,7 @@ import { ClusterEnv, CLUSTER_TIMINGS, SIMULATOR_TIMINGS, type LiveTimings } from
 import { DeploymentClient, DEFAULT_TARGET, loadKubeConfig, type DeploymentTarget } from '../kube';
 import { MetricClient } from '../metric';
 import { runLive, unfinishedRun, type LiveRunConfig } from '../live/run';
-import { formatComparison, formatTimings } from '../live/report';
+import { formatComparison, formatTimings } from '../live/summary';
 import { startSimulatorStack, type SimulatorStack } from '../live/simulator-stack';
 import type { RewardName } from '../reward';
 import { parseConfigText } from '../env/start';
@@ -86,7 +86,7 @@ export const liveCommand: CliCommand = {
       console.log('starting the cluster simulator and a local Prometheus...');
       stack = await startSimulatorStack({ seed, target });
       ({ kube, metrics } = stack);
-      console.log(`simulator api=${stack.twin.apiUrl} prometheus=${stack.prometheus.url}`);
+      console.log(`simulator api=${stack.simulator.apiUrl} prometheus=${stack.prometheus.url}`);
     } else {
       kube = new DeploymentClient(loadKubeConfig(o.kubeconfig), target);
       metrics = new MetricClient({ url: o.prometheus! });

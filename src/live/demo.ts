@@ -8,9 +8,9 @@ import * as path from 'node:path';
 import { newRunId, readCheckpointMeta, saveTrainResult, trainedRewardName } from '../agent/checkpoint';
 import { ppoConfig, train } from '../agent/ppo';
 import { ClusterEnv, SIMULATOR_TIMINGS } from '../env/cluster-env';
-import { findBinary } from '../prometheus';
+import { findBinary } from '../prometheus-server';
 import type { ScalingConfig } from '../space';
-import { liveEpisodesFromLog, type LiveEpisode } from './episodes';
+import { liveEpisodesFromLog, type LiveEpisode } from './log-episodes';
 import { runLive, type LiveRunResult } from './run';
 import { startSimulatorStack } from './simulator-stack';
 

@@ -1,14 +1,14 @@
 /**
  * The cluster simulator with a real Prometheus scraping it, and the clients the live environment
- * needs, started and stopped together: what `--twin` runs, what notebooks and tests use.
+ * needs, started and stopped together: what `--simulator` runs, what notebooks and tests use.
  */
 import { DeploymentClient, loadKubeConfig, type DeploymentTarget } from '../kube';
 import { MetricClient } from '../metric';
-import { startPrometheus, type PrometheusHandle } from '../prometheus';
-import { startTwin, type Twin, type TwinOptions } from '../twin';
+import { startPrometheus, type PrometheusHandle } from '../prometheus-server';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../simulator';
 
 export interface SimulatorStack {
-  twin: Twin;
+  simulator: Simulator;
   prometheus: PrometheusHandle;
   kube: DeploymentClient;
   metrics: MetricClient;
@@ -17,26 +17,26 @@ export interface SimulatorStack {
 }
 
 /** Fast simulated pods, so a live step on the simulator takes seconds rather than minutes. */
-export const FAST_SIMULATOR: TwinOptions = { podStartDelayMs: 500, podStopDelayMs: 300, measurementPeriodMs: 2_000 };
+export const FAST_SIMULATOR: SimulatorOptions = { podStartDelayMs: 500, podStopDelayMs: 300, measurementPeriodMs: 2_000 };
 
-export async function startSimulatorStack(options: TwinOptions & { target?: Partial<DeploymentTarget>; metricTimeoutMs?: number } = {}): Promise<SimulatorStack> {
-  const { target, metricTimeoutMs, ...twinOptions } = options;
-  const twin = await startTwin({ ...FAST_SIMULATOR, ...twinOptions });
+export async function startSimulatorStack(options: SimulatorOptions & { target?: Partial<DeploymentTarget>; metricTimeoutMs?: number } = {}): Promise<SimulatorStack> {
+  const { target, metricTimeoutMs, ...simulatorOptions } = options;
+  const simulator = await startSimulator({ ...FAST_SIMULATOR, ...simulatorOptions });
   let prometheus: PrometheusHandle;
   try {
-    prometheus = await startPrometheus({ targets: [twin.metricsUrl] });
+    prometheus = await startPrometheus({ targets: [simulator.metricsUrl] });
   } catch (err) {
-    await twin.stop();
+    await simulator.stop();
     throw err;
   }
-  const kube = new DeploymentClient(loadKubeConfig(twin.kubeconfigPath), target);
+  const kube = new DeploymentClient(loadKubeConfig(simulator.kubeconfigPath), target);
   const metrics = new MetricClient({ url: prometheus.url, timeoutMs: metricTimeoutMs ?? 10_000, retryDelayMs: 250 });
   let stopped: Promise<void> | undefined;
   return {
-    twin,
+    simulator,
     prometheus,
     kube,
     metrics,
-    stop: () => (stopped ??= Promise.all([prometheus.stop(), twin.stop()]).then(() => undefined)),
+    stop: () => (stopped ??= Promise.all([prometheus.stop(), simulator.stop()]).then(() => undefined)),
   };
 }

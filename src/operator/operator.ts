@@ -6,7 +6,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import { AutoscalerApi } from './api';
 import type { BackoffOptions } from './backoff';
-import { EventRecorder, type EventSink } from './events';
+import { EventRecorder, type EventSink } from './event-recorder';
 import { jsonLogger, type Logger } from './log';
 import { ResourceLoop } from './loop';
 import { keyOf, type RLAutoscalerObject } from './resource';

@@ -8,7 +8,7 @@
 import { PpoPolicy } from '../agent/policy';
 import { Rng } from '../random';
 import { SPACE_SCHEMA, type Observation } from '../space';
-import { decideBatch } from './decide';
+import { decideBatch } from './batch-decisions';
 import { decodeWeights, type EncodedWeights } from './weights-codec';
 
 export type InferenceMode = 'remote' | 'local';

@@ -7,7 +7,7 @@
  * events whose requests were never answered.
  */
 import * as fs from 'node:fs';
-import type { ExperienceEvent, LoggedEvent } from './events';
+import type { ExperienceEvent, LoggedEvent } from './experience-events';
 
 interface Waiter {
   resolve: () => void;

@@ -11,7 +11,7 @@ import { ActorCritic, PpoPolicy, defaultNetworkSpec, initPolicyWeights, type Pol
 import { PPO_DEFAULTS, PpoLearner, ppoConfig, PRESETS, type PpoConfig, type Trajectory } from '../agent/ppo';
 import { loadTeastoreData } from '../data';
 import { Rng } from '../random';
-import { decideBatch, type Decision, type DecisionRequest } from './decide';
+import { decideBatch, type Decision, type DecisionRequest } from './batch-decisions';
 import { datasetNormalisers, makeReward, type RewardFunction, type RewardName } from '../reward';
 
 export interface LearnerBackend {

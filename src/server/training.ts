@@ -7,8 +7,8 @@ import { historyToContinue, updateHistoryRecord, type HistoryRecord } from '../a
 import type { Trajectory } from '../agent/ppo';
 import { ACTION_COUNT, encodeObservation, OBSERVATION_SIZE } from '../space';
 import type { CheckpointStore, ServerCheckpointMeta } from './checkpoint-store';
-import type { Transition } from './episodes';
-import { bitsToMask } from './events';
+import type { Transition } from './episode-store';
+import { bitsToMask } from './experience-events';
 import type { LearnerBackend } from './learner';
 
 /**

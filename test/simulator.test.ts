@@ -6,9 +6,9 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { parseTeastoreData, EXPECTED_HEADER } from '../src/data';
-import { startTwin, RL_AUTOSCALERS, type Twin } from '../src/twin';
-import { applyJsonPatch, applyStrategicMergePatch, applyMergePatch } from '../src/twin/patch';
-import { parseLabelSelector } from '../src/twin/selectors';
+import { startSimulator, RL_AUTOSCALERS, type Simulator } from '../src/simulator';
+import { applyJsonPatch, applyStrategicMergePatch, applyMergePatch } from '../src/simulator/patch';
+import { parseLabelSelector } from '../src/simulator/selectors';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -37,7 +37,7 @@ describe('patch formats', () => {
 });
 
 describe('the cluster simulator over HTTP', () => {
-  let twin: Twin;
+  let simulator: Simulator;
   let api: string;
   const json = async (url: string, init: RequestInit = {}) => {
     const res = await fetch(`${api}${url}`, init);
@@ -47,11 +47,11 @@ describe('the cluster simulator over HTTP', () => {
   const DEPLOY = '/apis/apps/v1/namespaces/app2scale/deployments/teastore-webui';
 
   before(async () => {
-    twin = await startTwin({ port: 0, seed: 3, podStartDelayMs: 400, podStopDelayMs: 400, measurementPeriodMs: 200 });
-    api = twin.apiUrl;
+    simulator = await startSimulator({ port: 0, seed: 3, podStartDelayMs: 400, podStopDelayMs: 400, measurementPeriodMs: 200 });
+    api = simulator.apiUrl;
     await sleep(550);
   });
-  after(async () => twin?.stop());
+  after(async () => simulator?.stop());
 
   it('serves discovery', async () => {
     assert.deepEqual((await json('/api')).body.versions, ['v1']);
@@ -131,7 +131,7 @@ describe('the cluster simulator over HTTP', () => {
 
   it('serves cAdvisor metrics from the dataset rows it draws, only for ready pods', async () => {
     await sleep(1000);
-    const text = await (await fetch(twin.metricsUrl)).text();
+    const text = await (await fetch(simulator.metricsUrl)).text();
     assert.doesNotMatch(text, /NaN/);
     const pods = (await json('/api/v1/namespaces/app2scale/pods')).body.items.filter((p: any) => !p.metadata.deletionTimestamp);
     for (const pod of pods) {
@@ -140,18 +140,18 @@ describe('the cluster simulator over HTTP', () => {
       assert.ok(app, `memory series of ${name}`);
       assert.match(text, new RegExp(`container_cpu_usage_seconds_total\\{container="POD",[^}]*pod="${name}"`));
       assert.match(text, new RegExp(`container_network_receive_packets_total\\{container="",[^}]*pod="${name}"`));
-      const current = twin.servedRows(name).at(-1)!;
+      const current = simulator.servedRows(name).at(-1)!;
       assert.equal(Number(app!.split(' ').at(-1)), Math.round(current.usedRamGiB * 2 ** 30));
       assert.deepEqual(current.config, { replicas: 2, cpuMillis: 700, heapMB: 500 });
     }
-    assert.ok(twin.servedRows().length > pods.length, 'new rows are drawn every measurement period');
-    twin.setPodsNeverReady(true);
+    assert.ok(simulator.servedRows().length > pods.length, 'new rows are drawn every measurement period');
+    simulator.setPodsNeverReady(true);
     await patch('/apis/apps/v1/namespaces/app2scale/deployments/teastore-webui/scale', { spec: { replicas: 3 } });
     await sleep(500);
     const starting = (await json('/api/v1/namespaces/app2scale/pods')).body.items.find((p: any) => !(p.status.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True'));
     assert.ok(starting);
-    assert.ok(!(await (await fetch(twin.metricsUrl)).text()).includes(starting.metadata.name), 'a pod that is not ready has no series yet');
-    twin.setPodsNeverReady(false);
+    assert.ok(!(await (await fetch(simulator.metricsUrl)).text()).includes(starting.metadata.name), 'a pod that is not ready has no series yet');
+    simulator.setPodsNeverReady(false);
   });
 
   it('serves a registered custom resource with status, and events', async () => {
@@ -172,16 +172,16 @@ describe('the cluster simulator over HTTP', () => {
   });
 
   it('injects 409 and 500 faults into the next requests of a kind', async () => {
-    twin.faults.failNext({ status: 500, verb: 'get', resource: 'deployments', count: 2 });
+    simulator.faults.failNext({ status: 500, verb: 'get', resource: 'deployments', count: 2 });
     assert.equal((await json(DEPLOY)).status, 500);
     assert.equal((await json(DEPLOY)).body.reason, 'InternalError');
     assert.equal((await json(DEPLOY)).status, 200);
-    twin.faults.failNext({ status: 409, verb: 'patch' });
+    simulator.faults.failNext({ status: 409, verb: 'patch' });
     assert.equal((await patch(DEPLOY, { spec: { replicas: 2 } })).body.reason, 'Conflict');
   });
 
   it('works with kubectl apply for a second deployment', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'twin-test-'));
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'simulator-test-'));
     try {
       const manifest = path.join(dir, 'second.yaml');
       writeFileSync(manifest, `apiVersion: apps/v1
@@ -199,7 +199,7 @@ spec:
         env: [{name: CATALINA_OPTS, value: "-Xmx300M"}]
         resources: {limits: {cpu: "300m"}}
 `);
-      const env = { ...process.env, KUBECONFIG: twin.kubeconfigPath };
+      const env = { ...process.env, KUBECONFIG: simulator.kubeconfigPath };
       const applied = await run('/usr/bin/kubectl', ['apply', '-f', manifest], { env });
       assert.match(applied.stdout, /deployment.apps\/teastore-webui-canary created/);
       const status = await run('/usr/bin/kubectl', ['rollout', 'status', 'deployment/teastore-webui-canary', '--timeout=10s'], { env });
@@ -217,16 +217,16 @@ describe('dataset rows without packet counts', () => {
     // A dataset holding only one configuration, whose single row has NaN packet counts.
     const row = '1 500 500 NaN NaN 10 100 0.4 0.5 0.0148 0 0 1 500 0.5 1-500-500-0 0';
     const table = parseTeastoreData(`${EXPECTED_HEADER.join(' ')}\n${row}\n`);
-    const twin = await startTwin({ port: 0, table, podStartDelayMs: 10, podStopDelayMs: 10, measurementPeriodMs: 50 });
+    const simulator = await startSimulator({ port: 0, table, podStartDelayMs: 10, podStopDelayMs: 10, measurementPeriodMs: 50 });
     try {
       await sleep(150);
-      const text = await (await fetch(twin.metricsUrl)).text();
+      const text = await (await fetch(simulator.metricsUrl)).text();
       assert.doesNotMatch(text, /NaN/);
       assert.match(text, /container_cpu_usage_seconds_total\{container="teastore-webui"/);
       assert.doesNotMatch(text, /container_network_receive_packets_total\{/);
-      assert.ok(twin.servedRows().every((r) => r.networkSkipped));
+      assert.ok(simulator.servedRows().every((r) => r.networkSkipped));
     } finally {
-      await twin.stop();
+      await simulator.stop();
     }
   });
 });

@@ -7,7 +7,7 @@
 import { greedyFromLogits, sampleFromLogits, type PpoPolicy } from '../agent/policy';
 import type { Rng } from '../random';
 import { ACTION_COUNT, actionMask, encodeObservation, OBSERVATION_SIZE, type Observation } from '../space';
-import { maskToBits } from './events';
+import { maskToBits } from './experience-events';
 
 export interface DecisionRequest {
   observation: Observation;

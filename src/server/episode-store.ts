@@ -7,7 +7,7 @@
  * replaying a log goes through exactly the same code as live requests.
  */
 import { HttpError } from './errors';
-import type { ExperienceEvent, StepEvent } from './events';
+import type { ExperienceEvent, StepEvent } from './experience-events';
 
 /** A completed (observation, action, reward, next value) step of a training-enabled episode. */
 export interface Transition {

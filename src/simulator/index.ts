@@ -1,5 +1,5 @@
 /**
- * The cluster twin: a local simulator of a Kubernetes cluster running the TeaStore web UI, driven
+ * The cluster simulator: a local stand-in for a Kubernetes cluster running the TeaStore web UI, driven
  * by the recorded dataset. It serves the subset of the Kubernetes REST API that the project and
  * kubectl use, simulates rollouts, and exposes cAdvisor-style metrics for Prometheus to scrape.
  */
@@ -20,7 +20,7 @@ import type { KubeObject } from './status';
 import { ObjectStore, type ResourceType } from './store';
 import { TEASTORE_NAMESPACE, teastoreDeployment, teastoreNamespace } from './teastore';
 
-export interface TwinOptions {
+export interface SimulatorOptions {
   /** TCP port (0 picks a free one). */
   port?: number;
   host?: string;
@@ -41,7 +41,7 @@ export interface TwinOptions {
   withRlAutoscalerResource?: boolean;
 }
 
-export interface Twin {
+export interface Simulator {
   apiUrl: string;
   metricsUrl: string;
   kubeconfigPath: string;
@@ -71,7 +71,7 @@ export interface Twin {
   stop(): Promise<void>;
 }
 
-export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const seed = options.seed ?? 0;
   const rng = new Rng(seed);
   const nameRng = rng.fork();

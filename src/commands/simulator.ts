@@ -1,5 +1,5 @@
 /** `rl-autoscaler simulator`: runs the cluster simulator until SIGINT or SIGTERM. */
-import { startTwin } from '../twin';
+import { startSimulator } from '../simulator';
 import { intOption, parseOptions } from './args';
 import { UsageError, type CliCommand, type OptionTable } from './types';
 
@@ -12,7 +12,7 @@ const OPTIONS = {
   'period-ms': { type: 'string', value: 'N', help: 'how often each pod draws a new dataset row (default: 10000)' },
 } as const satisfies OptionTable;
 
-export const twinCommand: CliCommand = {
+export const simulatorCommand: CliCommand = {
   name: 'simulator',
   summary: 'run the cluster simulator: a local, dataset-driven stand-in of the TeaStore web UI on Kubernetes (API + /metrics)',
   options: OPTIONS,
@@ -25,7 +25,7 @@ export const twinCommand: CliCommand = {
       if (value < 0) throw new UsageError(`--${name} must not be negative, got ${value}`);
       return value;
     };
-    const twin = await startTwin({
+    const simulator = await startSimulator({
       port,
       kubeconfigPath: opts.kubeconfig,
       seed: intOption(opts.seed, 'seed', 0),
@@ -33,13 +33,13 @@ export const twinCommand: CliCommand = {
       podStopDelayMs: nonNegative('pod-stop-ms', intOption(opts['pod-stop-ms'], 'pod-stop-ms', 2000)),
       measurementPeriodMs: nonNegative('period-ms', intOption(opts['period-ms'], 'period-ms', 10_000)) || 10_000,
     });
-    console.log(`simulator ready: api=${twin.apiUrl} metrics=${twin.metricsUrl} kubeconfig=${twin.kubeconfigPath}`);
+    console.log(`simulator ready: api=${simulator.apiUrl} metrics=${simulator.metricsUrl} kubeconfig=${simulator.kubeconfigPath}`);
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
-    await twin.stop();
+    await simulator.stop();
     return 0;
   },
 };
