@@ -60,7 +60,7 @@ export class DeploymentAudit {
 
   constructor(
     private readonly simulator: Simulator,
-    private readonly targets: AuditTarget[],
+    targets: AuditTarget[],
   ) {
     for (const t of targets) {
       const current = simulator.store.find(DEPLOYMENTS, t.namespace, t.deployment);

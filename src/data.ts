@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ACTION_COUNT, CONFIG_COUNT, LEVELS, configIndex, configFromIndex, type ScalingConfig } from './space';
+import { ACTION_COUNT, CONFIG_COUNT, LEVELS, configIndex } from './space';
 
 export const DEFAULT_DATA_PATH = path.resolve(__dirname, '..', 'data', 'teastore_data.csv');
 
@@ -241,16 +241,6 @@ export function loadTeastoreData(file: string = DEFAULT_DATA_PATH): TeastoreTabl
   const table = parseTeastoreData(text, resolved);
   cache.set(resolved, table);
   return table;
-}
-
-/** Number of logged rows of a configuration. */
-export function rowCountOf(table: TeastoreTable, config: number): number {
-  return table.configStart[config + 1] - table.configStart[config];
-}
-
-/** The configuration of a row. */
-export function configOfRow(table: TeastoreTable, row: number): ScalingConfig {
-  return configFromIndex(table.config[row]);
 }
 
 /** One row as a plain object with meaningful names. */

@@ -6,7 +6,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
 import { assertOnGrid, type ScalingConfig } from './space';
-import { FieldError, findContainer, formatCpuMillis, parseCpuMillis, readContainerKnobs, withHeapMB } from './kube-fields';
+import { FieldError, findContainer, formatCpuMillis, readContainerKnobs, withHeapMB } from './kube-fields';
 
 export { parseCpuMillis, formatCpuMillis, parseHeapMB, withHeapMB, FieldError } from './kube-fields';
 

@@ -5,7 +5,7 @@
  * a kernel shows, so an executed notebook and its HTML export work offline. Later figures use
  * the window.Plotly that first output defined.
  */
-import { figureHtml, escapeHtml, type Figure } from './plot';
+import { figureHtml, tableHtml, type Figure, type TableOptions } from './plot';
 
 interface TslabDisplay {
   html(s: string): void;
@@ -26,26 +26,7 @@ export function showFigure(figure: Figure): void {
   plotlyShown = true;
 }
 
-/** Formats a cell: numbers with `digits` significant decimals, NaN as "NaN". */
-function formatCell(value: unknown, digits: number): string {
-  if (typeof value === 'number') {
-    if (Number.isNaN(value)) return 'NaN';
-    return Number.isInteger(value) ? String(value) : value.toFixed(digits);
-  }
-  return value === undefined || value === null ? '' : String(value);
-}
-
-/** An HTML table of records (columns from the first record unless given). */
-export function tableHtml(rows: readonly object[], options: { columns?: string[]; caption?: string; digits?: number } = {}): string {
-  const columns = options.columns ?? Object.keys(rows[0] ?? {});
-  const digits = options.digits ?? 3;
-  const head = columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
-  const body = rows.map((row) => `<tr>${columns.map((c) => `<td>${escapeHtml(formatCell((row as Record<string, unknown>)[c], digits))}</td>`).join('')}</tr>`).join('\n');
-  const caption = options.caption ? `<caption style="caption-side:top;text-align:left;font-weight:bold">${escapeHtml(options.caption)}</caption>` : '';
-  return `<table class="records">${caption}<thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
-}
-
-export function showTable(rows: readonly object[], options: { columns?: string[]; caption?: string; digits?: number } = {}): void {
+export function showTable(rows: readonly object[], options: TableOptions = {}): void {
   display().html(tableHtml(rows, options));
 }
 
@@ -71,6 +52,3 @@ export function showFrame(frame: FrameLike, options: { maxRows?: number; caption
   showTable(frameRecords(frame, options.maxRows ?? 20), { caption: options.caption, digits: options.digits });
 }
 
-export function showMarkdown(text: string): void {
-  display().markdown(text);
-}

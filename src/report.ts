@@ -10,7 +10,7 @@ import { readHistory } from './agent/history';
 import { runEpisode, type EpisodeRecord, type Policy } from './agent/episode';
 import { makeDatasetEnv, type DatasetModel } from './env/dataset-env';
 import type { Start } from './env/start';
-import { tableHtml } from './notebook';
+import { tableHtml } from './plot';
 import type { LiveEpisode } from './live/log-episodes';
 import { episodesByIndex } from './live/log-episodes';
 import type { PolicyResult } from './live/run';

@@ -24,11 +24,6 @@ export interface MlpWeights {
   activation: Activation;
 }
 
-/** Layer sizes from input to output, e.g. [29, 64, 64, 7]. */
-export function mlpSizes(weights: MlpWeights): number[] {
-  return [weights.layers[0].inputs, ...weights.layers.map((l) => l.outputs)];
-}
-
 /**
  * A random matrix with orthonormal rows or columns, scaled by `gain` (orthogonal initialisation,
  * as CleanRL uses for PPO): Gram-Schmidt on Gaussian vectors from a seeded generator.

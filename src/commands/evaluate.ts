@@ -3,7 +3,6 @@ import { loadCheckpoint, trainedRewardName } from '../agent/checkpoint';
 import { evaluateExact, evaluateGreedy } from '../agent/evaluate';
 import { DatasetModel } from '../env/dataset-env';
 import { formatStart } from '../env/start';
-import { REWARD_NAMES, type RewardName } from '../reward';
 import { intOption, parseOptions, rewardOption, startOption } from './args';
 import { UsageError, type CliCommand, type OptionTable } from './types';
 

@@ -37,6 +37,33 @@ function scriptJson(value: unknown): string {
 
 let nextId = 0;
 
+export interface TableOptions {
+  /** Columns in order (default: the first record's keys). */
+  columns?: string[];
+  caption?: string;
+  /** Decimals of non-integer numbers (default 3). */
+  digits?: number;
+}
+
+/** Formats a cell: numbers with `digits` significant decimals, NaN as "NaN". */
+function formatCell(value: unknown, digits: number): string {
+  if (typeof value === 'number') {
+    if (Number.isNaN(value)) return 'NaN';
+    return Number.isInteger(value) ? String(value) : value.toFixed(digits);
+  }
+  return value === undefined || value === null ? '' : String(value);
+}
+
+/** An HTML table of records (columns from the first record unless given). */
+export function tableHtml(rows: readonly object[], options: TableOptions = {}): string {
+  const columns = options.columns ?? Object.keys(rows[0] ?? {});
+  const digits = options.digits ?? 3;
+  const head = columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
+  const body = rows.map((row) => `<tr>${columns.map((c) => `<td>${escapeHtml(formatCell((row as Record<string, unknown>)[c], digits))}</td>`).join('')}</tr>`).join('\n');
+  const caption = options.caption ? `<caption style="caption-side:top;text-align:left;font-weight:bold">${escapeHtml(options.caption)}</caption>` : '';
+  return `<table class="records">${caption}<thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
 export interface SnippetOptions {
   /** Inline the plotly bundle before the figure (once per page is enough). */
   includePlotly?: boolean;
@@ -96,11 +123,6 @@ export function writeHtmlFile(file: string, html: string): string {
   writeFileSync(temp, html);
   renameSync(temp, target);
   return target;
-}
-
-/** Writes figures to a self-contained HTML file and returns its absolute path. */
-export function writeFigureHtml(file: string, figures: Figure[], title = 'Figures'): string {
-  return writeHtmlFile(file, standaloneHtml(figures, { title }));
 }
 
 const CHROMIUM_NAMES = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'];
