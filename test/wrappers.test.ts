@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OrderEnforcing, RecordEpisodeStatistics, ResetNeeded, TimeLimit, withEpisodeWrappers } from '../src/env/common-wrappers';
+import { OrderEnforcing, RecordEpisodeStatistics, ResetNeeded, TimeLimit, withEpisodeWrappers } from '../src/env/episode-wrappers';
 import { DatasetEnv, makeDatasetEnv } from '../src/env/dataset-env';
 import type { Env, ResetOptions, ResetResult, StepResult, SyncEnv } from '../src/env/types';
 

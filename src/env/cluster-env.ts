@@ -13,7 +13,7 @@ import type { MetricClient, WindowMetrics } from '../metric';
 import { loadTeastoreData } from '../data';
 import { datasetNormalisers, makeReward, type RewardFunction, type RewardName } from '../reward';
 import { ACTION_COUNT, FULL_BOUNDS, applyAction, assertOnGrid, type Bounds, type Observation, type ScalingConfig } from '../space';
-import { withEpisodeWrappers, type EpisodeEnv } from './common-wrappers';
+import { withEpisodeWrappers, type EpisodeEnv } from './episode-wrappers';
 import { DEFAULT_MAX_STEPS } from './dataset-env';
 import type { Env, ResetOptions, ResetResult, StepInfo, StepResult } from './types';
 

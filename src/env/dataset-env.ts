@@ -12,7 +12,7 @@ import { Rng } from '../random';
 import { datasetNormalisers, makeReward, rowRewards, type RewardFunction, type RewardName } from '../reward';
 import * as space from '../space';
 import { FULL_BOUNDS, configFromIndex, configIndex, nextConfigTable, SpaceError, type Bounds, type Observation } from '../space';
-import { withEpisodeWrappers, type EpisodeEnv } from './common-wrappers';
+import { withEpisodeWrappers, type EpisodeEnv } from './episode-wrappers';
 import { checkStart, ORIGINAL_START, type Start } from './start';
 import type { ResetOptions, ResetResult, StepInfo, StepResult, SyncEnv } from './types';
 

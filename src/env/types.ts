@@ -5,7 +5,7 @@
  * live cluster; the live one answers with promises, so callers `await` either.
  *
  * As in Gymnasium, an environment itself knows no time limit and does not check the call order:
- * the wrappers in common-wrappers.ts add both, and `makeDatasetEnv`/`makeClusterEnv` apply them.
+ * the wrappers in episode-wrappers.ts add both, and `makeDatasetEnv`/`makeClusterEnv` apply them.
  */
 import type { StepMetrics } from '../measurement';
 import type { Observation, ScalingConfig } from '../space';

@@ -1,7 +1,7 @@
 /**
  * Gymnasium-style wrappers: cross-cutting concerns that wrap any `Env` (dataset or live) instead of
  * living as flags inside each environment. The episode wrappers (time limit, call order,
- * statistics) are in common-wrappers.ts; this module holds the base class and the step log.
+ * statistics) are in episode-wrappers.ts; this module holds the base class and the step log.
  */
 import { randomUUID } from 'node:crypto';
 import { ACTIONS } from '../space';

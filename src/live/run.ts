@@ -12,7 +12,7 @@ import { describeReward, type RewardFunction } from '../reward';
 import { DatasetModel } from '../env/dataset-env';
 import type { ClusterEnv, LiveStepInfo, StepTimings } from '../env/cluster-env';
 import { readStepLog, StepLog, type StepLogRecord } from '../env/step-log';
-import { withEpisodeWrappers } from '../env/common-wrappers';
+import { withEpisodeWrappers } from '../env/episode-wrappers';
 import { StepLogger } from '../env/wrappers';
 import type { Observation } from '../space';
 import { finetune, type Experience, type FinetuneSettings, type FinetuneUpdate } from './finetune';
