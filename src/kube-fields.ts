@@ -1,10 +1,27 @@
 /**
- * Parsing and formatting of the deployment fields the three knobs live in: the container's CPU
- * limit (a Kubernetes quantity) and the JVM heap inside an env var (`-Xmx<N><unit>`).
+ * Which Deployment and container hold the three knobs, and the parsing and formatting of the fields
+ * they live in: the container's CPU limit (a Kubernetes quantity) and the JVM heap inside an env
+ * var (`-Xmx<N><unit>`).
  *
  * Kept apart from src/kube.ts so that the cluster simulator can read the same fields without loading
  * the Kubernetes client library.
  */
+
+/** The Deployment and container an autoscaler acts on, and where the heap setting lives. */
+export interface DeploymentTarget {
+  namespace: string;
+  deployment: string;
+  container: string;
+  /** Env var whose value carries `-Xmx<N>M`. */
+  heapEnvVar: string;
+}
+
+export const DEFAULT_TARGET: Readonly<DeploymentTarget> = {
+  namespace: 'app2scale',
+  deployment: 'teastore-webui',
+  container: 'teastore-webui',
+  heapEnvVar: 'CATALINA_OPTS',
+};
 
 export class FieldError extends Error {
   override name = 'FieldError';

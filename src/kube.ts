@@ -6,25 +6,9 @@
 import * as k8s from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
 import { assertOnGrid, type ScalingConfig } from './space';
-import { FieldError, findContainer, formatCpuMillis, readContainerKnobs, withHeapMB } from './kube-fields';
+import { DEFAULT_TARGET, FieldError, findContainer, formatCpuMillis, readContainerKnobs, withHeapMB, type DeploymentTarget } from './kube-fields';
 
-export { parseCpuMillis, formatCpuMillis, parseHeapMB, withHeapMB, FieldError } from './kube-fields';
-
-/** Which deployment, container and env var hold the three knobs. */
-export interface DeploymentTarget {
-  namespace: string;
-  deployment: string;
-  container: string;
-  /** Env var whose value carries `-Xmx<N>M`. */
-  heapEnvVar: string;
-}
-
-export const DEFAULT_TARGET: Readonly<DeploymentTarget> = {
-  namespace: 'app2scale',
-  deployment: 'teastore-webui',
-  container: 'teastore-webui',
-  heapEnvVar: 'CATALINA_OPTS',
-};
+export { parseCpuMillis, formatCpuMillis, parseHeapMB, withHeapMB, FieldError, DEFAULT_TARGET, type DeploymentTarget } from './kube-fields';
 
 export interface KubeClientOptions {
   /** Attempts for a request that fails with 409, 5xx or a network error (default 5). */

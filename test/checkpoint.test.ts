@@ -10,7 +10,7 @@ import { HistoryError, readHistory } from '../src/agent/history';
 import { encodedRows, greedyActionsOfRows } from '../src/agent/evaluate';
 import { defaultNetworkSpec, initPolicyWeights, PpoPolicy } from '../src/agent/policy';
 import { ppoConfig } from '../src/agent/ppo';
-import { trainCommand } from '../src/commands/train';
+import { run as runTrainCommand } from '../src/commands/train';
 import { DatasetModel } from '../src/env/dataset-env';
 import { Rng } from '../src/random';
 import { OBSERVATION_SIZE, SPACE_SCHEMA } from '../src/space';
@@ -145,7 +145,7 @@ test('train --reward saves a checkpoint that records that reward once, with the 
   const log = console.log;
   console.log = () => {};
   try {
-    assert.equal(await trainCommand.run(['--steps', '2048', '--seed', '3', '--reward', 'total-throughput', '--out', out]), 0);
+    assert.equal(await runTrainCommand(['--steps', '2048', '--seed', '3', '--reward', 'total-throughput', '--out', out]), 0);
   } finally {
     console.log = log;
   }

@@ -3,7 +3,7 @@ import { baselineReturns, BASELINE_NAMES, type ReturnEstimate } from '../agent/b
 import { DatasetModel } from '../env/dataset-env';
 import { formatStart } from '../env/start';
 import { intOption, parseOptions, rewardOption, startOption } from './args';
-import { type CliCommand, type OptionTable } from './types';
+import { BASELINES } from './definitions';
 
 export function formatBaselineTable(start: string, returns: Record<string, ReturnEstimate>): string {
   const lines = [`expected 50-step return from ${start}`, `  ${'policy'.padEnd(12)} ${'return'.padStart(9)}  how`];
@@ -15,31 +15,18 @@ export function formatBaselineTable(start: string, returns: Record<string, Retur
   return lines.join('\n');
 }
 
-const OPTIONS = {
-  start: { type: 'string', default: 'row:558', value: 'row:N|random-row|config:R,CPU,HEAP', help: 'where episodes start: a dataset row, a uniformly drawn row, or a configuration' },
-  reward: { type: 'string', default: 'classic', value: 'classic|total-throughput', help: 'the reward function' },
-  episodes: { type: 'string', value: 'N', help: 'Monte Carlo episodes for the random baseline (default: 2000)' },
-  seed: { type: 'string', value: 'N', help: 'seed of the Monte Carlo episodes (default: 0)' },
-  json: { type: 'boolean', default: false, help: 'print one JSON object {start, returns} instead of a table' },
-} as const satisfies OptionTable;
 
-export const baselinesCommand: CliCommand = {
-  name: 'baselines',
-  summary: 'expected return of each baseline policy and of the exact optimum on the dataset replay',
-  options: OPTIONS,
-  examples: ['--start row:558', '--start random-row --json'],
-  async run(args) {
-    const opts = parseOptions(args, OPTIONS);
-    const reward = rewardOption(opts.reward);
-    const start = startOption(opts.start!);
-    const model = new DatasetModel({ reward });
-    const returns = baselineReturns(model, start, { episodes: intOption(opts.episodes, 'episodes', 2000), seed: intOption(opts.seed, 'seed', 0) });
-    if (opts.json) {
-      const means = Object.fromEntries(BASELINE_NAMES.map((n) => [n, returns[n].mean]));
-      console.log(JSON.stringify({ start: formatStart(start), returns: means }));
-    } else {
-      console.log(formatBaselineTable(formatStart(start), returns));
-    }
-    return 0;
-  },
-};
+export async function run(args: string[]): Promise<number> {
+  const opts = parseOptions(args, BASELINES.options);
+  const reward = rewardOption(opts.reward);
+  const start = startOption(opts.start!);
+  const model = new DatasetModel({ reward });
+  const returns = baselineReturns(model, start, { episodes: intOption(opts.episodes, 'episodes', 2000), seed: intOption(opts.seed, 'seed', 0) });
+  if (opts.json) {
+    const means = Object.fromEntries(BASELINE_NAMES.map((n) => [n, returns[n].mean]));
+    console.log(JSON.stringify({ start: formatStart(start), returns: means }));
+  } else {
+    console.log(formatBaselineTable(formatStart(start), returns));
+  }
+  return 0;
+}

@@ -14,7 +14,8 @@ import type { RewardName } from '../reward';
 import { PolicyClient, type InferenceMode } from '../server/client';
 import { driveEnv } from '../server/drive';
 import { intOption, parseOptions, rewardOption, startOption } from './args';
-import { UsageError, type CliCommand, type OptionTable } from './types';
+import { UsageError } from './types';
+import { CLIENT } from './definitions';
 
 export const CLIENT_ENVS = ['cluster', 'dataset'] as const;
 export type ClientEnvName = (typeof CLIENT_ENVS)[number];
@@ -51,77 +52,55 @@ export async function createClientEnv(name: ClientEnvName, o: ClientEnvOptions):
   })(env);
 }
 
-const OPTIONS = {
-  url: { type: 'string', default: 'http://127.0.0.1:9900', value: 'URL', help: 'the policy server' },
-  token: { type: 'string', value: 'T', help: "the server's bearer token (default: POLICY_SERVER_TOKEN)" },
-  steps: { type: 'string', value: 'N', help: 'steps to drive in all (default: 1000)' },
-  env: { type: 'string', default: 'cluster', value: 'cluster|dataset', help: 'the live environment (the simulator unless --prometheus) or the dataset replay' },
-  inference: { type: 'string', default: 'remote', value: 'remote|local', help: 'the server chooses each action, or the client with a copy of the policy' },
-  'no-training': { type: 'boolean', default: false, help: 'episodes that train nothing (greedy actions)' },
-  'max-steps': { type: 'string', value: 'N', help: 'steps per episode (default: 100)' },
-  start: { type: 'string', default: 'row:558', value: 'row:N|random-row|config:R,CPU,HEAP', help: 'where dataset episodes start' },
-  reward: { type: 'string', value: 'classic|total-throughput', help: "the reward reported to the server (default: the one the server announces)" },
-  seed: { type: 'string', value: 'N', help: 'seed of the environment and of local sampling (default: 0)' },
-  log: { type: 'string', value: 'FILE.jsonl', help: 'append every step to this file' },
-  'timeout-ms': { type: 'string', value: 'N', help: 'per-request time-out (default: 30000)' },
-  kubeconfig: { type: 'string', value: 'FILE', help: 'a real cluster instead of the simulator (with --prometheus)' },
-  prometheus: { type: 'string', value: 'URL', help: "the cluster's Prometheus" },
-} as const satisfies OptionTable;
 
-export const clientCommand: CliCommand = {
-  name: 'client',
-  summary: 'drives an environment through the policy server for N steps (the original PolicyClient loop)',
-  options: OPTIONS,
-  examples: ['--steps 20', '--env dataset --steps 500 --inference local'],
-  async run(args) {
-    const opts = parseOptions(args, OPTIONS);
-    if (!CLIENT_ENVS.includes(opts.env as ClientEnvName)) throw new UsageError(`--env must be one of ${CLIENT_ENVS.join(', ')}, got ${JSON.stringify(opts.env)}`);
-    if (opts.inference !== 'remote' && opts.inference !== 'local') throw new UsageError(`--inference must be remote or local, got ${JSON.stringify(opts.inference)}`);
-    if (opts.reward !== undefined) rewardOption(opts.reward);
-    const steps = intOption(opts.steps, 'steps', 1000);
-    if (steps < 1) throw new UsageError(`--steps must be at least 1, got ${steps}`);
-    const maxSteps = intOption(opts['max-steps'], 'max-steps', 100);
-    if (maxSteps < 1) throw new UsageError(`--max-steps must be at least 1, got ${maxSteps}`);
-    const seed = intOption(opts.seed, 'seed', 0);
-    try {
-      new URL(opts.url!);
-    } catch {
-      throw new UsageError(`--url is not a URL: ${JSON.stringify(opts.url)}`);
-    }
+export async function run(args: string[]): Promise<number> {
+  const opts = parseOptions(args, CLIENT.options);
+  if (!CLIENT_ENVS.includes(opts.env as ClientEnvName)) throw new UsageError(`--env must be one of ${CLIENT_ENVS.join(', ')}, got ${JSON.stringify(opts.env)}`);
+  if (opts.inference !== 'remote' && opts.inference !== 'local') throw new UsageError(`--inference must be remote or local, got ${JSON.stringify(opts.inference)}`);
+  if (opts.reward !== undefined) rewardOption(opts.reward);
+  const steps = intOption(opts.steps, 'steps', 1000);
+  if (steps < 1) throw new UsageError(`--steps must be at least 1, got ${steps}`);
+  const maxSteps = intOption(opts['max-steps'], 'max-steps', 100);
+  if (maxSteps < 1) throw new UsageError(`--max-steps must be at least 1, got ${maxSteps}`);
+  const seed = intOption(opts.seed, 'seed', 0);
+  try {
+    new URL(opts.url!);
+  } catch {
+    throw new UsageError(`--url is not a URL: ${JSON.stringify(opts.url)}`);
+  }
 
-    const client = new PolicyClient(opts.url!, {
-      token: opts.token ?? process.env.POLICY_SERVER_TOKEN,
-      inferenceMode: opts.inference as InferenceMode,
-      timeoutMs: intOption(opts['timeout-ms'], 'timeout-ms', 30_000),
+  const client = new PolicyClient(opts.url!, {
+    token: opts.token ?? process.env.POLICY_SERVER_TOKEN,
+    inferenceMode: opts.inference as InferenceMode,
+    timeoutMs: intOption(opts['timeout-ms'], 'timeout-ms', 30_000),
+    seed,
+  });
+  await client.handshake();
+  // Compute the reward the server's policy learns from, unless told otherwise.
+  const serverReward = (await client.status()).reward ?? 'classic'; // servers before the field learnt from any
+  const reward = opts.reward !== undefined ? rewardOption(opts.reward) : rewardOption(serverReward);
+  if (reward !== serverReward) console.error(`note: the server learns from reward ${serverReward}, this client computes ${reward}`);
+  const env = await createClientEnv(opts.env as ClientEnvName, { maxSteps, seed, start: opts.start!, reward, kubeconfig: opts.kubeconfig, prometheus: opts.prometheus });
+  // Append-only step log with timestamps, episode ids and step indices (the original rewrote a CSV each step).
+  const log = opts.log ? fs.openSync(opts.log, 'a') : null;
+  try {
+    const summary = await driveEnv(env, client, {
+      steps,
       seed,
+      trainingEnabled: !opts['no-training'],
+      onStep: ({ episodeId, index, action, result }) => {
+        if (log !== null) {
+          const row = { time: new Date().toISOString(), episode: episodeId, step: index, action, reward: result.reward, observation: result.observation, terminated: result.terminated, truncated: result.truncated, info: result.info };
+          fs.writeSync(log, JSON.stringify(row) + '\n');
+        }
+      },
+      onEpisodeEnd: ({ episodeId, steps: n, totalReward }) => console.log(`episode ${episodeId}: ${n} steps, return ${totalReward.toFixed(3)}`),
     });
-    await client.handshake();
-    // Compute the reward the server's policy learns from, unless told otherwise.
-    const serverReward = (await client.status()).reward ?? 'classic'; // servers before the field learnt from any
-    const reward = opts.reward !== undefined ? rewardOption(opts.reward) : rewardOption(serverReward);
-    if (reward !== serverReward) console.error(`note: the server learns from reward ${serverReward}, this client computes ${reward}`);
-    const env = await createClientEnv(opts.env as ClientEnvName, { maxSteps, seed, start: opts.start!, reward, kubeconfig: opts.kubeconfig, prometheus: opts.prometheus });
-    // Append-only step log with timestamps, episode ids and step indices (the original rewrote a CSV each step).
-    const log = opts.log ? fs.openSync(opts.log, 'a') : null;
-    try {
-      const summary = await driveEnv(env, client, {
-        steps,
-        seed,
-        trainingEnabled: !opts['no-training'],
-        onStep: ({ episodeId, index, action, result }) => {
-          if (log !== null) {
-            const row = { time: new Date().toISOString(), episode: episodeId, step: index, action, reward: result.reward, observation: result.observation, terminated: result.terminated, truncated: result.truncated, info: result.info };
-            fs.writeSync(log, JSON.stringify(row) + '\n');
-          }
-        },
-        onEpisodeEnd: ({ episodeId, steps: n, totalReward }) => console.log(`episode ${episodeId}: ${n} steps, return ${totalReward.toFixed(3)}`),
-      });
-      const status = await client.status();
-      console.log(`${summary.steps} steps in ${summary.episodes.length} episodes; server policy version ${status.policy_version}, ${status.steps_trained} steps trained`);
-    } finally {
-      if (log !== null) fs.closeSync(log);
-      await env.close?.();
-    }
-    return 0;
-  },
-};
+    const status = await client.status();
+    console.log(`${summary.steps} steps in ${summary.episodes.length} episodes; server policy version ${status.policy_version}, ${status.steps_trained} steps trained`);
+  } finally {
+    if (log !== null) fs.closeSync(log);
+    await env.close?.();
+  }
+  return 0;
+}

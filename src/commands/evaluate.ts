@@ -4,44 +4,31 @@ import { evaluateExact, evaluateGreedy } from '../agent/evaluate';
 import { DatasetModel } from '../env/dataset-env';
 import { formatStart } from '../env/start';
 import { intOption, parseOptions, rewardOption, startOption } from './args';
-import { UsageError, type CliCommand, type OptionTable } from './types';
+import { UsageError } from './types';
+import { EVALUATE } from './definitions';
 
-const OPTIONS = {
-  checkpoint: { type: 'string', value: 'DIR', help: 'the checkpoint folder to evaluate (required)' },
-  start: { type: 'string', default: 'row:558', value: 'row:N|random-row|config:R,CPU,HEAP', help: 'where episodes start' },
-  episodes: { type: 'string', value: 'N', help: 'greedy episodes to play (default: 100)' },
-  seed: { type: 'string', value: 'N', help: 'seed of the dataset rows drawn (default: 0)' },
-  reward: { type: 'string', value: 'classic|total-throughput', help: "the reward function (default: the checkpoint's)" },
-  json: { type: 'boolean', default: false, help: 'print one JSON object {mean, std, episodes, optimum, fraction}' },
-} as const satisfies OptionTable;
 
-export const evaluateCommand: CliCommand = {
-  name: 'evaluate',
-  summary: 'greedy episodes of a saved policy: mean, std, 95% CI and fraction of the exact optimum (also the exact expected return)',
-  options: OPTIONS,
-  examples: ['--checkpoint checkpoints/<run-id> --start row:558 --json'],
-  async run(args) {
-    const opts = parseOptions(args, OPTIONS);
-    if (opts.checkpoint === undefined) throw new UsageError('--checkpoint DIR is required');
-    const start = startOption(opts.start!);
-    const episodes = intOption(opts.episodes, 'episodes', 100);
-    if (episodes < 1) throw new UsageError('--episodes must be at least 1');
-    const { policy, meta } = loadCheckpoint(opts.checkpoint);
-    const rewardName = opts.reward !== undefined ? rewardOption(opts.reward) : trainedRewardName(meta, opts.checkpoint);
-    const model = new DatasetModel({ reward: rewardName });
-    if (model.table.sha256 !== meta.data.sha256) {
-      console.error(`warning: the checkpoint was trained on data ${meta.data.sha256.slice(0, 12)}…, the dataset here is ${model.table.sha256.slice(0, 12)}…`);
-    }
-    const masked = meta.config.maskActions;
-    const result = evaluateGreedy(policy, model, { start, episodes, seed: intOption(opts.seed, 'seed', 0), masked });
-    if (opts.json) {
-      console.log(JSON.stringify({ mean: result.mean, std: result.std, episodes: result.episodes, optimum: result.optimum, fraction: result.fraction }));
-      return 0;
-    }
-    const exact = evaluateExact(policy, model, start, { masked });
-    console.log(`checkpoint ${meta.runId} (${meta.preset ?? 'custom config'}, seed ${meta.seed}, masking ${masked ? 'on' : 'off'})`);
-    console.log(`greedy, ${result.episodes} episodes from ${formatStart(start)}: mean ${result.mean.toFixed(3)}, std ${result.std.toFixed(3)}, 95% CI [${result.ci95[0].toFixed(3)}, ${result.ci95[1].toFixed(3)}]`);
-    console.log(`exact expected return ${exact.value.toFixed(3)}; optimum ${exact.optimum.toFixed(3)}; fraction of optimum ${exact.fraction.toFixed(4)} (episodes: ${result.fraction.toFixed(4)})`);
+export async function run(args: string[]): Promise<number> {
+  const opts = parseOptions(args, EVALUATE.options);
+  if (opts.checkpoint === undefined) throw new UsageError('--checkpoint DIR is required');
+  const start = startOption(opts.start!);
+  const episodes = intOption(opts.episodes, 'episodes', 100);
+  if (episodes < 1) throw new UsageError('--episodes must be at least 1');
+  const { policy, meta } = loadCheckpoint(opts.checkpoint);
+  const rewardName = opts.reward !== undefined ? rewardOption(opts.reward) : trainedRewardName(meta, opts.checkpoint);
+  const model = new DatasetModel({ reward: rewardName });
+  if (model.table.sha256 !== meta.data.sha256) {
+    console.error(`warning: the checkpoint was trained on data ${meta.data.sha256.slice(0, 12)}…, the dataset here is ${model.table.sha256.slice(0, 12)}…`);
+  }
+  const masked = meta.config.maskActions;
+  const result = evaluateGreedy(policy, model, { start, episodes, seed: intOption(opts.seed, 'seed', 0), masked });
+  if (opts.json) {
+    console.log(JSON.stringify({ mean: result.mean, std: result.std, episodes: result.episodes, optimum: result.optimum, fraction: result.fraction }));
     return 0;
-  },
-};
+  }
+  const exact = evaluateExact(policy, model, start, { masked });
+  console.log(`checkpoint ${meta.runId} (${meta.preset ?? 'custom config'}, seed ${meta.seed}, masking ${masked ? 'on' : 'off'})`);
+  console.log(`greedy, ${result.episodes} episodes from ${formatStart(start)}: mean ${result.mean.toFixed(3)}, std ${result.std.toFixed(3)}, 95% CI [${result.ci95[0].toFixed(3)}, ${result.ci95[1].toFixed(3)}]`);
+  console.log(`exact expected return ${exact.value.toFixed(3)}; optimum ${exact.optimum.toFixed(3)}; fraction of optimum ${exact.fraction.toFixed(4)} (episodes: ${result.fraction.toFixed(4)})`);
+  return 0;
+}

@@ -1,12 +1,24 @@
-/** Every CLI subcommand, in the order the help lists them. */
-import type { CliCommand } from './types';
-import { baselinesCommand } from './baselines';
-import { clientCommand } from './client';
-import { evaluateCommand } from './evaluate';
-import { liveCommand } from './live';
-import { operatorCommand } from './operator';
-import { serveCommand } from './serve';
-import { trainCommand } from './train';
-import { simulatorCommand } from './simulator';
+/**
+ * Every CLI subcommand, in the order the help lists them. A command's implementation (and with it
+ * TensorFlow.js, the Kubernetes client or Prometheus' client) is loaded only when it runs.
+ */
+import type { CliCommand, CommandDefinition } from './types';
+import { BASELINES, CLIENT, EVALUATE, LIVE, OPERATOR, SERVE, SIMULATOR, TRAIN } from './definitions';
 
-export const COMMANDS: CliCommand[] = [baselinesCommand, trainCommand, evaluateCommand, liveCommand, serveCommand, clientCommand, simulatorCommand, operatorCommand];
+type Implementation = { run(args: string[]): Promise<number> };
+
+function command(definition: CommandDefinition, load: () => Implementation): CliCommand {
+  return { ...definition, run: (args) => load().run(args) };
+}
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+export const COMMANDS: CliCommand[] = [
+  command(BASELINES, () => require('./baselines') as typeof import('./baselines')),
+  command(TRAIN, () => require('./train') as typeof import('./train')),
+  command(EVALUATE, () => require('./evaluate') as typeof import('./evaluate')),
+  command(LIVE, () => require('./live') as typeof import('./live')),
+  command(SERVE, () => require('./serve') as typeof import('./serve')),
+  command(CLIENT, () => require('./client') as typeof import('./client')),
+  command(SIMULATOR, () => require('./simulator') as typeof import('./simulator')),
+  command(OPERATOR, () => require('./operator') as typeof import('./operator')),
+];

@@ -2,61 +2,45 @@
 import { DEFAULT_TRAIN_BATCH } from '../server/learner';
 import { PolicyServer } from '../server/server';
 import { intOption, parseOptions, rewardOption } from './args';
-import { UsageError, type CliCommand, type OptionTable } from './types';
+import { UsageError } from './types';
+import { SERVE } from './definitions';
 
-const OPTIONS = {
-  checkpoint: { type: 'string', value: 'DIR', help: 'start from this checkpoint (default: a fresh policy, or the state dir\'s newest)' },
-  host: { type: 'string', default: '127.0.0.1', value: 'ADDRESS', help: 'listen address; anything but loopback needs a token' },
-  port: { type: 'string', value: 'N', help: 'listen port (default: 9900)' },
-  token: { type: 'string', value: 'T', help: 'bearer token every request must send (default: POLICY_SERVER_TOKEN)' },
-  'state-dir': { type: 'string', default: 'policy-server-state', value: 'DIR', help: 'experience log and checkpoints; a restart resumes from it' },
-  'train-batch': { type: 'string', value: 'N', help: 'training-enabled steps per PPO update (default: 128)' },
-  'keep-checkpoints': { type: 'string', value: 'N', help: 'newest checkpoints kept in the state dir (default: 3)' },
-  reward: { type: 'string', value: 'classic|total-throughput', help: "the reward clients are to compute (default: the checkpoint's, else classic)" },
-  seed: { type: 'string', value: 'N', help: 'seed of action sampling and training (default: 1)' },
-} as const satisfies OptionTable;
 
-export const serveCommand: CliCommand = {
-  name: 'serve',
-  summary: 'policy server: actions over HTTP/JSON, PPO updates from reported experience, checkpoints in the state dir',
-  options: OPTIONS,
-  examples: ['--state-dir policy-server-state --train-batch 128', '--checkpoint checkpoints/<run-id>'],
-  async run(args) {
-    const opts = parseOptions(args, OPTIONS);
-    const port = intOption(opts.port, 'port', 9900);
-    if (port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got ${port}`);
-    const trainBatch = intOption(opts['train-batch'], 'train-batch', DEFAULT_TRAIN_BATCH);
-    if (trainBatch < 2) throw new UsageError(`--train-batch must be at least 2, got ${trainBatch}`);
-    const keep = intOption(opts['keep-checkpoints'], 'keep-checkpoints', 3);
-    if (keep < 1) throw new UsageError(`--keep-checkpoints must be at least 1, got ${keep}`);
-    // The token may come from the environment so that it does not show in the process list.
-    const token = opts.token ?? process.env.POLICY_SERVER_TOKEN;
-    let server: PolicyServer;
-    try {
-      server = await PolicyServer.start({
-        stateDir: opts['state-dir']!,
-        checkpoint: opts.checkpoint,
-        host: opts.host,
-        port,
-        token,
-        trainBatch,
-        reward: opts.reward === undefined ? undefined : rewardOption(opts.reward),
-        keepCheckpoints: keep,
-        seed: intOption(opts.seed, 'seed', 1),
-      });
-    } catch (err) {
-      if (/token|cannot switch to/.test((err as Error).message)) throw new UsageError((err as Error).message);
-      throw err;
-    }
-    console.log(`policy server listening on ${server.url} (state dir ${opts['state-dir']}, train batch ${trainBatch})`);
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        console.error(`${signal}: finishing the running update and closing`);
-        server.close().then(resolve, resolve);
-      };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
+export async function run(args: string[]): Promise<number> {
+  const opts = parseOptions(args, SERVE.options);
+  const port = intOption(opts.port, 'port', 9900);
+  if (port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got ${port}`);
+  const trainBatch = intOption(opts['train-batch'], 'train-batch', DEFAULT_TRAIN_BATCH);
+  if (trainBatch < 2) throw new UsageError(`--train-batch must be at least 2, got ${trainBatch}`);
+  const keep = intOption(opts['keep-checkpoints'], 'keep-checkpoints', 3);
+  if (keep < 1) throw new UsageError(`--keep-checkpoints must be at least 1, got ${keep}`);
+  // The token may come from the environment so that it does not show in the process list.
+  const token = opts.token ?? process.env.POLICY_SERVER_TOKEN;
+  let server: PolicyServer;
+  try {
+    server = await PolicyServer.start({
+      stateDir: opts['state-dir']!,
+      checkpoint: opts.checkpoint,
+      host: opts.host,
+      port,
+      token,
+      trainBatch,
+      reward: opts.reward === undefined ? undefined : rewardOption(opts.reward),
+      keepCheckpoints: keep,
+      seed: intOption(opts.seed, 'seed', 1),
     });
-    return 0;
-  },
-};
+  } catch (err) {
+    if (/token|cannot switch to/.test((err as Error).message)) throw new UsageError((err as Error).message);
+    throw err;
+  }
+  console.log(`policy server listening on ${server.url} (state dir ${opts['state-dir']}, train batch ${trainBatch})`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      console.error(`${signal}: finishing the running update and closing`);
+      server.close().then(resolve, resolve);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}

@@ -8,7 +8,8 @@ import { OFFLINE_PRESET_NAMES, ppoConfig, train, type IterationStats, type Prese
 import { DatasetModel } from '../env/dataset-env';
 import { ORIGINAL_START } from '../env/start';
 import { intOption, parseOptions, rewardOption } from './args';
-import { UsageError, type CliCommand, type OptionTable } from './types';
+import { UsageError } from './types';
+import { TRAIN } from './definitions';
 
 export const DEFAULT_CHECKPOINT_ROOT = path.resolve(__dirname, '..', '..', 'checkpoints');
 
@@ -17,83 +18,67 @@ function describeIteration(s: IterationStats): string {
   return `iter ${s.iteration}/${s.iterations} steps ${s.envSteps} return ${ret} entropy ${s.entropy.toFixed(3)} kl ${s.approxKl.toFixed(4)} ${Math.round(s.stepsPerSecond)} steps/s`;
 }
 
-const OPTIONS = {
-  preset: { type: 'string', default: 'fast', value: 'fast|rllib-2.4', help: 'PPO hyperparameter preset' },
-  seed: { type: 'string', value: 'N', help: 'seed of the network, the environments and the sampling (default: 1)' },
-  steps: { type: 'string', value: 'N', help: "environment steps to train (default: the preset's)" },
-  out: { type: 'string', value: 'DIR', help: 'checkpoint folder (default: checkpoints/<run-id>)' },
-  'no-mask': { type: 'boolean', default: false, help: 'let the policy choose moves off the grid (they are refused and penalised)' },
-  start: { type: 'string', value: 'row:558|random-row', help: "where training episodes start (default: the preset's)" },
-  reward: { type: 'string', default: 'classic', value: 'classic|total-throughput', help: 'the reward to train on' },
-  backend: { type: 'string', value: 'wasm|cpu|tensorflow', help: 'TensorFlow.js backend (default: the fastest that loads)' },
-} as const satisfies OptionTable;
 
-export const trainCommand: CliCommand = {
-  name: 'train',
-  summary: 'train PPO offline on the recorded dataset and save a checkpoint (default checkpoints/<run-id>)',
-  options: OPTIONS,
-  examples: ['--preset fast --seed 1', '--steps 20000 --out /tmp/teastore-checkpoint'],
-  async run(args) {
-    const opts = parseOptions(args, OPTIONS);
-    const preset = opts.preset as PresetName;
-    if (!OFFLINE_PRESET_NAMES.includes(preset)) throw new UsageError(`--preset must be one of ${OFFLINE_PRESET_NAMES.join(', ')}`);
-    const reward = rewardOption(opts.reward);
-    if (opts.backend !== undefined && !BACKEND_NAMES.includes(opts.backend as BackendName)) throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}`);
-    const overrides: Parameters<typeof ppoConfig>[0] = { seed: intOption(opts.seed, 'seed', 1) };
-    if (opts.steps !== undefined) overrides.totalSteps = intOption(opts.steps, 'steps', 0);
-    if (opts['no-mask']) overrides.maskActions = false;
-    if (opts.start !== undefined) overrides.start = opts.start;
-    let config;
-    try {
-      config = ppoConfig(overrides, preset);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+export async function run(args: string[]): Promise<number> {
+  const opts = parseOptions(args, TRAIN.options);
+  const preset = opts.preset as PresetName;
+  if (!OFFLINE_PRESET_NAMES.includes(preset)) throw new UsageError(`--preset must be one of ${OFFLINE_PRESET_NAMES.join(', ')}`);
+  const reward = rewardOption(opts.reward);
+  if (opts.backend !== undefined && !BACKEND_NAMES.includes(opts.backend as BackendName)) throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}`);
+  const overrides: Parameters<typeof ppoConfig>[0] = { seed: intOption(opts.seed, 'seed', 1) };
+  if (opts.steps !== undefined) overrides.totalSteps = intOption(opts.steps, 'steps', 0);
+  if (opts['no-mask']) overrides.maskActions = false;
+  if (opts.start !== undefined) overrides.start = opts.start;
+  let config;
+  try {
+    config = ppoConfig(overrides, preset);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 
-    const backend = await initBackend(opts.backend as BackendName | undefined);
-    console.log(`backend: ${backend.name}${backend.skipped.length ? ` (skipped: ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : ''}`);
-    console.log(`preset ${preset}, seed ${config.seed}, ${config.totalSteps} steps, start ${config.start}, masking ${config.maskActions ? 'on' : 'off'}, reward ${reward}`);
-    const model = new DatasetModel({ reward });
-    const iterations = Math.ceil(config.totalSteps / (config.numEnvs * config.numSteps));
-    const bar = process.stderr.isTTY
-      ? new SingleBar({ format: 'train |{bar}| {value}/{total} steps | return {ret} | {sps} steps/s | {eta_formatted}', stream: process.stderr }, Presets.shades_classic)
-      : null;
-    bar?.start(iterations * config.numEnvs * config.numSteps, 0, { ret: '-', sps: 0 });
-    let result;
-    try {
-      result = await train(config, {
-        model,
-        preset,
-        backend: backend.name as BackendName,
-        onIteration: (s) => {
-          if (bar) bar.update(s.envSteps, { ret: s.episodicReturn ? s.episodicReturn.mean.toFixed(2) : '-', sps: Math.round(s.stepsPerSecond) });
-          else if (s.iteration % Math.max(1, Math.round(s.iterations / 10)) === 0 || s.iteration === s.iterations) console.error(describeIteration(s));
-        },
-      });
-    } finally {
-      bar?.stop();
-    }
-    const { policy } = result;
-    const last = result.history[result.history.length - 1];
-    const masked = config.maskActions;
-    const fromOriginal = evaluateExact(policy, model, ORIGINAL_START, { masked });
-    const fromRandom = evaluateExact(policy, model, { kind: 'random-row' }, { masked });
-    const runId = newRunId(config.seed);
-    const dir = await saveTrainResult(opts.out ?? path.join(DEFAULT_CHECKPOINT_ROOT, runId), result, {
-      runId,
-      metrics: {
-        fractionOfOptimumRow558: fromOriginal.fraction,
-        fractionOfOptimumRandomRow: fromRandom.fraction,
-        exactReturnRow558: fromOriginal.value,
-        exactReturnRandomRow: fromRandom.value,
+  const backend = await initBackend(opts.backend as BackendName | undefined);
+  console.log(`backend: ${backend.name}${backend.skipped.length ? ` (skipped: ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : ''}`);
+  console.log(`preset ${preset}, seed ${config.seed}, ${config.totalSteps} steps, start ${config.start}, masking ${config.maskActions ? 'on' : 'off'}, reward ${reward}`);
+  const model = new DatasetModel({ reward });
+  const iterations = Math.ceil(config.totalSteps / (config.numEnvs * config.numSteps));
+  const bar = process.stderr.isTTY
+    ? new SingleBar({ format: 'train |{bar}| {value}/{total} steps | return {ret} | {sps} steps/s | {eta_formatted}', stream: process.stderr }, Presets.shades_classic)
+    : null;
+  bar?.start(iterations * config.numEnvs * config.numSteps, 0, { ret: '-', sps: 0 });
+  let result;
+  try {
+    result = await train(config, {
+      model,
+      preset,
+      backend: backend.name as BackendName,
+      onIteration: (s) => {
+        if (bar) bar.update(s.envSteps, { ret: s.episodicReturn ? s.episodicReturn.mean.toFixed(2) : '-', sps: Math.round(s.stepsPerSecond) });
+        else if (s.iteration % Math.max(1, Math.round(s.iterations / 10)) === 0 || s.iteration === s.iterations) console.error(describeIteration(s));
       },
     });
-    console.log(`trained ${last.envSteps} steps in ${last.trainingSeconds.toFixed(1)} s (${Math.round(last.envSteps / last.trainingSeconds)} steps/s)`);
-    for (const e of [fromOriginal, fromRandom]) {
-      const start = e.start.kind === 'row' ? `row:${e.start.row}` : e.start.kind;
-      console.log(`greedy exact return from ${start}: ${e.value.toFixed(3)} (optimum ${e.optimum.toFixed(3)}, fraction ${e.fraction.toFixed(4)})`);
-    }
-    console.log(`checkpoint: ${dir}`);
-    return 0;
-  },
-};
+  } finally {
+    bar?.stop();
+  }
+  const { policy } = result;
+  const last = result.history[result.history.length - 1];
+  const masked = config.maskActions;
+  const fromOriginal = evaluateExact(policy, model, ORIGINAL_START, { masked });
+  const fromRandom = evaluateExact(policy, model, { kind: 'random-row' }, { masked });
+  const runId = newRunId(config.seed);
+  const dir = await saveTrainResult(opts.out ?? path.join(DEFAULT_CHECKPOINT_ROOT, runId), result, {
+    runId,
+    metrics: {
+      fractionOfOptimumRow558: fromOriginal.fraction,
+      fractionOfOptimumRandomRow: fromRandom.fraction,
+      exactReturnRow558: fromOriginal.value,
+      exactReturnRandomRow: fromRandom.value,
+    },
+  });
+  console.log(`trained ${last.envSteps} steps in ${last.trainingSeconds.toFixed(1)} s (${Math.round(last.envSteps / last.trainingSeconds)} steps/s)`);
+  for (const e of [fromOriginal, fromRandom]) {
+    const start = e.start.kind === 'row' ? `row:${e.start.row}` : e.start.kind;
+    console.log(`greedy exact return from ${start}: ${e.value.toFixed(3)} (optimum ${e.optimum.toFixed(3)}, fraction ${e.fraction.toFixed(4)})`);
+  }
+  console.log(`checkpoint: ${dir}`);
+  return 0;
+}

@@ -1,4 +1,4 @@
-/** A subcommand of the `rl-autoscaler` CLI and the options it declares. */
+/** The shapes of the CLI's subcommands and of the options they declare. */
 
 /** One command-line option: what node:util parseArgs needs, plus what the help prints. */
 export interface OptionSpec {
@@ -12,14 +12,16 @@ export interface OptionSpec {
 
 export type OptionTable = Record<string, OptionSpec>;
 
-export interface CliCommand {
+/** What users type: a subcommand's name, its one-line summary, its options and examples. */
+export interface CommandDefinition {
   name: string;
-  /** One line for the command list. */
   summary: string;
-  /** Every option the command accepts; `--help` prints them. */
   options: OptionTable;
   /** Typical invocations, printed under the options. */
-  examples?: string[];
+  examples?: readonly string[];
+}
+
+export interface CliCommand extends CommandDefinition {
   /** Runs the command with the arguments after its name; resolves to the exit code. */
   run(args: string[]): Promise<number>;
 }

@@ -1,0 +1,145 @@
+/**
+ * What users type: every subcommand's name, summary, options (with their help lines) and examples,
+ * in the order the help lists them. Plain data with no heavy imports, so that `--help` and wrong
+ * usage answer at once; index.ts loads a command's implementation only when it runs.
+ */
+import { DEFAULT_TARGET } from '../kube-fields';
+import type { CommandDefinition } from './types';
+
+export const BASELINES = {
+  name: 'baselines',
+  summary: 'expected return of each baseline policy and of the exact optimum on the dataset replay',
+  options: {
+    start: { type: 'string', default: 'row:558', value: 'row:N|random-row|config:R,CPU,HEAP', help: 'where episodes start: a dataset row, a uniformly drawn row, or a configuration' },
+    reward: { type: 'string', default: 'classic', value: 'classic|total-throughput', help: 'the reward function' },
+    episodes: { type: 'string', value: 'N', help: 'Monte Carlo episodes for the random baseline (default: 2000)' },
+    seed: { type: 'string', value: 'N', help: 'seed of the Monte Carlo episodes (default: 0)' },
+    json: { type: 'boolean', default: false, help: 'print one JSON object {start, returns} instead of a table' },
+  },
+  examples: ['--start row:558', '--start random-row --json'],
+} as const satisfies CommandDefinition;
+
+export const TRAIN = {
+  name: 'train',
+  summary: 'train PPO offline on the recorded dataset and save a checkpoint (default checkpoints/<run-id>)',
+  options: {
+    preset: { type: 'string', default: 'fast', value: 'fast|rllib-2.4', help: 'PPO hyperparameter preset' },
+    seed: { type: 'string', value: 'N', help: 'seed of the network, the environments and the sampling (default: 1)' },
+    steps: { type: 'string', value: 'N', help: "environment steps to train (default: the preset's)" },
+    out: { type: 'string', value: 'DIR', help: 'checkpoint folder (default: checkpoints/<run-id>)' },
+    'no-mask': { type: 'boolean', default: false, help: 'let the policy choose moves off the grid (they are refused and penalised)' },
+    start: { type: 'string', value: 'row:558|random-row', help: "where training episodes start (default: the preset's)" },
+    reward: { type: 'string', default: 'classic', value: 'classic|total-throughput', help: 'the reward to train on' },
+    backend: { type: 'string', value: 'wasm|cpu|tensorflow', help: 'TensorFlow.js backend (default: the fastest that loads)' },
+  },
+  examples: ['--preset fast --seed 1', '--steps 20000 --out /tmp/teastore-checkpoint'],
+} as const satisfies CommandDefinition;
+
+export const EVALUATE = {
+  name: 'evaluate',
+  summary: 'greedy episodes of a saved policy: mean, std, 95% CI and fraction of the exact optimum (also the exact expected return)',
+  options: {
+    checkpoint: { type: 'string', value: 'DIR', help: 'the checkpoint folder to evaluate (required)' },
+    start: { type: 'string', default: 'row:558', value: 'row:N|random-row|config:R,CPU,HEAP', help: 'where episodes start' },
+    episodes: { type: 'string', value: 'N', help: 'greedy episodes to play (default: 100)' },
+    seed: { type: 'string', value: 'N', help: 'seed of the dataset rows drawn (default: 0)' },
+    reward: { type: 'string', value: 'classic|total-throughput', help: "the reward function (default: the checkpoint's)" },
+    json: { type: 'boolean', default: false, help: 'print one JSON object {mean, std, episodes, optimum, fraction}' },
+  },
+  examples: ['--checkpoint checkpoints/<run-id> --start row:558 --json'],
+} as const satisfies CommandDefinition;
+
+export const LIVE = {
+  name: 'live',
+  summary: 'fine-tune (--finetune) or test a checkpoint live: actions through the Kubernetes API, rewards from Prometheus',
+  options: {
+    checkpoint: { type: 'string', value: 'DIR', help: 'the policy to test or fine-tune (required unless --resume)' },
+    kubeconfig: { type: 'string', value: 'FILE', help: 'kubeconfig of the cluster (default: KUBECONFIG or ~/.kube/config)' },
+    prometheus: { type: 'string', value: 'URL', help: "the Prometheus that scrapes the pods' cAdvisor metrics" },
+    simulator: { type: 'boolean', default: false, help: 'start the cluster simulator and a local Prometheus instead of using a cluster' },
+    episodes: { type: 'string', value: 'N', help: 'episodes per policy (default: 1)' },
+    steps: { type: 'string', value: 'N', help: 'steps per episode (default: 10)' },
+    finetune: { type: 'boolean', default: false, help: 'fine-tune with PPO instead of testing against the baselines' },
+    'dry-run': { type: 'boolean', default: false, help: 'decide and log, change nothing' },
+    log: { type: 'string', value: 'FILE', help: 'the append-only step log (default: out/live/<mode>-<time>.jsonl)' },
+    resume: { type: 'boolean', default: false, help: 'continue the unfinished run of --log with its recorded settings' },
+    seed: { type: 'string', value: 'N', help: 'seed of sampling and of the simulator (default: 1)' },
+    'batch-steps': { type: 'string', value: 'N', help: 'steps per PPO update when fine-tuning (default: 8)' },
+    'start-config': { type: 'string', default: '1,500,500', value: 'R,CPU,HEAP|current', help: 'configuration every episode starts from; current keeps what runs' },
+    min: { type: 'string', default: '1,100,100', value: 'R,CPU,HEAP', help: 'lower bounds; a move below them is refused and penalised' },
+    max: { type: 'string', default: '9,900,900', value: 'R,CPU,HEAP', help: 'upper bounds; a move above them is refused and penalised' },
+    'warmup-ms': { type: 'string', value: 'N', help: 'wait after a change before measuring (default: 2000 on the simulator, 10000 on a cluster)' },
+    'window-s': { type: 'string', value: 'N', help: 'measurement window in seconds (default: 3 on the simulator, 20 on a cluster)' },
+    reward: { type: 'string', value: 'classic|total-throughput', help: "the reward function (default: the checkpoint's)" },
+    namespace: { type: 'string', default: DEFAULT_TARGET.namespace, value: 'NS', help: "the Deployment's namespace" },
+    deployment: { type: 'string', default: DEFAULT_TARGET.deployment, value: 'NAME', help: 'the Deployment to scale' },
+    container: { type: 'string', default: DEFAULT_TARGET.container, value: 'NAME', help: 'the container whose CPU limit and heap change' },
+    'heap-env': { type: 'string', default: DEFAULT_TARGET.heapEnvVar, value: 'VAR', help: 'the env var holding -Xmx<N>M' },
+    checkpoints: { type: 'string', default: 'checkpoints', value: 'DIR', help: 'where fine-tuned checkpoints are saved' },
+  },
+  examples: ['--simulator --checkpoint checkpoints/<run-id> --episodes 1 --steps 4', '--simulator --finetune --checkpoint checkpoints/<run-id> --episodes 2 --steps 8 --batch-steps 8', '--kubeconfig ~/.kube/config --prometheus http://prometheus.example:9090 --checkpoint DIR --dry-run', '--simulator --log out/live/test.jsonl --resume'],
+} as const satisfies CommandDefinition;
+
+export const SERVE = {
+  name: 'serve',
+  summary: 'policy server: actions over HTTP/JSON, PPO updates from reported experience, checkpoints in the state dir',
+  options: {
+    checkpoint: { type: 'string', value: 'DIR', help: 'start from this checkpoint (default: a fresh policy, or the state dir\'s newest)' },
+    host: { type: 'string', default: '127.0.0.1', value: 'ADDRESS', help: 'listen address; anything but loopback needs a token' },
+    port: { type: 'string', value: 'N', help: 'listen port (default: 9900)' },
+    token: { type: 'string', value: 'T', help: 'bearer token every request must send (default: POLICY_SERVER_TOKEN)' },
+    'state-dir': { type: 'string', default: 'policy-server-state', value: 'DIR', help: 'experience log and checkpoints; a restart resumes from it' },
+    'train-batch': { type: 'string', value: 'N', help: 'training-enabled steps per PPO update (default: 128)' },
+    'keep-checkpoints': { type: 'string', value: 'N', help: 'newest checkpoints kept in the state dir (default: 3)' },
+    reward: { type: 'string', value: 'classic|total-throughput', help: "the reward clients are to compute (default: the checkpoint's, else classic)" },
+    seed: { type: 'string', value: 'N', help: 'seed of action sampling and training (default: 1)' },
+  },
+  examples: ['--state-dir policy-server-state --train-batch 128', '--checkpoint checkpoints/<run-id>'],
+} as const satisfies CommandDefinition;
+
+export const CLIENT = {
+  name: 'client',
+  summary: 'drives an environment through the policy server for N steps (the original PolicyClient loop)',
+  options: {
+    url: { type: 'string', default: 'http://127.0.0.1:9900', value: 'URL', help: 'the policy server' },
+    token: { type: 'string', value: 'T', help: "the server's bearer token (default: POLICY_SERVER_TOKEN)" },
+    steps: { type: 'string', value: 'N', help: 'steps to drive in all (default: 1000)' },
+    env: { type: 'string', default: 'cluster', value: 'cluster|dataset', help: 'the live environment (the simulator unless --prometheus) or the dataset replay' },
+    inference: { type: 'string', default: 'remote', value: 'remote|local', help: 'the server chooses each action, or the client with a copy of the policy' },
+    'no-training': { type: 'boolean', default: false, help: 'episodes that train nothing (greedy actions)' },
+    'max-steps': { type: 'string', value: 'N', help: 'steps per episode (default: 100)' },
+    start: { type: 'string', default: 'row:558', value: 'row:N|random-row|config:R,CPU,HEAP', help: 'where dataset episodes start' },
+    reward: { type: 'string', value: 'classic|total-throughput', help: "the reward reported to the server (default: the one the server announces)" },
+    seed: { type: 'string', value: 'N', help: 'seed of the environment and of local sampling (default: 0)' },
+    log: { type: 'string', value: 'FILE.jsonl', help: 'append every step to this file' },
+    'timeout-ms': { type: 'string', value: 'N', help: 'per-request time-out (default: 30000)' },
+    kubeconfig: { type: 'string', value: 'FILE', help: 'a real cluster instead of the simulator (with --prometheus)' },
+    prometheus: { type: 'string', value: 'URL', help: "the cluster's Prometheus" },
+  },
+  examples: ['--steps 20', '--env dataset --steps 500 --inference local'],
+} as const satisfies CommandDefinition;
+
+export const SIMULATOR = {
+  name: 'simulator',
+  summary: 'run the cluster simulator: a local, dataset-driven stand-in of the TeaStore web UI on Kubernetes (API + /metrics)',
+  options: {
+    port: { type: 'string', value: 'N', help: 'API and /metrics port (default: a free one)' },
+    kubeconfig: { type: 'string', value: 'FILE', help: 'write a kubeconfig for kubectl and the client library here' },
+    seed: { type: 'string', value: 'N', help: 'seed of the dataset rows the pods report (default: 0)' },
+    'pod-start-ms': { type: 'string', value: 'N', help: 'simulated time for a new pod to become ready (default: 3000)' },
+    'pod-stop-ms': { type: 'string', value: 'N', help: 'simulated time for a pod to stop (default: 2000)' },
+    'period-ms': { type: 'string', value: 'N', help: 'how often each pod draws a new dataset row (default: 10000)' },
+  },
+  examples: ['--port 8001 --kubeconfig /tmp/simulator.kubeconfig --pod-start-ms 500 --period-ms 2000'],
+} as const satisfies CommandDefinition;
+
+export const OPERATOR = {
+  name: 'operator',
+  summary: 'run the operator: one control loop per RLAutoscaler resource (JSON log lines on stdout)',
+  options: {
+    kubeconfig: { type: 'string', value: 'FILE', help: 'kubeconfig (default: in-cluster, KUBECONFIG or ~/.kube/config)' },
+    namespace: { type: 'string', value: 'NS', help: 'watch one namespace (default: all)' },
+    'log-level': { type: 'string', default: 'info', value: 'debug|info|warn|error', help: 'lowest level of the JSON log lines' },
+  },
+  examples: ['--kubeconfig /tmp/simulator.kubeconfig'],
+} as const satisfies CommandDefinition;
