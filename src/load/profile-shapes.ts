@@ -3,7 +3,7 @@
  * Every rate is in requests/s and every time in seconds from the start.
  */
 import { Rng } from '../random';
-import { LoadProfile, ProfileError, checkPositive, checkRate, clipWindow, formatDuration } from './profile';
+import { LoadProfile, ProfileError, checkDuration, checkPositive, checkRate, clipWindow, formatDuration } from './profile';
 import { piecewiseProfile } from './profile-piecewise';
 
 /** The same rate for `durationSeconds` (default: for ever). */
@@ -15,7 +15,7 @@ export function constantProfile(rate: number, durationSeconds = Infinity): LoadP
     times: [0],
     rates: [rate],
     interpolation: 'step',
-    durationSeconds: checkPositive(durationSeconds, 'constant: duration'),
+    durationSeconds: checkDuration(durationSeconds, 'constant: duration'),
   });
 }
 
@@ -24,7 +24,7 @@ export function rampProfile(from: number, to: number, durationSeconds: number): 
   checkRate(from, 'ramp: from');
   checkRate(to, 'ramp: to');
   if (!Number.isFinite(durationSeconds)) throw new ProfileError(`ramp: duration must be finite, got ${durationSeconds}`);
-  checkPositive(durationSeconds, 'ramp: duration');
+  checkDuration(durationSeconds, 'ramp: duration');
   return piecewiseProfile({
     name: `ramp:${from}:${to}:${formatDuration(durationSeconds)}`,
     description: `ramp from ${from} to ${to} requests/s over ${formatDuration(durationSeconds)}`,
@@ -60,7 +60,7 @@ export function stepsProfile(steps: readonly Step[], durationSeconds = Infinity)
     times: steps.map((s) => s.atSeconds),
     rates: steps.map((s) => s.rate),
     interpolation: 'step',
-    durationSeconds: checkPositive(durationSeconds, 'steps: duration'),
+    durationSeconds: checkDuration(durationSeconds, 'steps: duration'),
   });
 }
 
@@ -80,7 +80,7 @@ export interface SineOptions {
 export function sineProfile(options: SineOptions): LoadProfile {
   const { mean, amplitude, periodSeconds } = options;
   const phase = options.phaseSeconds ?? 0;
-  const durationSeconds = checkPositive(options.durationSeconds ?? Infinity, 'sine: duration');
+  const durationSeconds = checkDuration(options.durationSeconds ?? Infinity, 'sine: duration');
   checkRate(mean, 'sine: mean');
   if (!Number.isFinite(amplitude) || amplitude < 0) throw new ProfileError(`sine: amplitude ${amplitude} must be finite and >= 0`);
   if (amplitude > mean) throw new ProfileError(`sine: amplitude ${amplitude} exceeds the mean ${mean}, so the rate would go negative`);
@@ -127,7 +127,7 @@ export function randomWalkProfile(options: RandomWalkOptions): LoadProfile {
   const min = options.min ?? 0;
   const max = options.max ?? Infinity;
   const interval = checkPositive(options.intervalSeconds ?? 60, 'walk: interval');
-  const durationSeconds = checkPositive(options.durationSeconds ?? Infinity, 'walk: duration');
+  const durationSeconds = checkDuration(options.durationSeconds ?? Infinity, 'walk: duration');
   checkRate(start, 'walk: start');
   checkRate(min, 'walk: min');
   if (!Number.isFinite(stepSize) || stepSize < 0) throw new ProfileError(`walk: step size ${stepSize} must be finite and >= 0`);

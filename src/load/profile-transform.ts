@@ -2,7 +2,7 @@
  * Reshaping profiles: stretch or compress in time, scale the rate, cut to a duration, and play
  * profiles one after another. Each keeps the exact integral of the profile it wraps.
  */
-import { LoadProfile, ProfileError, checkPositive, clipWindow, formatDuration } from './profile';
+import { LoadProfile, ProfileError, checkDuration, checkPositive, clipWindow, formatDuration } from './profile';
 
 /**
  * Stretches time by `factor` (2: twice as long and as slow; 0.5: compressed to half). Rates are
@@ -46,7 +46,7 @@ export function scaleToPeak(profile: LoadProfile, peak: number): LoadProfile {
 
 /** The profile cut (or, for a finite one, padded with rate 0) to `durationSeconds`. */
 export function withDuration(profile: LoadProfile, durationSeconds: number): LoadProfile {
-  checkPositive(durationSeconds, 'duration');
+  checkDuration(durationSeconds, 'duration');
   const shorter = durationSeconds < profile.durationSeconds;
   return {
     name: `${profile.name}:for=${formatDuration(durationSeconds)}`,

@@ -60,6 +60,12 @@ export function checkPositive(value: number, what: string): number {
   return value;
 }
 
+/** Throws unless `value` is a positive duration in seconds; Infinity means unbounded. */
+export function checkDuration(value: number, what: string): number {
+  if (Number.isNaN(value) || value <= 0) throw new ProfileError(`${what} must be positive (seconds, or Infinity for unbounded), got ${value}`);
+  return value;
+}
+
 /** The part of [t0, t1) that lies inside [0, duration), as [a, b] with a <= b. */
 export function clipWindow(t0: number, t1: number, duration: number): [number, number] {
   const a = Math.min(Math.max(t0, 0), duration);
