@@ -74,7 +74,15 @@ export function parseProfileSpec(text: string, options: ParseProfileSpecOptions 
   const spec = text.trim();
   if (spec === '') throw new ProfileError(`profile spec is empty; expected e.g. constant:100 (kinds: ${PROFILE_KINDS.join(', ')})`, text, undefined, '');
   const parts = spec.split(PART_START);
-  return concatProfiles(parts.map((part) => parsePart(spec, part, options)));
+  const profiles = parts.map((part) => parsePart(spec, part, options));
+  const unbounded = profiles.slice(0, -1).find((p) => !Number.isFinite(p.durationSeconds));
+  if (unbounded !== undefined) {
+    throw new ProfileError(
+      `profile spec ${JSON.stringify(spec)}: ${JSON.stringify(unbounded.name)}: is unbounded, so nothing after it would ever play; give it a duration (for=...)`,
+      spec, undefined, unbounded.name,
+    );
+  }
+  return concatProfiles(profiles);
 }
 
 function parsePart(spec: string, part: string, options: ParseProfileSpecOptions): LoadProfile {
