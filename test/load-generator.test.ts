@@ -61,10 +61,11 @@ describe('the load generator against the local target', () => {
     const totals = await run.stop();
     assert.equal(window.mode, 'open-loop');
     assert.ok(Math.abs(window.arrivals - 200 * window.endS) <= 1.5, `${window.arrivals} arrivals by ${window.endS}s`);
-    assert.ok(Math.abs((window.expectedArrivals ?? 0) - 200 * window.endS) < 0.5);
+    assert.ok(Math.abs((window.expectedArrivals ?? 0) - 200 * window.endS) < 0.5, `${window.expectedArrivals} expected by ${window.endS}s`);
     assert.equal(window.dropped, 0);
-    assert.ok(totals.requests.ok >= window.arrivals && totals.requests.failedTotal === 0);
-    assert.ok(totals.servedRatio !== null && totals.servedRatio > 0.9);
+    assert.equal(totals.requests.failedTotal, 0);
+    assert.ok(totals.requests.ok >= window.arrivals, `${totals.requests.ok} ok of ${window.arrivals}`);
+    assert.ok(totals.servedRatio !== null && totals.servedRatio > 0.9, `served ${totals.servedRatio}`);
     assert.ok(totals.sendLatenessMs.p50 < 20, `lateness p50 ${totals.sendLatenessMs.p50} ms`);
   });
 
@@ -79,8 +80,10 @@ describe('the load generator against the local target', () => {
     assert.equal(idle.arrivals, 0);
     assert.equal(idle.expectedArrivals, 0);
     const duration = busy.endS - busy.startS;
-    assert.ok(Math.abs(busy.arrivals - 100 * duration) <= 1.5, `${busy.arrivals} arrivals in ${duration}s`);
-    assert.ok(Math.abs((busy.expectedArrivals ?? 0) - 100 * duration) < 0.5);
+    const expected = busy.expectedArrivals ?? 0;
+    // The new rate counts from setRate, a moment after the window opened (longer if the machine is busy).
+    assert.ok(expected <= 100 * duration + 1e-6 && expected > 100 * duration - 3, `${expected} expected in ${duration}s`);
+    assert.ok(Math.abs(busy.arrivals - expected) <= 1, `${busy.arrivals} arrivals, ${expected} expected`);
   });
 
   it('times latency from the intended start, so a 1 s stall shows in p99 and max', async () => {
@@ -93,7 +96,8 @@ describe('the load generator against the local target', () => {
     // Arrivals kept coming during the stall: about 180 in 1.8 s, none held back.
     assert.ok(totals.arrivals >= 160, `${totals.arrivals} arrivals`);
     assert.equal(totals.dropped, 0);
-    assert.ok(totals.sendLatenessMs.p99 < 100, `lateness p99 ${totals.sendLatenessMs.p99} ms`);
+    // Far below the stall: the generator did not wait for the target.
+    assert.ok(totals.sendLatenessMs.p99 < 400, `lateness p99 ${totals.sendLatenessMs.p99} ms`);
     // The first request of the stall waited about 1 s; about half the requests were held.
     assert.ok(totals.latencyMs.max >= 950 && totals.latencyMs.max < 1600, `max ${totals.latencyMs.max} ms`);
     assert.ok(totals.latencyMs.p99 >= 850, `p99 ${totals.latencyMs.p99} ms`);
@@ -118,19 +122,20 @@ describe('the load generator against the local target', () => {
 
   it('counts HTTP errors and time-outs by reason', async () => {
     target.configure({ serviceTimeMs: 1, errorRate: 0.5 });
-    const run = startLoad(target.url, 200, { process: 'even', timeoutMs: 200 });
+    const run = startLoad(target.url, 200, { process: 'even', timeoutMs: 300 });
     await sleep(500);
     const errors = run.takeWindow();
     target.configure({ errorRate: 0 });
-    target.stall(500);
-    await sleep(600);
+    target.stall(700);
+    await sleep(800);
     const stalled = run.takeWindow();
     await run.stop();
     const done = errors.requests.ok + errors.requests.failed.http;
     assert.ok(errors.requests.failed.http > 0.3 * done && errors.requests.failed.http < 0.7 * done, `${errors.requests.failed.http} of ${done}`);
-    assert.equal(errors.requests.failed.timeout + errors.requests.failed.connection, 0);
-    assert.ok(stalled.requests.failed.timeout >= 20, `${stalled.requests.failed.timeout} time-outs`);
-    assert.ok(stalled.latencyMs.max >= 190, `max ${stalled.latencyMs.max} ms`);
+    assert.equal(errors.requests.failed.connection, 0);
+    // At 200/s, the 400 ms of the stall beyond the time-out hold about 80 arrivals that must time out.
+    assert.ok(stalled.requests.failed.timeout >= 40, `${stalled.requests.failed.timeout} time-outs`);
+    assert.ok(stalled.latencyMs.max >= 290, `max ${stalled.latencyMs.max} ms`);
   });
 
   it('counts an unreachable port as connection errors while the run continues', async () => {
@@ -173,7 +178,7 @@ describe('the load generator against the local target', () => {
     const run = startLoad(target.url, 100, { scenario: flaky, process: 'even', seed: 9 });
     await sleep(500);
     const totals = await run.stop();
-    assert.ok(totals.completed >= 30);
+    assert.ok(totals.completed >= 30, `${totals.completed} sessions`);
     assert.ok(totals.ok > 0.2 * totals.completed && totals.ok < 0.8 * totals.completed, `${totals.ok} ok of ${totals.completed}`);
     assert.equal(totals.requests.failedTotal, 0);
     assert.equal(totals.latencyByNameMs.first.count, totals.completed);
