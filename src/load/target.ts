@@ -29,6 +29,8 @@ export interface HttpTargetOptions {
 
 export class HttpTarget {
   private readonly base: URL;
+  /** The parts of every request's options that never change, built once (a URL per request costs more than the send). */
+  private readonly requestBase: http.RequestOptions;
   private readonly agent: http.Agent;
   private readonly request: typeof http.request;
   private readonly timeoutMs: number;
@@ -42,16 +44,13 @@ export class HttpTarget {
     this.agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
     this.request = secure ? https.request : http.request;
     this.timeoutMs = options.timeoutMs;
-  }
-
-  /** Resolves a path relative to the base URL; a leading slash does not escape the base path (the original's `webui//login` is avoided). */
-  url(path: string): URL {
-    return new URL(path.replace(/^\/+/, ''), this.base);
+    this.requestBase = { protocol: this.base.protocol, hostname: this.base.hostname.replace(/^\[(.*)\]$/, '$1'), port: this.base.port || undefined, agent: this.agent };
   }
 
   send(method: string, path: string, headers: http.OutgoingHttpHeaders = {}): Promise<HttpResult> {
     if (this.closed) return Promise.resolve(aborted());
-    const url = this.url(path);
+    // Paths are relative to the base path even with a leading slash (the original's `webui//login` is avoided).
+    const fullPath = this.base.pathname + path.replace(/^\/+/, '');
     return new Promise((resolve) => {
       let settled = false;
       const finish = (result: HttpResult) => {
@@ -62,8 +61,7 @@ export class HttpTarget {
         resolve(result);
       };
       const req = this.request(
-        url,
-        { method, agent: this.agent, headers: method === 'GET' ? headers : { 'content-length': 0, ...headers } },
+        { ...this.requestBase, method, path: fullPath, headers: method === 'GET' ? headers : { 'content-length': 0, ...headers } },
         (res) => {
           const status = res.statusCode ?? 0;
           const setCookies = res.headers['set-cookie'] ?? [];
