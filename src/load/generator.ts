@@ -68,7 +68,10 @@ export class OpenLoopGenerator extends LoadRun {
   }
 }
 
-/** Starts an open-loop run against `targetUrl` (the web UI's base URL) at rate λ(t) requests per second. */
+/**
+ * Starts an open-loop run against `targetUrl` (the web UI's base URL) at λ(t) arrivals per second,
+ * t in seconds since the start. Each arrival is one session: one request for `home`, eight for `browse`.
+ */
 export function startLoad(targetUrl: string, rate: Rate, options: OpenLoopOptions = {}): OpenLoopGenerator {
   return new OpenLoopGenerator(targetUrl, rate, options);
 }
