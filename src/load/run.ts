@@ -1,0 +1,140 @@
+/**
+ * What open- and closed-loop runs share: the clock, the HTTP target, the statistics, windows,
+ * the expected-arrival bookkeeping, sessions in flight and stopping.
+ */
+import { performance } from 'node:perf_hooks';
+import { Rng } from '../random';
+import { resolveScenario, type Scenario, type ScenarioName } from './scenarios';
+import { Session } from './session';
+import { StatsRecorder, type LoadMode, type LoadStats } from './stats';
+import { HttpTarget } from './target';
+
+export interface CommonLoadOptions {
+  /** What each arrival does: 'home' (default), 'browse' or a custom scenario. */
+  scenario?: ScenarioName | Scenario;
+  /** Seeds every random choice (arrival times, scenario choices). Default 0. */
+  seed?: number;
+  /** Per-request time-out. Default 10 s. */
+  timeoutMs?: number;
+  /** Cap on open sockets to the target; default unlimited (one per session in flight). */
+  maxSockets?: number;
+}
+
+export interface StopOptions {
+  /** How long stop() waits for sessions in flight before aborting them. Default: the request time-out. */
+  drainMs?: number;
+}
+
+export abstract class LoadRun {
+  protected readonly t0 = performance.now();
+  protected readonly target: HttpTarget;
+  protected readonly scenario: Scenario;
+  /** Separate streams, so a scenario's choices never shift arrival times. */
+  protected readonly arrivalRng: Rng;
+  private readonly sessionRng: Rng;
+  protected readonly timeoutMs: number;
+  protected readonly stats: StatsRecorder;
+  private readonly sessions = new Set<Promise<void>>();
+  private windowStartS = 0;
+  private expectedInWindow = 0;
+  private expectedInTotal = 0;
+  private stopped: Promise<LoadStats> | null = null;
+
+  constructor(
+    readonly mode: LoadMode,
+    targetUrl: string,
+    options: CommonLoadOptions,
+  ) {
+    this.stats = new StatsRecorder(mode);
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.target = new HttpTarget(targetUrl, { timeoutMs: this.timeoutMs, maxSockets: options.maxSockets });
+    this.scenario = resolveScenario(options.scenario ?? 'home');
+    const root = new Rng(options.seed ?? 0);
+    this.arrivalRng = root.fork();
+    this.sessionRng = root.fork();
+  }
+
+  /** Seconds since the run started. */
+  nowS(): number {
+    return (performance.now() - this.t0) / 1000;
+  }
+
+  get sessionsInFlight(): number {
+    return this.sessions.size;
+  }
+
+  get isStopped(): boolean {
+    return this.stopped !== null;
+  }
+
+  /** The statistics since the previous call (or the start), and a new window from now. */
+  takeWindow(): LoadStats {
+    const endS = this.catchUp();
+    const stats = this.stats.takeWindow(this.windowStartS, endS, this.promisesRate() ? this.expectedInWindow : null);
+    this.windowStartS = endS;
+    this.expectedInWindow = 0;
+    return stats;
+  }
+
+  /** The statistics of the whole run so far. */
+  totals(): LoadStats {
+    const endS = this.catchUp();
+    return this.stats.totals(0, endS, this.promisesRate() ? this.expectedInTotal : null);
+  }
+
+  /**
+   * Stops new arrivals, waits up to `drainMs` for sessions in flight, aborts the rest and returns
+   * the run's totals. Calling it again returns the same totals.
+   */
+  stop(options: StopOptions = {}): Promise<LoadStats> {
+    if (!this.stopped) {
+      this.catchUp();
+      this.halt();
+      this.stopped = this.drain(options.drainMs ?? this.timeoutMs).then(() => {
+        this.target.close();
+        return this.stats.totals(0, this.nowS(), this.promisesRate() ? this.expectedInTotal : null);
+      });
+    }
+    return this.stopped;
+  }
+
+  /** Brings the run up to now (dispatching due arrivals, adding expected arrivals) and returns the run time reached. */
+  protected abstract catchUp(): number;
+  /** Stops producing arrivals. */
+  protected abstract halt(): void;
+  /** Whether the run promises a rate, so expected arrivals mean something. */
+  protected abstract promisesRate(): boolean;
+
+  protected addExpected(count: number): void {
+    this.expectedInWindow += count;
+    this.expectedInTotal += count;
+  }
+
+  /** Starts one session meant to start at `intendedStartMs` (performance.now() time); resolves when it ends. */
+  protected launch(intendedStartMs: number): Promise<void> {
+    const session = new Session(this.target, this.stats, this.sessionRng.fork(), intendedStartMs);
+    const running = session.run(this.scenario).finally(() => this.sessions.delete(running));
+    this.sessions.add(running);
+    return running;
+  }
+
+  private async drain(drainMs: number): Promise<void> {
+    if (this.sessions.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)));
+    await Promise.race([Promise.allSettled([...this.sessions]), deadline]);
+    clearTimeout(timer);
+    // Aborting makes the remaining requests resolve at once; wait for their sessions to record it.
+    this.target.close();
+    await Promise.allSettled([...this.sessions]);
+  }
+}
+
+/** Stops the run on Ctrl-C and hands its totals to `onSummary`; returns a function that removes the handler. */
+export function stopOnInterrupt(run: LoadRun, onSummary: (totals: LoadStats) => void): () => void {
+  const handler = () => {
+    void run.stop({ drainMs: 0 }).then(onSummary);
+  };
+  process.once('SIGINT', handler);
+  return () => process.removeListener('SIGINT', handler);
+}

@@ -1,0 +1,193 @@
+/**
+ * Counters and HDR latency histograms for a load run, kept twice: for the current window (taken
+ * and reset by the caller) and for the whole run. Latencies are recorded in microseconds and
+ * reported in milliseconds.
+ */
+import * as hdr from 'hdr-histogram-js';
+import type { FailureReason, Outcome } from './target';
+
+export type LoadMode = 'open-loop' | 'closed-loop';
+
+export interface LatencySummary {
+  count: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export type FailureCounts = Record<FailureReason, number>;
+
+export interface RequestCounts {
+  sent: number;
+  ok: number;
+  failed: FailureCounts;
+  failedTotal: number;
+  /** Cut off by stop(); neither ok nor failed. */
+  aborted: number;
+}
+
+export interface LoadStats {
+  /** closed-loop numbers are not comparable with open-loop ones: arrivals wait for responses there. */
+  mode: LoadMode;
+  /** Run time (s) at the window's start and end. */
+  startS: number;
+  endS: number;
+  /** ∫λ over the window; null in closed-loop mode with think time, where no rate is promised. */
+  expectedArrivals: number | null;
+  /** Sessions due in the window (open loop) or begun (closed loop). */
+  arrivals: number;
+  /** Sessions started. */
+  sent: number;
+  /** Arrivals refused at once because the cap on sessions in flight was reached. */
+  dropped: number;
+  /** Sessions that ended in the window, and those of them whose every request succeeded. */
+  completed: number;
+  ok: number;
+  /** ok / expectedArrivals. */
+  servedRatio: number | null;
+  requests: RequestCounts;
+  /** Every request; in open loop a session's first request is timed from its intended start. */
+  latencyMs: LatencySummary;
+  latencyByNameMs: Record<string, LatencySummary>;
+  /** A whole session, from its intended start to its last response. */
+  sessionLatencyMs: LatencySummary;
+  /** Actual send minus intended send of each session's first request. */
+  sendLatenessMs: LatencySummary;
+}
+
+function newHistogram(): hdr.Histogram {
+  // 1 µs to an hour at three significant digits; auto-resize keeps longer values rather than throwing.
+  return hdr.build({ bitBucketSize: 32, autoResize: true, lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
+}
+
+function summarise(h: hdr.Histogram): LatencySummary {
+  if (h.totalCount === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, max: 0 };
+  const ms = (us: number) => us / 1000;
+  return {
+    count: h.totalCount,
+    mean: ms(h.mean),
+    p50: ms(h.getValueAtPercentile(50)),
+    p90: ms(h.getValueAtPercentile(90)),
+    p95: ms(h.getValueAtPercentile(95)),
+    p99: ms(h.getValueAtPercentile(99)),
+    max: ms(h.maxValue),
+  };
+}
+
+const toMicros = (ms: number) => Math.max(0, Math.round(ms * 1000));
+
+/** One accumulation period: counters and histograms. */
+class Accumulator {
+  arrivals = 0;
+  sent = 0;
+  dropped = 0;
+  completed = 0;
+  ok = 0;
+  readonly requests: RequestCounts = { sent: 0, ok: 0, failed: { http: 0, timeout: 0, connection: 0 }, failedTotal: 0, aborted: 0 };
+  readonly latency = newHistogram();
+  readonly session = newHistogram();
+  readonly lateness = newHistogram();
+  readonly byName = new Map<string, hdr.Histogram>();
+
+  recordRequest(name: string, outcome: Outcome, latencyUs: number): void {
+    this.requests.sent++;
+    if (outcome === 'aborted') {
+      this.requests.aborted++;
+      return;
+    }
+    if (outcome === 'ok') this.requests.ok++;
+    else {
+      this.requests.failed[outcome]++;
+      this.requests.failedTotal++;
+    }
+    this.latency.recordValue(latencyUs);
+    let h = this.byName.get(name);
+    if (!h) {
+      h = newHistogram();
+      this.byName.set(name, h);
+    }
+    h.recordValue(latencyUs);
+  }
+
+  summary(mode: LoadMode, startS: number, endS: number, expected: number | null): LoadStats {
+    const latencyByNameMs: Record<string, LatencySummary> = {};
+    for (const [name, h] of [...this.byName].sort(([a], [b]) => a.localeCompare(b))) latencyByNameMs[name] = summarise(h);
+    return {
+      mode,
+      startS,
+      endS,
+      expectedArrivals: expected,
+      arrivals: this.arrivals,
+      sent: this.sent,
+      dropped: this.dropped,
+      completed: this.completed,
+      ok: this.ok,
+      servedRatio: expected === null ? null : expected > 0 ? this.ok / expected : null,
+      requests: { ...this.requests, failed: { ...this.requests.failed } },
+      latencyMs: summarise(this.latency),
+      latencyByNameMs,
+      sessionLatencyMs: summarise(this.session),
+      sendLatenessMs: summarise(this.lateness),
+    };
+  }
+
+  destroy(): void {
+    for (const h of [this.latency, this.session, this.lateness, ...this.byName.values()]) h.destroy();
+  }
+}
+
+/** Records every event into the current window and the run's totals. */
+export class StatsRecorder {
+  private window = new Accumulator();
+  private readonly total = new Accumulator();
+
+  constructor(readonly mode: LoadMode) {}
+
+  arrival(): void {
+    this.window.arrivals++;
+    this.total.arrivals++;
+  }
+
+  dropped(): void {
+    this.window.dropped++;
+    this.total.dropped++;
+  }
+
+  sessionStarted(latenessMs: number): void {
+    const us = toMicros(latenessMs);
+    for (const a of [this.window, this.total]) {
+      a.sent++;
+      a.lateness.recordValue(us);
+    }
+  }
+
+  sessionEnded(allOk: boolean, durationMs: number): void {
+    const us = toMicros(durationMs);
+    for (const a of [this.window, this.total]) {
+      a.completed++;
+      if (allOk) a.ok++;
+      a.session.recordValue(us);
+    }
+  }
+
+  request(name: string, outcome: Outcome, latencyMs: number): void {
+    const us = toMicros(latencyMs);
+    this.window.recordRequest(name, outcome, us);
+    this.total.recordRequest(name, outcome, us);
+  }
+
+  /** Returns the window's statistics and starts a new window. */
+  takeWindow(startS: number, endS: number, expected: number | null): LoadStats {
+    const stats = this.window.summary(this.mode, startS, endS, expected);
+    this.window.destroy();
+    this.window = new Accumulator();
+    return stats;
+  }
+
+  totals(startS: number, endS: number, expected: number | null): LoadStats {
+    return this.total.summary(this.mode, startS, endS, expected);
+  }
+}
