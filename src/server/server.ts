@@ -23,11 +23,11 @@ import { EpisodeStore } from './episode-store';
 import { HttpError } from './errors';
 import type { ExperienceEvent } from './experience-events';
 import { ExperienceLog, readExperienceLog } from './experience-log';
-import { BearerAuth, DEFAULT_BODY_LIMIT, isLoopback, readJsonBody, sendError, sendJson } from './http';
+import { BearerAuth, DEFAULT_BODY_LIMIT, isLoopback, readJsonBody, sendError, sendJson } from './http-plumbing';
 import { DEFAULT_TRAIN_BATCH, loadPolicyWeights, PpoBackend, serverPpoConfig, serverReward, type LearnerBackend } from './learner';
-import { ServerMetrics } from './metrics';
+import { ServerMetrics } from './server-metrics';
 import { Router } from './router';
-import { Trainer } from './training';
+import { Trainer } from './experience-training';
 import { parseActionRequest, parseEnd, parseEpisodeId, parseLogAction, parseReturns, parseStartEpisode, USAGE_LIMITS } from './validation';
 import { encodeWeights } from './weights-codec';
 

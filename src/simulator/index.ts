@@ -11,9 +11,9 @@ import * as path from 'node:path';
 import { loadTeastoreData, type TeastoreTable } from '../data';
 import { Rng } from '../random';
 import { FaultInjector } from './faults';
-import { createApiHandler, type ReceivedRequest } from './http';
+import { createApiHandler, type ReceivedRequest } from './api-routes';
 import { writeKubeconfig } from './kubeconfig';
-import { DatasetMetrics, type ServedRow } from './metrics';
+import { DatasetMetrics, type ServedRow } from './cadvisor';
 import { DEPLOYMENTS, NAMESPACES, registerBuiltins, RL_AUTOSCALERS } from './resources';
 import { RolloutSimulator } from './rollout';
 import type { KubeObject } from './status';
@@ -168,8 +168,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
 }
 
-export type { ServedRow } from './metrics';
-export type { ReceivedRequest } from './http';
+export type { ServedRow } from './cadvisor';
+export type { ReceivedRequest } from './api-routes';
 export type { FaultSpec } from './faults';
 export type { ResourceType } from './store';
 export { RL_AUTOSCALERS } from './resources';
