@@ -143,3 +143,29 @@ export const OPERATOR = {
   },
   examples: ['--kubeconfig /tmp/simulator.kubeconfig'],
 } as const satisfies CommandDefinition;
+
+export const LOAD = {
+  name: 'load',
+  summary: 'send load to the TeaStore web UI: open-loop arrivals following a profile (or closed-loop users), a summary, Prometheus metrics',
+  options: {
+    target: { type: 'string', value: 'URL', help: "the web UI's base URL, e.g. http://teastore-webui:8080/tools.descartes.teastore.webui/ (required)" },
+    profile: { type: 'string', value: 'SPEC', help: 'session arrivals per second over time (a browse session sends 8 requests), e.g. constant:100, ramp:10:200:5m, app2scale:1m (docs/load.md); open loop only' },
+    duration: { type: 'string', value: 'DURATION', help: "how long to run, e.g. 90s, 10m (default: the profile's length; required when it is unbounded)" },
+    scenario: { type: 'string', default: 'home', value: 'home|browse', help: 'what each arrival does: one GET of the home page, or the eight-request browse session' },
+    process: { type: 'string', default: 'poisson', value: 'poisson|even', help: 'open loop: Poisson or evenly spaced arrivals' },
+    seed: { type: 'string', value: 'N', help: 'seed of arrival times and scenario choices (default: 0)' },
+    'max-in-flight': { type: 'string', value: 'N', help: 'open loop: arrivals beyond this many sessions in flight are dropped, not queued (default: 10000)' },
+    'timeout-ms': { type: 'string', value: 'N', help: 'per-request time-out (default: 10000)' },
+    'metrics-port': { type: 'string', value: 'N', help: 'serve Prometheus metrics on this port at /metrics (0: a free one; default: none)' },
+    'metrics-host': { type: 'string', default: '127.0.0.1', value: 'ADDRESS', help: 'listen address of the metrics (0.0.0.0 inside a pod)' },
+    'closed-loop-users': { type: 'string', value: 'N', help: 'closed loop instead: N users each running the scenario, waiting --think-time-ms, again (no --profile)' },
+    'think-time-ms': { type: 'string', value: 'N', help: 'closed loop: wait after each iteration (default: 0)' },
+    json: { type: 'boolean', default: false, help: 'print one JSON object with the totals instead of the summary table' },
+  },
+  examples: [
+    '--target http://127.0.0.1:8080/tools.descartes.teastore.webui/ --profile constant:50 --duration 1m',
+    '--target URL --profile ramp:10:200:5m+constant:200 --duration 10m --scenario browse --metrics-port 9464',
+    '--target URL --profile app2scale:1m --process even --seed 1 --json',
+    '--target URL --closed-loop-users 10 --think-time-ms 1000 --duration 5m --scenario browse',
+  ],
+} as const satisfies CommandDefinition;

@@ -3,7 +3,7 @@
  * TensorFlow.js, the Kubernetes client or Prometheus' client) is loaded only when it runs.
  */
 import type { CliCommand, CommandDefinition } from './types';
-import { BASELINES, CLIENT, EVALUATE, LIVE, OPERATOR, SERVE, SIMULATOR, TRAIN } from './definitions';
+import { BASELINES, CLIENT, EVALUATE, LIVE, LOAD, OPERATOR, SERVE, SIMULATOR, TRAIN } from './definitions';
 
 type Implementation = { run(args: string[]): Promise<number> };
 
@@ -21,4 +21,5 @@ export const COMMANDS: CliCommand[] = [
   command(CLIENT, () => require('./client') as typeof import('./client')),
   command(SIMULATOR, () => require('./simulator') as typeof import('./simulator')),
   command(OPERATOR, () => require('./operator') as typeof import('./operator')),
+  command(LOAD, () => require('./load') as typeof import('./load')),
 ];

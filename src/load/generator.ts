@@ -78,7 +78,7 @@ export function startLoad(targetUrl: string, rate: Rate, options: OpenLoopOption
 
 export { startClosedLoop, ClosedLoopGenerator, type ClosedLoopOptions, type Pacing } from './closed-loop';
 export { stopOnInterrupt, LoadRun, type CommonLoadOptions, type StopOptions } from './run';
-export type { LoadStats, LatencySummary, LoadMode, FailureCounts, RequestCounts } from './stats';
+export type { LoadStats, LatencySummary, LoadMode, LoadObserver, FailureCounts, RequestCounts } from './stats';
 export type { Rate, RateFunction } from './rate';
 export type { ArrivalProcess } from './scheduler';
 export type { Scenario, ScenarioName, ScenarioSession, RequestResult, HttpMethod } from './scenarios';

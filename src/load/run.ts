@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { Rng } from '../random';
 import { resolveScenario, type Scenario, type ScenarioName } from './scenarios';
 import { Session } from './session';
-import { StatsRecorder, type LoadMode, type LoadStats } from './stats';
+import { StatsRecorder, type LoadMode, type LoadObserver, type LoadStats } from './stats';
 import { HttpTarget } from './target';
 
 export interface CommonLoadOptions {
@@ -18,6 +18,8 @@ export interface CommonLoadOptions {
   timeoutMs?: number;
   /** Cap on open sockets to the target; default unlimited (one per session in flight). */
   maxSockets?: number;
+  /** Told of every arrival, drop and request as the statistics record it (e.g. LoadMetrics.observer). */
+  observer?: LoadObserver;
 }
 
 export interface StopOptions {
@@ -45,7 +47,7 @@ export abstract class LoadRun {
     targetUrl: string,
     options: CommonLoadOptions,
   ) {
-    this.stats = new StatsRecorder(mode);
+    this.stats = new StatsRecorder(mode, options.observer);
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.target = new HttpTarget(targetUrl, { timeoutMs: this.timeoutMs, maxSockets: options.maxSockets });
     this.scenario = resolveScenario(options.scenario ?? 'home');

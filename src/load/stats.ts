@@ -20,6 +20,17 @@ export interface LatencySummary {
 
 export type FailureCounts = Record<FailureReason, number>;
 
+/**
+ * Told of every event as it is recorded, e.g. to feed Prometheus metrics (metrics.ts). Latency is
+ * the one the statistics record: a session's first request timed from its intended start.
+ */
+export interface LoadObserver {
+  onArrival?(): void;
+  onDrop?(): void;
+  /** Every request, `aborted` ones included (cut off by stop(); their latency means nothing). */
+  onRequest?(name: string, outcome: Outcome, latencyMs: number): void;
+}
+
 export interface RequestCounts {
   sent: number;
   ok: number;
@@ -144,16 +155,21 @@ export class StatsRecorder {
   private window = new Accumulator();
   private readonly total = new Accumulator();
 
-  constructor(readonly mode: LoadMode) {}
+  constructor(
+    readonly mode: LoadMode,
+    private readonly observer: LoadObserver = {},
+  ) {}
 
   arrival(): void {
     this.window.arrivals++;
     this.total.arrivals++;
+    this.observer.onArrival?.();
   }
 
   dropped(): void {
     this.window.dropped++;
     this.total.dropped++;
+    this.observer.onDrop?.();
   }
 
   sessionStarted(latenessMs: number): void {
@@ -177,6 +193,7 @@ export class StatsRecorder {
     const us = toMicros(latencyMs);
     this.window.recordRequest(name, outcome, us);
     this.total.recordRequest(name, outcome, us);
+    this.observer.onRequest?.(name, outcome, latencyMs);
   }
 
   /** Returns the window's statistics and starts a new window. */
