@@ -16,7 +16,7 @@ export interface CommonLoadOptions {
   seed?: number;
   /** Per-request time-out. Default 10 s. */
   timeoutMs?: number;
-  /** Cap on open sockets to the target; default unlimited (one per session in flight). */
+  /** Cap on open sockets to the target (default 256, target.ts's DEFAULT_MAX_SOCKETS). */
   maxSockets?: number;
   /** Told of every arrival, drop and request as the statistics record it (e.g. LoadMetrics.observer). */
   observer?: LoadObserver;

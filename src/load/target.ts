@@ -21,9 +21,17 @@ export interface HttpResult {
   error?: string;
 }
 
+/**
+ * Default cap on open sockets. Without one, any pause (a GC, a slow response) makes the waiting
+ * arrivals open new sockets, which allocates more and lengthens the next pause: measured here, a
+ * run at 5,000/s opened 16,719 sockets and collapsed. Requests beyond the cap wait in the agent,
+ * and their latency, timed from the intended start, still counts the wait.
+ */
+export const DEFAULT_MAX_SOCKETS = 256;
+
 export interface HttpTargetOptions {
   timeoutMs: number;
-  /** Upper bound on open sockets; Infinity lets every session in flight have its own. */
+  /** Upper bound on open sockets (default DEFAULT_MAX_SOCKETS). */
   maxSockets?: number;
 }
 
@@ -40,7 +48,7 @@ export class HttpTarget {
   constructor(baseUrl: string, options: HttpTargetOptions) {
     this.base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
     const secure = this.base.protocol === 'https:';
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? Infinity, scheduling: 'lifo' as const };
+    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? DEFAULT_MAX_SOCKETS, scheduling: 'lifo' as const };
     this.agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
     this.request = secure ? https.request : http.request;
     this.timeoutMs = options.timeoutMs;
