@@ -8,4 +8,5 @@ export * from './plot/episode';
 export * from './plot/training';
 export * from './plot/actions';
 export * from './plot/live';
+export * from './plot/load';
 export * from './plot/render';
