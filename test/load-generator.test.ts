@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Rng } from '../src/random';
 import { startClosedLoop, startLoad, type Scenario } from '../src/load/generator';
-import { expectedArrivals } from '../src/load/rate';
+import { scheduledArrivals } from '../src/load/rate';
 import { ArrivalScheduler } from '../src/load/scheduler';
 import { toRateFunction } from '../src/load/rate';
 import { parseProfileSpec } from '../src/load/profile-spec';
@@ -39,7 +39,7 @@ describe('arrival schedule (virtual time)', () => {
     const step = (t: number) => (t < 5 ? 10 : 40);
     const times = new ArrivalScheduler(step, { process: 'even', rng: new Rng(0) }).advance(10);
     assert.equal(times.length, 250);
-    assert.ok(Math.abs(expectedArrivals(step, 0, 10) - 250) < 1e-6);
+    assert.ok(Math.abs(scheduledArrivals(step, 0, 10) - 250) < 1e-6);
     assert.equal(new ArrivalScheduler(() => 100, { process: 'even', rng: new Rng(0) }).advance(10).length, 1000);
   });
 

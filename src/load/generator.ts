@@ -6,7 +6,7 @@
  * as dropped at once, never queued.
  */
 import { LoadRun, type CommonLoadOptions } from './run';
-import { expectedArrivals, toRateFunction, type Rate, type RateFunction } from './rate';
+import { scheduledArrivals, toRateFunction, type Rate, type RateFunction } from './rate';
 import { ArrivalScheduler, type ArrivalProcess } from './scheduler';
 
 export interface OpenLoopOptions extends CommonLoadOptions {
@@ -53,7 +53,7 @@ export class OpenLoopGenerator extends LoadRun {
       if (this.sessionsInFlight >= this.maxSessionsInFlight) this.stats.dropped();
       else void this.launch(this.t0 + tS * 1000);
     }
-    this.addExpected(expectedArrivals(this.rate, this.expectedUpTo, horizon));
+    this.addExpected(scheduledArrivals(this.rate, this.expectedUpTo, horizon));
     this.expectedUpTo = horizon;
     return horizon;
   }

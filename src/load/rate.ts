@@ -26,8 +26,12 @@ export function safeRate(fn: RateFunction, tSeconds: number): number {
   return Number.isFinite(r) && r > 0 ? r : 0;
 }
 
-/** The expected number of arrivals in [t0, t1): the integral of the rate over the same cells the scheduler uses. */
-export function expectedArrivals(fn: RateFunction, t0: number, t1: number, cell = RATE_CELL_SECONDS): number {
+/**
+ * The expected number of arrivals in [t0, t1) as the scheduler sees the rate: its integral over the
+ * same cells. A profile's own `arrivals` (profile.ts) is the exact integral; this one agrees with
+ * what the scheduler sends, cell for cell, for any rate function.
+ */
+export function scheduledArrivals(fn: RateFunction, t0: number, t1: number, cell = RATE_CELL_SECONDS): number {
   let total = 0;
   let t = t0;
   while (t < t1) {
