@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ACTION_COUNT, CONFIG_COUNT, LEVELS, configIndex } from './space';
+import { isDatasetV2, parseDatasetV2, tableFromDatasetV2 } from './dataset-v2';
 
 export const DEFAULT_DATA_PATH = path.resolve(__dirname, '..', 'data', 'teastore_data.csv');
 
@@ -149,6 +150,23 @@ function parseNumber(token: string, column: NumericColumn, file: string, line: n
   return value;
 }
 
+/** Each row's configuration index, and the rows of each configuration (see TeastoreTable). */
+export function indexByConfig(replicas: ArrayLike<number>, cpuMillis: ArrayLike<number>, heapMB: ArrayLike<number>): Pick<TeastoreTable, 'config' | 'configStart' | 'rowsOfConfig'> {
+  const n = replicas.length;
+  const config = new Uint16Array(n);
+  const counts = new Int32Array(CONFIG_COUNT + 1);
+  for (let i = 0; i < n; i++) {
+    config[i] = configIndex({ replicas: replicas[i], cpuMillis: cpuMillis[i], heapMB: heapMB[i] });
+    counts[config[i] + 1]++;
+  }
+  const configStart = new Int32Array(CONFIG_COUNT + 1);
+  for (let c = 0; c < CONFIG_COUNT; c++) configStart[c + 1] = configStart[c] + counts[c + 1];
+  const fill = configStart.slice(0, CONFIG_COUNT);
+  const rowsOfConfig = new Int32Array(n);
+  for (let i = 0; i < n; i++) rowsOfConfig[fill[config[i]]++] = i;
+  return { config, configStart, rowsOfConfig };
+}
+
 /** Parses and validates the dataset text. `file` names the source in error messages. */
 export function parseTeastoreData(text: string, file = '<memory>'): TeastoreTable {
   const lines = text.split('\n');
@@ -185,17 +203,7 @@ export function parseTeastoreData(text: string, file = '<memory>'): TeastoreTabl
     }
   }
 
-  const config = new Uint16Array(n);
-  const counts = new Int32Array(CONFIG_COUNT + 1);
-  for (let i = 0; i < n; i++) {
-    config[i] = configIndex({ replicas: numeric.replicas[i], cpuMillis: numeric.cpuMillis[i], heapMB: numeric.heapMB[i] });
-    counts[config[i] + 1]++;
-  }
-  const configStart = new Int32Array(CONFIG_COUNT + 1);
-  for (let c = 0; c < CONFIG_COUNT; c++) configStart[c + 1] = configStart[c] + counts[c + 1];
-  const fill = configStart.slice(0, CONFIG_COUNT);
-  const rowsOfConfig = new Int32Array(n);
-  for (let i = 0; i < n; i++) rowsOfConfig[fill[config[i]]++] = i;
+  const { config, configStart, rowsOfConfig } = indexByConfig(numeric.replicas, numeric.cpuMillis, numeric.heapMB);
 
   return {
     file,
@@ -226,10 +234,19 @@ export function parseTeastoreData(text: string, file = '<memory>'): TeastoreTabl
 
 const cache = new Map<string, TeastoreTable>();
 
-/** Reads and validates a dataset file (the bundled one by default); results are cached per path. */
-export function loadTeastoreData(file: string = DEFAULT_DATA_PATH): TeastoreTable {
+export interface LoadDataOptions {
+  /** For a v2 (collected) dataset with several load levels: the offered load to replay, req/s. */
+  offeredRps?: number;
+}
+
+/**
+ * Reads and validates a dataset file (the bundled one by default): the recorded v1 format, or a
+ * v2 file written by `rl-autoscaler collect` (dataset-v2.ts). Results are cached per path and level.
+ */
+export function loadTeastoreData(file: string = DEFAULT_DATA_PATH, options: LoadDataOptions = {}): TeastoreTable {
   const resolved = path.resolve(file);
-  const cached = cache.get(resolved);
+  const key = options.offeredRps === undefined ? resolved : `${resolved}@${options.offeredRps}`;
+  const cached = cache.get(key);
   if (cached) return cached;
   let text: string;
   try {
@@ -238,8 +255,8 @@ export function loadTeastoreData(file: string = DEFAULT_DATA_PATH): TeastoreTabl
     const code = (err as NodeJS.ErrnoException).code;
     throw new DatasetError(`${resolved}: cannot read the dataset (${code ?? String(err)})`, resolved);
   }
-  const table = parseTeastoreData(text, resolved);
-  cache.set(resolved, table);
+  const table = isDatasetV2(text) ? tableFromDatasetV2(parseDatasetV2(text, resolved), options.offeredRps) : parseTeastoreData(text, resolved);
+  cache.set(key, table);
   return table;
 }
 

@@ -14,7 +14,7 @@
 import { ACTION_COUNT, CONFIG_COUNT } from '../space';
 import { DEFAULT_MAX_STEPS, type DatasetModel } from '../env/dataset-env';
 import type { Start } from '../env/start';
-import { configIndex } from '../space';
+import { configFromIndex, configIndex, withinBounds } from '../space';
 
 /** Mean reward of each configuration's rows: the expected reward of moving (or staying) there. */
 export function expectedRewardByConfig(model: DatasetModel): Float64Array {
@@ -23,7 +23,14 @@ export function expectedRewardByConfig(model: DatasetModel): Float64Array {
   for (let c = 0; c < CONFIG_COUNT; c++) {
     const from = table.configStart[c];
     const to = table.configStart[c + 1];
-    if (to === from) throw new Error(`the dataset has no rows for configuration #${c}; the exact solvers need all 729`);
+    if (to === from) {
+      // Unmeasured configurations outside the bounds are never reached (moves there are refused).
+      if (!withinBounds(configFromIndex(c), model.bounds)) {
+        out[c] = Number.NaN;
+        continue;
+      }
+      throw new Error(`the dataset has no rows for configuration #${c}, within the bounds; the exact solvers need every configuration the replay can reach`);
+    }
     let sum = 0;
     for (let k = from; k < to; k++) sum += rewards[table.rowsOfConfig[k]];
     out[c] = sum / (to - from);
@@ -41,7 +48,10 @@ export function startValue(model: DatasetModel, valueOfConfig: ArrayLike<number>
       return valueOfConfig[configIndex(start.config)];
     case 'random-row': {
       let sum = 0;
-      for (let c = 0; c < CONFIG_COUNT; c++) sum += valueOfConfig[c] * (table.configStart[c + 1] - table.configStart[c]);
+      for (let c = 0; c < CONFIG_COUNT; c++) {
+        const rows = table.configStart[c + 1] - table.configStart[c];
+        if (rows > 0) sum += valueOfConfig[c] * rows;
+      }
       return sum / table.rowCount;
     }
   }

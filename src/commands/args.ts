@@ -1,5 +1,6 @@
 /** Thin wrapper over node:util parseArgs that turns its errors into usage errors. */
 import { parseArgs } from 'node:util';
+import { loadTeastoreData, type TeastoreTable } from '../data';
 import { parseStart, type Start } from '../env/start';
 import { REWARD_NAMES, type RewardName } from '../reward';
 import { UsageError, type OptionTable } from './types';
@@ -34,4 +35,15 @@ export function startOption(text: string): Start {
 export function rewardOption(text: string | undefined): RewardName {
   if (!REWARD_NAMES.includes(text as RewardName)) throw new UsageError(`--reward must be one of ${REWARD_NAMES.join(', ')}`);
   return text as RewardName;
+}
+
+/** The dataset named by `--data` (and `--data-rate` for a v2 file), or the bundled one. */
+export function datasetOption(opts: { data?: string; 'data-rate'?: string }): TeastoreTable {
+  let offeredRps: number | undefined;
+  if (opts['data-rate'] !== undefined) {
+    if (opts.data === undefined) throw new UsageError('--data-rate goes with --data FILE');
+    offeredRps = Number(opts['data-rate']);
+    if (!Number.isFinite(offeredRps) || offeredRps <= 0) throw new UsageError(`--data-rate must be a positive request rate, got ${JSON.stringify(opts['data-rate'])}`);
+  }
+  return loadTeastoreData(opts.data, { offeredRps });
 }

@@ -2,7 +2,7 @@
 import { baselineReturns, BASELINE_NAMES, type ReturnEstimate } from '../agent/baselines';
 import { DatasetModel } from '../env/dataset-env';
 import { formatStart } from '../env/start';
-import { intOption, parseOptions, rewardOption, startOption } from './args';
+import { datasetOption, intOption, parseOptions, rewardOption, startOption } from './args';
 import { BASELINES } from './definitions';
 
 export function formatBaselineTable(start: string, returns: Record<string, ReturnEstimate>): string {
@@ -20,7 +20,7 @@ export async function run(args: string[]): Promise<number> {
   const opts = parseOptions(args, BASELINES.options);
   const reward = rewardOption(opts.reward);
   const start = startOption(opts.start!);
-  const model = new DatasetModel({ reward });
+  const model = new DatasetModel({ reward, table: datasetOption(opts) });
   const returns = baselineReturns(model, start, { episodes: intOption(opts.episodes, 'episodes', 2000), seed: intOption(opts.seed, 'seed', 0) });
   if (opts.json) {
     const means = Object.fromEntries(BASELINE_NAMES.map((n) => [n, returns[n].mean]));

@@ -6,6 +6,20 @@
 import { DEFAULT_TARGET } from '../kube-fields';
 import type { CommandDefinition } from './types';
 
+/** Which Deployment and container a live command changes; shared by `live` and `collect`. */
+const DEPLOYMENT_TARGET_OPTIONS = {
+  namespace: { type: 'string', default: DEFAULT_TARGET.namespace, value: 'NS', help: "the Deployment's namespace" },
+  deployment: { type: 'string', default: DEFAULT_TARGET.deployment, value: 'NAME', help: 'the Deployment to scale' },
+  container: { type: 'string', default: DEFAULT_TARGET.container, value: 'NAME', help: 'the container whose CPU limit and heap change' },
+  'heap-env': { type: 'string', default: DEFAULT_TARGET.heapEnvVar, value: 'VAR', help: 'the env var holding -Xmx<N>M' },
+} as const;
+
+/** Which dataset the offline commands replay; shared by `baselines`, `train` and `evaluate`. */
+const DATA_OPTIONS = {
+  data: { type: 'string', value: 'FILE', help: 'replay this dataset instead of the bundled one: v1, or a v2 file written by collect (bounds: what it measured)' },
+  'data-rate': { type: 'string', value: 'RPS', help: 'for a v2 dataset with several load levels: the offered load to replay, req/s' },
+} as const;
+
 export const BASELINES = {
   name: 'baselines',
   summary: 'expected return of each baseline policy and of the exact optimum on the dataset replay',
@@ -15,6 +29,7 @@ export const BASELINES = {
     episodes: { type: 'string', value: 'N', help: 'Monte Carlo episodes for the random baseline (default: 2000)' },
     seed: { type: 'string', value: 'N', help: 'seed of the Monte Carlo episodes (default: 0)' },
     json: { type: 'boolean', default: false, help: 'print one JSON object {start, returns} instead of a table' },
+    ...DATA_OPTIONS,
   },
   examples: ['--start row:558', '--start random-row --json'],
 } as const satisfies CommandDefinition;
@@ -31,6 +46,7 @@ export const TRAIN = {
     start: { type: 'string', value: 'row:558|random-row', help: "where training episodes start (default: the preset's)" },
     reward: { type: 'string', default: 'classic', value: 'classic|total-throughput', help: 'the reward to train on' },
     backend: { type: 'string', value: 'wasm|cpu|tensorflow', help: 'TensorFlow.js backend (default: the fastest that loads)' },
+    ...DATA_OPTIONS,
   },
   examples: ['--preset fast --seed 1', '--steps 20000 --out /tmp/teastore-checkpoint'],
 } as const satisfies CommandDefinition;
@@ -45,6 +61,7 @@ export const EVALUATE = {
     seed: { type: 'string', value: 'N', help: 'seed of the dataset rows drawn (default: 0)' },
     reward: { type: 'string', value: 'classic|total-throughput', help: "the reward function (default: the checkpoint's)" },
     json: { type: 'boolean', default: false, help: 'print one JSON object {mean, std, episodes, optimum, fraction}' },
+    ...DATA_OPTIONS,
   },
   examples: ['--checkpoint checkpoints/<run-id> --start row:558 --json'],
 } as const satisfies CommandDefinition;
@@ -71,10 +88,7 @@ export const LIVE = {
     'warmup-ms': { type: 'string', value: 'N', help: 'wait after a change before measuring (default: 2000 on the simulator, 10000 on a cluster)' },
     'window-s': { type: 'string', value: 'N', help: 'measurement window in seconds (default: 3 on the simulator, 20 on a cluster)' },
     reward: { type: 'string', value: 'classic|total-throughput', help: "the reward function (default: the checkpoint's)" },
-    namespace: { type: 'string', default: DEFAULT_TARGET.namespace, value: 'NS', help: "the Deployment's namespace" },
-    deployment: { type: 'string', default: DEFAULT_TARGET.deployment, value: 'NAME', help: 'the Deployment to scale' },
-    container: { type: 'string', default: DEFAULT_TARGET.container, value: 'NAME', help: 'the container whose CPU limit and heap change' },
-    'heap-env': { type: 'string', default: DEFAULT_TARGET.heapEnvVar, value: 'VAR', help: 'the env var holding -Xmx<N>M' },
+    ...DEPLOYMENT_TARGET_OPTIONS,
     checkpoints: { type: 'string', default: 'checkpoints', value: 'DIR', help: 'where fine-tuned checkpoints are saved' },
   },
   examples: ['--simulator --checkpoint checkpoints/<run-id> --episodes 1 --steps 4', '--simulator --finetune --checkpoint checkpoints/<run-id> --episodes 2 --steps 8 --batch-steps 8', '--kubeconfig ~/.kube/config --prometheus http://prometheus.example:9090 --checkpoint DIR --dry-run', '--simulator --log out/live/test.jsonl --resume'],
@@ -167,5 +181,33 @@ export const LOAD = {
     '--target URL --profile ramp:10:200:5m+constant:200 --duration 10m --scenario browse --metrics-port 9464',
     '--target URL --profile app2scale:1m --process even --seed 1 --json',
     '--target URL --closed-loop-users 10 --think-time-ms 1000 --duration 5m --scenario browse',
+  ],
+} as const satisfies CommandDefinition;
+
+export const COLLECT = {
+  name: 'collect',
+  summary: 'measure a deployment over configurations x load levels into a dataset (schema v2, one fsynced row per point; resumes)',
+  options: {
+    kubeconfig: { type: 'string', value: 'FILE', help: 'kubeconfig of the cluster (default: KUBECONFIG or ~/.kube/config)' },
+    prometheus: { type: 'string', value: 'URL', help: "the Prometheus that scrapes the pods' cAdvisor metrics" },
+    simulator: { type: 'boolean', default: false, help: 'start the cluster simulator and a local Prometheus instead of using a cluster' },
+    target: { type: 'string', value: 'URL', help: "the application's base URL, where the load generator sends (required)" },
+    plan: { type: 'string', default: 'walk', value: 'walk|grid', help: 'a random walk changing one knob per move, or every configuration within the bounds' },
+    rates: { type: 'string', default: '100', value: 'RPS,RPS,...', help: 'offered load levels in HTTP requests per second; each configuration is measured at each' },
+    configs: { type: 'string', value: 'N', help: 'walk: configurations visited (default: 10)' },
+    'walk-start': { type: 'string', value: 'R,CPU,HEAP', help: 'walk: the first configuration (default: the middle of the bounds)' },
+    min: { type: 'string', default: '1,100,100', value: 'R,CPU,HEAP', help: 'lower bounds of the configurations measured' },
+    max: { type: 'string', default: '9,900,900', value: 'R,CPU,HEAP', help: 'upper bounds of the configurations measured' },
+    scenario: { type: 'string', default: 'home', value: 'home|browse', help: 'what each arrival does (a browse session sends 8 requests)' },
+    'warmup-s': { type: 'string', value: 'N', help: 'wait after a change of configuration or load before measuring (default: 3 on the simulator, 60 on a cluster)' },
+    'window-s': { type: 'string', value: 'N', help: 'measurement window in seconds (default: 5 on the simulator, 60 on a cluster)' },
+    seed: { type: 'string', value: 'N', help: 'seed of the walk and of the arrivals (default: 1)' },
+    out: { type: 'string', value: 'FILE', help: 'the dataset to write; an existing one of the same plan is resumed (default: out/collect/dataset-<time>.csv)' },
+    ...DEPLOYMENT_TARGET_OPTIONS,
+  },
+  examples: [
+    '--simulator --target http://127.0.0.1:8080/ --plan grid --min 1,300,300 --max 2,500,500 --rates 50,100 --out out/collect/small.csv',
+    '--kubeconfig ~/.kube/config --prometheus http://prometheus.example:9090 --target http://teastore-webui:8080/tools.descartes.teastore.webui/ --configs 20 --rates 50,100,200',
+    '--simulator --target URL --out out/collect/small.csv  # again after a crash: resumes',
   ],
 } as const satisfies CommandDefinition;

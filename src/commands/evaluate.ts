@@ -3,7 +3,7 @@ import { loadCheckpoint, trainedRewardName } from '../agent/checkpoint';
 import { evaluateExact, evaluateGreedy } from '../agent/evaluate';
 import { DatasetModel } from '../env/dataset-env';
 import { formatStart } from '../env/start';
-import { intOption, parseOptions, rewardOption, startOption } from './args';
+import { datasetOption, intOption, parseOptions, rewardOption, startOption } from './args';
 import { UsageError } from './types';
 import { EVALUATE } from './definitions';
 
@@ -16,7 +16,7 @@ export async function run(args: string[]): Promise<number> {
   if (episodes < 1) throw new UsageError('--episodes must be at least 1');
   const { policy, meta } = loadCheckpoint(opts.checkpoint);
   const rewardName = opts.reward !== undefined ? rewardOption(opts.reward) : trainedRewardName(meta, opts.checkpoint);
-  const model = new DatasetModel({ reward: rewardName });
+  const model = new DatasetModel({ reward: rewardName, table: datasetOption(opts) });
   if (model.table.sha256 !== meta.data.sha256) {
     console.error(`warning: the checkpoint was trained on data ${meta.data.sha256.slice(0, 12)}…, the dataset here is ${model.table.sha256.slice(0, 12)}…`);
   }

@@ -3,7 +3,7 @@
  * TensorFlow.js, the Kubernetes client or Prometheus' client) is loaded only when it runs.
  */
 import type { CliCommand, CommandDefinition } from './types';
-import { BASELINES, CLIENT, EVALUATE, LIVE, LOAD, OPERATOR, SERVE, SIMULATOR, TRAIN } from './definitions';
+import { BASELINES, CLIENT, COLLECT, EVALUATE, LIVE, LOAD, OPERATOR, SERVE, SIMULATOR, TRAIN } from './definitions';
 
 type Implementation = { run(args: string[]): Promise<number> };
 
@@ -22,4 +22,5 @@ export const COMMANDS: CliCommand[] = [
   command(SIMULATOR, () => require('./simulator') as typeof import('./simulator')),
   command(OPERATOR, () => require('./operator') as typeof import('./operator')),
   command(LOAD, () => require('./load') as typeof import('./load')),
+  command(COLLECT, () => require('./collect') as typeof import('./collect')),
 ];

@@ -5,9 +5,10 @@ import { initBackend, BACKEND_NAMES, type BackendName } from '../agent/backend';
 import { newRunId, saveTrainResult } from '../agent/checkpoint';
 import { evaluateExact } from '../agent/evaluate';
 import { OFFLINE_PRESET_NAMES, ppoConfig, train, type IterationStats, type PresetName } from '../agent/ppo';
+import { DEFAULT_DATA_PATH } from '../data';
 import { DatasetModel } from '../env/dataset-env';
 import { ORIGINAL_START } from '../env/start';
-import { intOption, parseOptions, rewardOption } from './args';
+import { datasetOption, intOption, parseOptions, rewardOption } from './args';
 import { UsageError } from './types';
 import { TRAIN } from './definitions';
 
@@ -29,6 +30,10 @@ export async function run(args: string[]): Promise<number> {
   if (opts.steps !== undefined) overrides.totalSteps = intOption(opts.steps, 'steps', 0);
   if (opts['no-mask']) overrides.maskActions = false;
   if (opts.start !== undefined) overrides.start = opts.start;
+  const table = datasetOption(opts);
+  // The presets start from the original's row 558 of the bundled dataset; another dataset has no such row.
+  const bundled = table.file === DEFAULT_DATA_PATH;
+  if (!bundled && opts.start === undefined) overrides.start = 'random-row';
   let config;
   try {
     config = ppoConfig(overrides, preset);
@@ -39,7 +44,7 @@ export async function run(args: string[]): Promise<number> {
   const backend = await initBackend(opts.backend as BackendName | undefined);
   console.log(`backend: ${backend.name}${backend.skipped.length ? ` (skipped: ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : ''}`);
   console.log(`preset ${preset}, seed ${config.seed}, ${config.totalSteps} steps, start ${config.start}, masking ${config.maskActions ? 'on' : 'off'}, reward ${reward}`);
-  const model = new DatasetModel({ reward });
+  const model = new DatasetModel({ reward, table });
   const iterations = Math.ceil(config.totalSteps / (config.numEnvs * config.numSteps));
   const bar = process.stderr.isTTY
     ? new SingleBar({ format: 'train |{bar}| {value}/{total} steps | return {ret} | {sps} steps/s | {eta_formatted}', stream: process.stderr }, Presets.shades_classic)
@@ -62,20 +67,19 @@ export async function run(args: string[]): Promise<number> {
   const { policy } = result;
   const last = result.history[result.history.length - 1];
   const masked = config.maskActions;
-  const fromOriginal = evaluateExact(policy, model, ORIGINAL_START, { masked });
   const fromRandom = evaluateExact(policy, model, { kind: 'random-row' }, { masked });
+  const fromOriginal = bundled ? evaluateExact(policy, model, ORIGINAL_START, { masked }) : null;
   const runId = newRunId(config.seed);
   const dir = await saveTrainResult(opts.out ?? path.join(DEFAULT_CHECKPOINT_ROOT, runId), result, {
     runId,
     metrics: {
-      fractionOfOptimumRow558: fromOriginal.fraction,
+      ...(fromOriginal ? { fractionOfOptimumRow558: fromOriginal.fraction, exactReturnRow558: fromOriginal.value } : {}),
       fractionOfOptimumRandomRow: fromRandom.fraction,
-      exactReturnRow558: fromOriginal.value,
       exactReturnRandomRow: fromRandom.value,
     },
   });
   console.log(`trained ${last.envSteps} steps in ${last.trainingSeconds.toFixed(1)} s (${Math.round(last.envSteps / last.trainingSeconds)} steps/s)`);
-  for (const e of [fromOriginal, fromRandom]) {
+  for (const e of fromOriginal ? [fromOriginal, fromRandom] : [fromRandom]) {
     const start = e.start.kind === 'row' ? `row:${e.start.row}` : e.start.kind;
     console.log(`greedy exact return from ${start}: ${e.value.toFixed(3)} (optimum ${e.optimum.toFixed(3)}, fraction ${e.fraction.toFixed(4)})`);
   }

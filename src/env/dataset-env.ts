@@ -31,6 +31,31 @@ export interface DatasetEnvOptions {
   bounds?: Bounds;
 }
 
+/** The smallest bounds holding every configuration the dataset measured (the full grid for the bundled one). */
+export function measuredBounds(table: TeastoreTable): Bounds {
+  if (table.rowCount === 0) return FULL_BOUNDS;
+  const min = { replicas: Infinity, cpuMillis: Infinity, heapMB: Infinity };
+  const max = { replicas: -Infinity, cpuMillis: -Infinity, heapMB: -Infinity };
+  for (let i = 0; i < table.rowCount; i++) {
+    const config = { replicas: table.replicas[i], cpuMillis: table.cpuMillis[i], heapMB: table.heapMB[i] };
+    for (const knob of space.KNOBS) {
+      min[knob] = Math.min(min[knob], config[knob]);
+      max[knob] = Math.max(max[knob], config[knob]);
+    }
+  }
+  return { min, max };
+}
+
+/** A replay can reach every configuration within its bounds, so each must have been measured. */
+function assertMeasured(table: TeastoreTable, bounds: Bounds): void {
+  for (let c = 0; c < space.CONFIG_COUNT; c++) {
+    const config = configFromIndex(c);
+    if (space.withinBounds(config, bounds) && table.configStart[c + 1] === table.configStart[c]) {
+      throw new SpaceError(`${table.file}: no rows for ${space.formatConfig(config)}, a configuration within the bounds ${space.formatConfig(bounds.min)} .. ${space.formatConfig(bounds.max)}; measure it, or narrow the bounds to what was measured`);
+    }
+  }
+}
+
 /** Everything the dataset environments share: rows per configuration, rewards, transitions. */
 export class DatasetModel {
   readonly table: TeastoreTable;
@@ -46,7 +71,8 @@ export class DatasetModel {
     const reward = options.reward ?? 'classic';
     this.reward = typeof reward === 'string' ? makeReward(reward, datasetNormalisers(this.table)) : reward;
     this.rewards = rowRewards(this.table, this.reward);
-    this.bounds = options.bounds ?? FULL_BOUNDS;
+    this.bounds = options.bounds ?? measuredBounds(this.table);
+    assertMeasured(this.table, this.bounds);
     this.next = nextConfigTable(this.bounds);
     this.masks = Uint8Array.from(this.next, (target) => (target >= 0 ? 1 : 0));
   }

@@ -58,6 +58,9 @@ export const browse: Scenario = async (session) => {
 
 export const SCENARIOS: Record<ScenarioName, Scenario> = { home, browse };
 
+/** Requests each built-in scenario sends per session, to turn a request rate into sessions per second. */
+export const REQUESTS_PER_SESSION: Readonly<Record<ScenarioName, number>> = { home: 1, browse: 8 };
+
 export function resolveScenario(scenario: ScenarioName | Scenario): Scenario {
   return typeof scenario === 'function' ? scenario : SCENARIOS[scenario];
 }
