@@ -12,6 +12,7 @@ import { readStepLog, StepLog } from '../src/env/step-log';
 import { StepLogger } from '../src/env/wrappers';
 import { withEpisodeWrappers } from '../src/env/episode-wrappers';
 import { GeneratedLoad, serveLiveLoadMetrics } from '../src/live/live-load';
+import { liveLoadSetup } from '../src/commands/live-load-options';
 import { startSimulatorStack, type SimulatorStack } from '../src/live/simulator-stack';
 import type { MetricsServer } from '../src/load/metrics';
 import { parseProfileSpec } from '../src/load/profile-spec';
@@ -77,4 +78,15 @@ test('a load source whose series Prometheus does not scrape fails the step with 
     await unscraped.close();
     await served.server.close();
   }
+});
+
+test('live load options: a bad profile, a missing --app, both sources, a bad pacing are refused by name', () => {
+  assert.equal(liveLoadSetup({}), null);
+  assert.throws(() => liveLoadSetup({ 'load-profile': 'constant:-5', app: 'http://x/' }), /--load-profile: .*negative/);
+  assert.throws(() => liveLoadSetup({ 'load-profile': 'constant:5' }), /needs --app URL/);
+  assert.throws(() => liveLoadSetup({ 'load-profile': 'constant:5', app: 'x.example' }), /--app "x.example" must start with http/);
+  assert.throws(() => liveLoadSetup({ 'load-profile': 'constant:5', app: 'http://x/', 'load-selector': 'job="load"' }), /not both/);
+  assert.throws(() => liveLoadSetup({ 'load-selector': 'job="load"', 'load-pacing': 'sometimes' }), /--load-pacing must be per-step or real-time/);
+  const setup = liveLoadSetup({ 'load-profile': 'constant:5', app: 'http://x/', 'load-step-s': '30', 'load-scenario': 'browse' });
+  assert.deepEqual(setup, { profile: 'constant:5', pacing: 'per-step', stepSeconds: 30, scenario: 'browse', app: 'http://x/', selector: undefined, metricsPort: 9464 });
 });

@@ -90,6 +90,13 @@ export const LIVE = {
     reward: { type: 'string', value: 'classic|total-throughput', help: "the reward function (default: the checkpoint's)" },
     ...DEPLOYMENT_TARGET_OPTIONS,
     checkpoints: { type: 'string', default: 'checkpoints', value: 'DIR', help: 'where fine-tuned checkpoints are saved' },
+    'load-profile': { type: 'string', value: 'SPEC', help: 'run the load generator in this process against --app, following this profile (see `load --help`)' },
+    'load-pacing': { type: 'string', default: 'per-step', value: 'per-step|real-time', help: 'one profile point per step, or the profile in wall-clock time' },
+    'load-step-s': { type: 'string', value: 'N', help: 'profile seconds each step stands for under per-step pacing (default: 60)' },
+    'load-scenario': { type: 'string', default: 'home', value: 'home|browse', help: 'what each arrival requests' },
+    app: { type: 'string', value: 'URL', help: "the application's base URL the load goes to" },
+    'load-selector': { type: 'string', value: 'MATCHERS', help: 'without --load-profile: read a generator already running (e.g. job="load") from Prometheus' },
+    'load-metrics-port': { type: 'string', value: 'N', help: "on a cluster: serve the generator's /metrics on this port for your Prometheus to scrape (default: 9464)" },
   },
   examples: ['--simulator --checkpoint checkpoints/<run-id> --episodes 1 --steps 4', '--simulator --finetune --checkpoint checkpoints/<run-id> --episodes 2 --steps 8 --batch-steps 8', '--kubeconfig ~/.kube/config --prometheus http://prometheus.example:9090 --checkpoint DIR --dry-run', '--simulator --log out/live/test.jsonl --resume'],
 } as const satisfies CommandDefinition;

@@ -62,9 +62,9 @@ export interface GeneratedLoadOptions {
 }
 
 /** Serves the generator's metrics before the generator exists, so Prometheus can be started with it as a target. */
-export async function serveLiveLoadMetrics(info: { scenario: ScenarioName; profile: string }): Promise<{ metrics: LoadMetrics; server: MetricsServer }> {
+export async function serveLiveLoadMetrics(info: { scenario: ScenarioName; profile: string }, listen: { port: number; host: string } = { port: 0, host: '127.0.0.1' }): Promise<{ metrics: LoadMetrics; server: MetricsServer }> {
   const metrics = new LoadMetrics({ mode: 'open-loop', ...info });
-  return { metrics, server: await serveLoadMetrics(0, metrics) };
+  return { metrics, server: await serveLoadMetrics(listen.port, metrics, listen.host) };
 }
 
 export class GeneratedLoad implements LiveLoad {
@@ -110,20 +110,51 @@ export class GeneratedLoad implements LiveLoad {
 
   async measure(windowSeconds: number, end: Date): Promise<RequestStepMetrics> {
     const own = this.generator.takeWindow();
-    const read: RequestWindow = await this.reader.collect(windowSeconds, end);
-    const offeredRps = read.targetSessionsPerSec * this.perSession;
-    const failedRps = read.failedRps + read.droppedPerSec * this.perSession;
-    return {
-      offeredRps,
-      servedRps: read.servedRps,
-      failedRps,
-      servedRatio: offeredRps > 0 ? Math.min(1, read.servedRps / offeredRps) : 1,
-      latencyMs: read.latencyMs,
-      generatorP95Ms: own.latencyMs.p95,
-    };
+    return toStepMetrics(await this.reader.collect(windowSeconds, end), this.perSession, own.latencyMs.p95);
   }
 
   async close(): Promise<void> {
     await this.generator.stop({ drainMs: 0 });
   }
+}
+
+/**
+ * A generator already running elsewhere (the `deploy/` Job, or anyone's), read from Prometheus
+ * only: this process neither sets nor knows the profile, so the offered load is what the
+ * generator's target-rate gauge says.
+ */
+export class ObservedLoad implements LiveLoad {
+  private readonly reader: RequestMetricClient;
+  private readonly perSession: number;
+
+  constructor(options: { prometheusUrl: string; selector?: string; scenario?: ScenarioName }) {
+    this.reader = new RequestMetricClient({ url: options.prometheusUrl, selector: options.selector });
+    this.perSession = REQUESTS_PER_SESSION[options.scenario ?? 'home'];
+  }
+
+  beginStep(): void {}
+  beginWindow(): void {}
+
+  offeredAt(): number {
+    return Number.NaN;
+  }
+
+  async measure(windowSeconds: number, end: Date): Promise<RequestStepMetrics> {
+    return toStepMetrics(await this.reader.collect(windowSeconds, end), this.perSession, Number.NaN);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Sessions become requests; dropped arrivals count as failed requests (they were offered and not served). */
+function toStepMetrics(read: RequestWindow, perSession: number, generatorP95Ms: number): RequestStepMetrics {
+  const offeredRps = read.targetSessionsPerSec * perSession;
+  return {
+    offeredRps,
+    servedRps: read.servedRps,
+    failedRps: read.failedRps + read.droppedPerSec * perSession,
+    servedRatio: offeredRps > 0 ? Math.min(1, read.servedRps / offeredRps) : 1,
+    latencyMs: read.latencyMs,
+    generatorP95Ms,
+  };
 }
