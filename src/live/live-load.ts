@@ -14,6 +14,8 @@ import { LoadMetrics, serveLoadMetrics, type MetricsServer } from '../load/metri
 import type { LoadProfile } from '../load/profile';
 import { RequestMetricClient, type RequestWindow } from '../load/request-metrics';
 import { REQUESTS_PER_SESSION, type ScenarioName } from '../load/scenarios';
+import type { ArrivalProcess } from '../load/scheduler';
+import type { LoadStats } from '../load/stats';
 
 export type LoadPacing = 'per-step' | 'real-time';
 
@@ -59,6 +61,8 @@ export interface GeneratedLoadOptions {
   selector?: string;
   /** Cap on sessions in flight (default the generator's). */
   maxSessionsInFlight?: number;
+  /** Poisson arrivals (default, as users arrive) or evenly spaced ones. */
+  process?: ArrivalProcess;
 }
 
 /** Serves the generator's metrics before the generator exists, so Prometheus can be started with it as a target. */
@@ -89,7 +93,7 @@ export class GeneratedLoad implements LiveLoad {
     const profile = options.profile;
     const sessionsPerSec = this.pacing === 'real-time' ? (t: number) => profile.rate(t) / this.perSession : () => this.stepRate;
     this.stepRate = this.offeredAt(0) / this.perSession;
-    this.generator = startLoad(options.targetUrl, this.pacing === 'real-time' ? sessionsPerSec : this.stepRate, { process: 'poisson', seed: options.seed ?? 1, scenario, observer: metrics.observer, maxSessionsInFlight: options.maxSessionsInFlight });
+    this.generator = startLoad(options.targetUrl, this.pacing === 'real-time' ? sessionsPerSec : this.stepRate, { process: options.process ?? 'poisson', seed: options.seed ?? 1, scenario, observer: metrics.observer, maxSessionsInFlight: options.maxSessionsInFlight });
     metrics.attach(this.generator, sessionsPerSec);
   }
 
@@ -111,6 +115,11 @@ export class GeneratedLoad implements LiveLoad {
   async measure(windowSeconds: number, end: Date): Promise<RequestStepMetrics> {
     const own = this.generator.takeWindow();
     return toStepMetrics(await this.reader.collect(windowSeconds, end), this.perSession, own.latencyMs.p95);
+  }
+
+  /** The generator's own statistics of the whole run so far (arrivals against the rate it was given). */
+  totals(): LoadStats {
+    return this.generator.totals();
   }
 
   async close(): Promise<void> {
