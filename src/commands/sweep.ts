@@ -118,7 +118,7 @@ function emitIndexedJob(spec: SweepSpec, opts: Options): number {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const text = stringify(manifest);
+  const text = stringify(manifest, { aliasDuplicateObjects: false });
   if (opts.manifest) {
     fs.writeFileSync(opts.manifest, text);
     console.error(`${spec.id}: ${completions} points; Indexed Job manifest written to ${opts.manifest}`);
