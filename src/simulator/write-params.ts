@@ -34,7 +34,7 @@ export function writeParams(query: URLSearchParams): WriteParams {
  */
 export function checkFields(type: ResourceType, object: KubeObject, params: WriteParams, res: ServerResponse): void {
   if (!type.schema || params.fieldValidation === 'Ignore') return;
-  const unknown = unknownFields(object, type.schema);
+  const unknown = unknownFields(object, type.schema).sort();
   if (unknown.length === 0) return;
   if (params.fieldValidation === 'Strict') {
     throw new ApiError(400, `strict decoding error: ${unknown.map((f) => `unknown field ${JSON.stringify(f)}`).join(', ')}`);
