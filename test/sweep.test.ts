@@ -51,6 +51,12 @@ describe('sweep plan', () => {
     assert.throws(() => parseGrid(['epochs=4', 'epochs=8']), /epochs is given twice/);
     assert.throws(() => parseGrid(['no-mask=yes']), /true or false/);
     assert.throws(() => parseGrid(['clip']), /key=v1,v2/);
+    assert.deepEqual(parseGrid(['max-grad-norm=0.5,none', 'activation=tanh,relu']), [
+      { key: 'max-grad-norm', values: [0.5, null] },
+      { key: 'activation', values: ['tanh', 'relu'] },
+    ]);
+    assert.throws(() => parseGrid(['activation=tanh,gelu']), /--grid activation: values must be one of tanh, relu, got "gelu"/);
+    assert.throws(() => parseGrid(['clip=none']), /--grid clip: values must be numbers, got "none"/);
     for (const key of ['seed', 'out', 'hidden']) assert.ok(!GRID_KEYS.includes(key), `${key} is not a grid key`);
   });
 

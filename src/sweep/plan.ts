@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { PPO_DEFAULTS, type PpoConfig } from '../agent/ppo-config';
 
 /** One setting's value, in the vocabulary of the command line (`--steps 2048`, `--no-mask`). */
-export type SettingValue = string | number | boolean;
+export type SettingValue = string | number | boolean | null;
 export type Settings = Record<string, SettingValue>;
 
 /** The `train` options a grid may vary (seed and out belong to the sweep itself). */
@@ -28,6 +28,16 @@ const PPO_GRID_KEYS: Record<string, keyof PpoConfig> = Object.fromEntries(
     .filter((k) => ['number', 'boolean', 'string'].includes(typeof PPO_DEFAULTS[k]) || PPO_DEFAULTS[k] === null)
     .map((k) => [k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), k]),
 );
+
+/** PPO hyperparameters whose values are names: the choices, checked when the grid is read. */
+const PPO_CHOICES: Partial<Record<keyof PpoConfig, readonly string[]>> = {
+  activation: ['tanh', 'relu'],
+  normalizeAdvantages: ['minibatch', 'batch', 'none'],
+  valueClipMode: ['old-value', 'loss'],
+};
+
+/** PPO hyperparameters that may be switched off (null), written `none` in a grid. */
+const PPO_NULLABLE: readonly (keyof PpoConfig)[] = ['maxGradNorm', 'valueClip', 'targetKl'];
 
 /** Every key `--grid` accepts, sorted. */
 export const GRID_KEYS: readonly string[] = [...Object.keys(TRAIN_GRID_KEYS), ...Object.keys(PPO_GRID_KEYS)].sort();
@@ -62,6 +72,9 @@ export function parseSeeds(text: string): number[] {
 function parseValue(key: string, text: string): SettingValue {
   const kind = TRAIN_GRID_KEYS[key];
   const ppoKey = PPO_GRID_KEYS[key];
+  const choices = ppoKey ? PPO_CHOICES[ppoKey] : undefined;
+  if (choices && !choices.includes(text)) throw new SweepPlanError(`--grid ${key}: values must be one of ${choices.join(', ')}, got ${JSON.stringify(text)}`);
+  if (ppoKey && PPO_NULLABLE.includes(ppoKey) && text === 'none') return null;
   const expected: string | undefined = kind ?? (ppoKey ? (PPO_DEFAULTS[ppoKey] === null ? 'number' : typeof PPO_DEFAULTS[ppoKey]) : undefined);
   if (expected === 'boolean') {
     if (text !== 'true' && text !== 'false') throw new SweepPlanError(`--grid ${key}: values must be true or false, got ${JSON.stringify(text)}`);

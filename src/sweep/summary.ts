@@ -24,7 +24,7 @@ function cells(rows: readonly SummaryRow[], grid: Grid): { header: string[]; bod
   const keys = grid.map((g) => g.key);
   const header = ['index', 'seed', ...keys, 'final_return', 'fraction_of_optimum', 'exact_return', 'optimum', 'seconds', 'checkpoint'];
   const body = rows.map((r) => {
-    const settings = keys.map((k) => String(r.settings[k]));
+    const settings = keys.map((k) => (r.settings[k] === null ? 'none' : String(r.settings[k])));
     if (isFailure(r)) return [String(r.index), String(r.seed), ...settings, '', '', '', '', '', `FAILED: ${r.error}`];
     return [String(r.index), String(r.seed), ...settings, num(r.finalReturn, 3), num(r.fractionOfOptimum, 4), num(r.exactReturn, 3), num(r.optimum, 3), num(r.seconds, 1), r.checkpoint];
   });
