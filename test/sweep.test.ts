@@ -250,6 +250,21 @@ describe('Indexed Jobs against the simulator (client library and kubectl)', () =
     assert.equal(jobsStored(), 0);
   });
 
+  it('honours dryRun=All on a patch and a delete of other kinds too', async () => {
+    const url = `${simulator.apiUrl}/apis/apps/v1/namespaces/app2scale/deployments/teastore-webui`;
+    const before = await (await fetch(url)).json();
+    const patched = await fetch(`${url}?dryRun=All`, { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ spec: { replicas: 7 } }) });
+    assert.equal(patched.status, 200);
+    assert.equal((await patched.json()).spec.replicas, 7, 'the answer shows the change');
+    const invalid = await fetch(`${url}?dryRun=All`, { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ spec: { replicas: -1 } }) });
+    assert.equal(invalid.status, 422, 'and is validated');
+    const deleted = await fetch(`${url}?dryRun=All`, { method: 'DELETE' });
+    assert.equal(deleted.status, 200);
+    const after = await (await fetch(url)).json();
+    assert.equal(after.spec.replicas, before.spec.replicas);
+    assert.equal(after.metadata.resourceVersion, before.metadata.resourceVersion, 'nothing was written');
+  });
+
   it('kubectl apply --dry-run=server accepts the manifest and refuses a broken one', { skip: !existsSync('/usr/bin/kubectl') && 'kubectl is not installed' }, async () => {
     const env = { ...process.env, KUBECONFIG: simulator.kubeconfigPath };
     const ok = await execFileAsync('kubectl', ['apply', '--dry-run=server', '-f', manifestFile], { env });
