@@ -196,6 +196,8 @@ describe('Indexed Jobs against the simulator (client library and kubectl)', () =
   });
 
   it('createNamespacedJob with dryRun All validates and answers, and stores nothing', async () => {
+    const discovery = await (await fetch(`${simulator.apiUrl}/apis/batch/v1`)).json();
+    assert.deepEqual(discovery.resources.map((r: { name: string }) => r.name), ['jobs', 'jobs/status']);
     const answered = await batch.createNamespacedJob({ namespace: 'default', body: manifest, dryRun: 'All', fieldValidation: 'Strict' });
     assert.equal(answered.metadata?.name, 'ppo-sweep');
     assert.equal(answered.spec?.completionMode, 'Indexed');
