@@ -142,6 +142,21 @@ describe('rl-autoscaler sweep', () => {
     assert.equal(result.checkpoint, path.join(alone, 'point-0003'));
   });
 
+  it('keeps a failed point in the table, with its error and log, and exits 1', () => {
+    const out = path.join(dir, 'failing');
+    const data = path.join(dir, 'broken.csv');
+    writeFileSync(data, 'not,a,dataset\n1,2,3\n');
+    const r = cli(['--seeds', '1..2', '--steps', '1', '--data', data, '--parallel', '2', '--out', out]);
+    assert.equal(r.code, 1, r.stderr);
+    const rows = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')).rows as { index: number; seed: number; error?: string }[];
+    assert.deepEqual(rows.map((row) => [row.index, row.seed]), [[0, 1], [1, 2]]);
+    for (const row of rows) {
+      assert.match(row.error ?? '', /^exit code 1: .*broken\.csv/);
+      assert.ok(existsSync(path.join(out, `point-000${row.index}.log`)), 'the log is kept');
+    }
+    assert.match(readFileSync(path.join(out, 'summary.md'), 'utf8'), /\| 0 \| 1 \|.*\| FAILED: exit code 1/);
+  });
+
   it('refuses bad sweeps before training anything, naming the problem', () => {
     const out = path.join(dir, 'bad');
     const cases: [string[], RegExp][] = [
@@ -151,9 +166,13 @@ describe('rl-autoscaler sweep', () => {
       [['--seeds', '1..2', '--index', '2'], /point index 2 is out of range: this sweep has 2 points/],
       [['--seeds', '1'], /JOB_COMPLETION_INDEX must be a non-negative integer, got "x"/],
       [['--seeds', '1', '--emit', 'indexed-job'], /needs --pvc NAME/],
+      [['--seeds', '1', '--emit', 'indexed-job', '--pvc', 'p', '--out', out], /--out does not apply to --emit/],
+      [['--seeds', '1', '--emit', 'indexed-job', '--pvc', 'p', '--mount-path', 'results'], /--mount-path must be an absolute path/],
+      [['--seeds', '1', '--data', '/nonexistent/data.csv'], /--data \/nonexistent\/data\.csv does not exist/],
     ];
     for (const [args, message] of cases) {
-      const r = cli([...(args[0] === '--seeds' ? [] : ['--seeds', '1']), ...args, '--out', out], message.source.includes('JOB_COMPLETION') ? { JOB_COMPLETION_INDEX: 'x' } : {});
+      const outArgs = args.includes('--emit') ? [] : ['--out', out];
+      const r = cli([...(args[0] === '--seeds' ? [] : ['--seeds', '1']), ...args, ...outArgs], message.source.includes('JOB_COMPLETION') ? { JOB_COMPLETION_INDEX: 'x' } : {});
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, message);
     }

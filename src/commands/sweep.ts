@@ -153,10 +153,14 @@ export async function run(args: string[]): Promise<number> {
   const spec = sweepSpec(opts);
   if (opts.emit !== undefined) {
     if (opts.index !== undefined) throw new UsageError('--index and --emit go separately: --emit writes the Job whose pods run --index');
+    if (opts.out !== undefined) throw new UsageError('--out does not apply to --emit: the sweep folder is <mount-path>/<sweep-id> on the claim');
     return emitIndexedJob(spec, opts);
   }
   const sweepDir = path.resolve(opts.out ?? path.join(DEFAULT_CHECKPOINT_ROOT, spec.id));
   const indexText = opts.index ?? process.env.JOB_COMPLETION_INDEX;
   if (indexText !== undefined) return runIndex(spec, indexOf(indexText, opts.index !== undefined ? '--index' : 'JOB_COMPLETION_INDEX'), sweepDir);
+  // Here the dataset must be readable before the points start (a Job's pods read it in the image or on the claim).
+  const data = spec.base.data ?? spec.grid.find((g) => g.key === 'data')?.values[0];
+  if (typeof data === 'string' && !fs.existsSync(data)) throw new UsageError(`--data ${data} does not exist`);
   return runLocally(spec, opts, sweepDir);
 }
