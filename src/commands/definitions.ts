@@ -218,3 +218,35 @@ export const COLLECT = {
     '--simulator --target URL --out out/collect/small.csv  # again after a crash: resumes',
   ],
 } as const satisfies CommandDefinition;
+
+export const SWEEP = {
+  name: 'sweep',
+  summary: 'train PPO offline over seeds x a grid of settings, in parallel here or as a Kubernetes Indexed Job; one summary table',
+  options: {
+    seeds: { type: 'string', value: '1..N|1,2,5', help: 'the seeds to train (required)' },
+    grid: { type: 'string', multiple: true, value: 'KEY=V1,V2', help: 'a training option or PPO hyperparameter and its values (repeatable; docs/sweeps.md lists the keys)' },
+    parallel: { type: 'string', value: 'P', help: 'trainings at once: processes here, or the Job\'s parallelism (default: the CPU count)' },
+    index: { type: 'string', value: 'I', help: 'run only point I of the sweep and print its result as one JSON line (default: JOB_COMPLETION_INDEX)' },
+    out: { type: 'string', value: 'DIR', help: 'the sweep folder: one checkpoint folder per point and the summary (default: checkpoints/<sweep-id>)' },
+    emit: { type: 'string', value: 'indexed-job', help: 'write a Kubernetes Indexed Job manifest for the sweep instead of running it' },
+    preset: TRAIN.options.preset,
+    steps: TRAIN.options.steps,
+    start: TRAIN.options.start,
+    reward: TRAIN.options.reward,
+    'no-mask': TRAIN.options['no-mask'],
+    backend: TRAIN.options.backend,
+    ...DATA_OPTIONS,
+    image: { type: 'string', default: 'rl-autoscaler:latest', value: 'IMAGE', help: 'indexed-job: the container image with the rl-autoscaler command' },
+    pvc: { type: 'string', value: 'NAME', help: 'indexed-job: the PersistentVolumeClaim the checkpoint folders go to (required; ReadWriteMany when parallel)' },
+    'mount-path': { type: 'string', default: '/results', value: 'DIR', help: 'indexed-job: where the claim is mounted; the sweep folder is <mount-path>/<sweep-id>' },
+    'job-name': { type: 'string', value: 'NAME', help: 'indexed-job: the Job\'s name (default: the sweep id)' },
+    namespace: { type: 'string', default: 'default', value: 'NS', help: "indexed-job: the Job's namespace" },
+    'backoff-limit-per-index': { type: 'string', value: 'N', help: 'indexed-job: retries of each point on its own (default: 1)' },
+    manifest: { type: 'string', value: 'FILE', help: 'indexed-job: write the manifest here (default: stdout)' },
+  },
+  examples: [
+    '--seeds 1..4 --grid learning-rate=0.001,0.003 --steps 20000 --parallel 2',
+    '--seeds 1..4 --grid learning-rate=0.001,0.003 --steps 20000 --index 5',
+    '--seeds 1..8 --grid entropy-coef=0,0.01 --emit indexed-job --pvc sweeps --image registry.example/rl-autoscaler:0.1.0 --parallel 4 > sweep-job.yaml',
+  ],
+} as const satisfies CommandDefinition;
