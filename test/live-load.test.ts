@@ -55,6 +55,9 @@ test('each step runs its profile point and logs offered, served, failures and la
   assert.equal(steps.length, 3);
   const requests = steps.map((s) => (s.info as { requests: { offeredRps: number; servedRps: number; failedRps: number; servedRatio: number; latencyMs: Record<string, number>; generatorP95Ms: number } }).requests);
   assert.deepEqual(requests.map((r) => Math.round(r.offeredRps)), [40, 120, 120]);
+  // The observation carries the offered rate of this window and of the one before.
+  const rates = steps.map((s) => s.observation as { arrivalRate: number; previousArrivalRate: number }).map((o) => [Math.round(o.arrivalRate), Math.round(o.previousArrivalRate)]);
+  assert.deepEqual(rates, [[40, 40], [120, 40], [120, 120]]);
   for (const [i, r] of requests.entries()) {
     assert.ok(Math.abs(r.servedRps - r.offeredRps) / r.offeredRps < 0.25, `served ${r.servedRps} of ${r.offeredRps}`);
     assert.ok(r.servedRatio > 0.75 && r.servedRatio <= 1, `served ratio ${r.servedRatio}`);

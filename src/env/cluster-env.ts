@@ -87,6 +87,7 @@ export class ClusterEnv implements Env {
   private readonly startConfig?: ScalingConfig;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly load?: LiveLoad;
+  private lastArrivalRate: number | undefined;
   private last: { observation: Observation; info: LiveStepInfo } | null = null;
   private steps = 0;
 
@@ -121,6 +122,7 @@ export class ClusterEnv implements Env {
     const started = performance.now();
     const resuming = options.resumeAfterStep !== undefined;
     this.steps = options.resumeAfterStep ?? 0;
+    this.lastArrivalRate = undefined;
     this.load?.beginStep(this.steps);
     let target = await this.kube.readConfig();
     let applied = false;
@@ -195,8 +197,13 @@ export class ClusterEnv implements Env {
     const totalMs = performance.now() - started;
     const waitedMs = (applied ? this.timings.warmupMs : 0) + this.timings.windowSeconds * 1000;
     const timings: StepTimings = { rolloutMs, warmupMs, measureMs, overheadMs: Math.max(0, totalMs - rolloutMs - waitedMs), totalMs };
+    // Under load the observation also carries the offered rate of this window and of the one before
+    // (the load-aware schema); at a reset there is no window before, so both are this one.
+    const arrivalRate = requests?.offeredRps;
+    const loadFields = arrivalRate === undefined ? {} : { arrivalRate, previousArrivalRate: this.lastArrivalRate ?? arrivalRate };
+    this.lastArrivalRate = arrivalRate;
     return {
-      observation: { ...config, usedCpu: metrics.usedCpuCores, usedRam: metrics.usedRamGiB },
+      observation: { ...config, usedCpu: metrics.usedCpuCores, usedRam: metrics.usedRamGiB, ...loadFields },
       info: { config: { ...config }, metrics, invalidAction: false, step: this.steps, timings, applied, dryRun: this.dryRun, pods, ...(requests ? { requests } : {}) },
     };
   }
