@@ -11,10 +11,10 @@ import { ClusterEnv } from '../src/env/cluster-env';
 import { readStepLog, StepLog } from '../src/env/step-log';
 import { StepLogger } from '../src/env/wrappers';
 import { withEpisodeWrappers } from '../src/env/episode-wrappers';
-import { GeneratedLoad, serveLiveLoadMetrics } from '../src/live/live-load';
-import { liveLoadSetup } from '../src/commands/live-load-options';
+import { checkProfileCovers, GeneratedLoad, ObservedLoad, serveLiveLoadMetrics } from '../src/live/live-load';
+import { checkLoadCoversRun, liveLoadSetup } from '../src/commands/live-load-options';
 import { startSimulatorStack, type SimulatorStack } from '../src/live/simulator-stack';
-import type { MetricsServer } from '../src/load/metrics';
+import type { LoadMetrics, MetricsServer } from '../src/load/metrics';
 import { parseProfileSpec } from '../src/load/profile-spec';
 import { startTestTarget, type TestTarget } from '../src/load/test-target';
 import { Action } from '../src/space';
@@ -24,6 +24,8 @@ let stack: SimulatorStack;
 let target: TestTarget;
 let metricsServer: MetricsServer;
 let load: GeneratedLoad;
+// A second generator's metrics, scraped too, for the test in which it dies mid-episode.
+let doomed: { metrics: LoadMetrics; server: MetricsServer };
 
 // Two levels, one per step: 40 req/s, then 120 req/s from the second step (60 s per step).
 const PROFILE = 'steps:0=40,60s=120:for=1h';
@@ -32,7 +34,8 @@ before(async () => {
   target = await startTestTarget({ serviceTimeMs: 5, errorRate: 0, seed: 2 });
   const served = await serveLiveLoadMetrics({ scenario: 'home', profile: PROFILE });
   metricsServer = served.server;
-  stack = await startSimulatorStack({ seed: 7, scrapeTargets: [metricsServer.url] });
+  doomed = await serveLiveLoadMetrics({ scenario: 'home', profile: 'constant:30' });
+  stack = await startSimulatorStack({ seed: 7, scrapeTargets: [metricsServer.url, doomed.server.url] });
   load = new GeneratedLoad({ targetUrl: target.url, profile: parseProfileSpec(PROFILE), prometheusUrl: stack.prometheus.url, seed: 3 }, served.metrics);
 });
 
@@ -40,6 +43,7 @@ after(async () => {
   await load?.close();
   await stack?.stop();
   await metricsServer?.close();
+  await doomed?.server.close().catch(() => {});
   await target?.close();
 });
 
@@ -92,4 +96,39 @@ test('live load options: a bad profile, a missing --app, both sources, a bad pac
   assert.throws(() => liveLoadSetup({ 'load-selector': 'job="load"', 'load-pacing': 'sometimes' }), /--load-pacing must be per-step or real-time/);
   const setup = liveLoadSetup({ 'load-profile': 'constant:5', app: 'http://x/', 'load-step-s': '30', 'load-scenario': 'browse' });
   assert.deepEqual(setup, { profile: 'constant:5', pacing: 'per-step', stepSeconds: 30, scenario: 'browse', app: 'http://x/', selector: undefined, metricsPort: 9464 });
+});
+
+test('the generator dies mid-episode: the step that needed it fails by name, the log keeps every completed step', { timeout: 120_000 }, async () => {
+  // Prometheus names its scrape jobs target-0 (the simulator), target-1, target-2 in the order given.
+  const dying = new GeneratedLoad({ targetUrl: target.url, profile: parseProfileSpec('constant:30'), prometheusUrl: stack.prometheus.url, selector: 'job="target-2"', seed: 5 }, doomed.metrics);
+  const logFile = path.join(dir, 'dies.jsonl');
+  const log = new StepLog(logFile);
+  const env = new StepLogger(withEpisodeWrappers(new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, load: dying, timings: { warmupMs: 0, windowSeconds: 3 } }), 5), log, { runId: 'dies' });
+  try {
+    await env.reset();
+    await env.step(Action.DO_NOTHING);
+    await doomed.server.close(); // the generator's process is gone: its /metrics no longer answers
+    await dying.close();
+    await assert.rejects(env.step(Action.DO_NOTHING), /the load generator against .* has stopped/);
+  } finally {
+    log.close();
+  }
+  const records = readStepLog(logFile).records;
+  assert.deepEqual(records.map((r) => r.type), ['reset', 'step', 'error']);
+  assert.match(String(records[2].error), /load generator/);
+});
+
+test('a generator read from Prometheus that stopped being scraped fails the step with an error that says so', { timeout: 60_000 }, async () => {
+  // target-2's /metrics was closed by the previous test: its series have samples in the last
+  // minute but none now.
+  const observed = new ObservedLoad({ prometheusUrl: stack.prometheus.url, selector: 'job="target-2"' });
+  await assert.rejects(observed.measure(60, new Date()), /the load generator's series in Prometheus .*job="target-2".* had ended by .*: the generator stopped, or Prometheus can no longer scrape/);
+});
+
+test('a profile shorter than the episode is refused before the episode starts', () => {
+  const profile = parseProfileSpec('constant:50:for=5m');
+  assert.doesNotThrow(() => checkProfileCovers(profile, { pacing: 'per-step', steps: 4, stepSeconds: 60, realTimeSeconds: 0 }));
+  assert.throws(() => checkProfileCovers(profile, { pacing: 'per-step', steps: 5, stepSeconds: 60, realTimeSeconds: 0 }), /load profile constant:50:for=5m lasts 5m, but 5 steps of 1m need 5m: lengthen it/);
+  assert.throws(() => checkProfileCovers(profile, { pacing: 'real-time', steps: 5, stepSeconds: 60, realTimeSeconds: 600 }), /the run takes at least 10m/);
+  assert.throws(() => checkLoadCoversRun(liveLoadSetup({ 'load-profile': 'constant:50:for=5m', app: 'http://x/' }), { steps: 10, episodesOfAllPolicies: 3, minStepSeconds: 5 }), /^UsageError|--load-profile: load profile .* lasts 5m, but 10 steps of 1m need 10m/);
 });

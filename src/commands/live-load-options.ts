@@ -2,7 +2,7 @@
  * The load options of `rl-autoscaler live`: a generator run in this process along a profile, or
  * one already running read from Prometheus, or none (whatever traffic the application has).
  */
-import { GeneratedLoad, ObservedLoad, serveLiveLoadMetrics, type LiveLoad, type LoadPacing } from '../live/live-load';
+import { checkProfileCovers, GeneratedLoad, ObservedLoad, serveLiveLoadMetrics, type LiveLoad, type LoadPacing } from '../live/live-load';
 import type { LoadMetrics, MetricsServer } from '../load/metrics';
 import { parseProfileSpec } from '../load/profile-spec';
 import { SCENARIO_NAMES, type ScenarioName } from '../load/scenarios';
@@ -48,6 +48,16 @@ export function liveLoadSetup(o: LoadOptionValues): LiveLoadSetup | null {
     selector: o['load-selector'],
     metricsPort: intOption(o['load-metrics-port'], 'load-metrics-port', 9464),
   };
+}
+
+/** A UsageError, before anything starts, when the profile ends before the run would. */
+export function checkLoadCoversRun(setup: LiveLoadSetup | null, run: { steps: number; episodesOfAllPolicies: number; minStepSeconds: number }): void {
+  if (!setup?.profile) return;
+  try {
+    checkProfileCovers(parseProfileSpec(setup.profile), { pacing: setup.pacing, steps: run.steps, stepSeconds: setup.stepSeconds, realTimeSeconds: run.episodesOfAllPolicies * run.steps * run.minStepSeconds });
+  } catch (err) {
+    throw new UsageError(`--load-profile: ${(err as Error).message}`);
+  }
 }
 
 /** The generator's /metrics, served before Prometheus starts so it can be a scrape target. */

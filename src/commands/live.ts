@@ -13,7 +13,7 @@ import type { Bounds, ScalingConfig } from '../space';
 import { intOption, parseOptions, rewardOption } from './args';
 import { UsageError } from './types';
 import { LIVE } from './definitions';
-import { liveLoadSetup, serveGeneratorMetrics, startLiveLoad, type LiveLoadSetup } from './live-load-options';
+import { checkLoadCoversRun, liveLoadSetup, serveGeneratorMetrics, startLiveLoad, type LiveLoadSetup } from './live-load-options';
 
 function parseConfig(text: string, option: string): ScalingConfig {
   try {
@@ -51,6 +51,8 @@ export async function run(args: string[]): Promise<number> {
   const mode = recorded?.mode ?? (o.finetune ? 'finetune' : 'test');
   const logFile = o.log ?? path.join('out', 'live', `${mode}-${Date.now()}.jsonl`);
   const loadSetup = recordedSetup.load !== undefined ? recordedSetup.load : liveLoadSetup(o);
+  // Test mode plays each episode with three policies (the checkpoint's, static-best, threshold).
+  checkLoadCoversRun(loadSetup, { steps, episodesOfAllPolicies: episodes * (mode === 'test' ? 3 : 1), minStepSeconds: timings.warmupMs / 1000 + timings.windowSeconds });
   const served = await serveGeneratorMetrics(loadSetup, Boolean(o.simulator));
 
   let stack: SimulatorStack | undefined;

@@ -11,7 +11,7 @@
  */
 import { startLoad, type OpenLoopGenerator } from '../load/generator';
 import { LoadMetrics, serveLoadMetrics, type MetricsServer } from '../load/metrics';
-import type { LoadProfile } from '../load/profile';
+import { formatDuration, ProfileError, type LoadProfile } from '../load/profile';
 import { RequestMetricClient, type RequestWindow } from '../load/request-metrics';
 import { REQUESTS_PER_SESSION, type ScenarioName } from '../load/scenarios';
 import type { ArrivalProcess } from '../load/scheduler';
@@ -65,6 +65,18 @@ export interface GeneratedLoadOptions {
   process?: ArrivalProcess;
 }
 
+/**
+ * Throws before an episode starts when the profile ends before the episode would: under per-step
+ * pacing step k reads the profile at k x stepSeconds; in real time, `realTimeSeconds` is the
+ * least wall time the run takes.
+ */
+export function checkProfileCovers(profile: LoadProfile, need: { pacing: LoadPacing; steps: number; stepSeconds: number; realTimeSeconds: number }): void {
+  const seconds = need.pacing === 'per-step' ? need.steps * need.stepSeconds : need.realTimeSeconds;
+  if (profile.durationSeconds > seconds) return;
+  const what = need.pacing === 'per-step' ? `${need.steps} steps of ${formatDuration(need.stepSeconds)} need` : 'the run takes at least';
+  throw new ProfileError(`load profile ${profile.name} lasts ${formatDuration(profile.durationSeconds)}, but ${what} ${formatDuration(seconds)}: lengthen it (for=DURATION) or shorten the episode`);
+}
+
 /** Serves the generator's metrics before the generator exists, so Prometheus can be started with it as a target. */
 export async function serveLiveLoadMetrics(info: { scenario: ScenarioName; profile: string }, listen: { port: number; host: string } = { port: 0, host: '127.0.0.1' }): Promise<{ metrics: LoadMetrics; server: MetricsServer }> {
   const metrics = new LoadMetrics({ mode: 'open-loop', ...info });
@@ -113,6 +125,7 @@ export class GeneratedLoad implements LiveLoad {
   }
 
   async measure(windowSeconds: number, end: Date): Promise<RequestStepMetrics> {
+    if (this.generator.isStopped) throw new Error(`the load generator against ${this.options.targetUrl} has stopped: no load for this step`);
     const own = this.generator.takeWindow();
     return toStepMetrics(await this.reader.collect(windowSeconds, end), this.perSession, own.latencyMs.p95);
   }

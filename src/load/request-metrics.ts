@@ -60,25 +60,30 @@ export class RequestMetricClient {
     const sel = (extra = '') => `{${[this.selector, extra].filter(Boolean).join(', ')}}`;
     const rate = (metric: string, extra = '') => `sum(rate(${metric}${sel(extra)}[${w}]))`;
     const quantile = (q: number) => `1000 * histogram_quantile(${q}, sum by (le) (rate(load_generator_request_duration_seconds_bucket${sel()}[${w}])))`;
+    const where = `in Prometheus at ${this.url}${this.selector ? ` (selector ${this.selector})` : ''}`;
+    const never = `no load generator series ${where}: is it scraping the generator's /metrics?`;
+    const gone = `the load generator's series ${where} had ended by ${at.toISOString()}: the generator stopped, or Prometheus can no longer scrape its /metrics`;
     const [targetSessionsPerSec, arrivalsPerSec, droppedPerSec, servedRps, failedRps, p50, p95, p99] = await Promise.all([
-      this.scalar(`sum(avg_over_time(load_generator_target_rate${sel()}[${w}]))`, at, true),
-      this.scalar(rate('load_generator_arrivals_total'), at, true),
-      this.scalar(rate('load_generator_dropped_arrivals_total'), at, true),
-      this.scalar(rate('load_generator_requests_total', 'outcome="ok"'), at, false),
-      this.scalar(rate('load_generator_requests_total', 'outcome=~"http|timeout|connection"'), at, false),
-      this.scalar(quantile(0.5), at, false),
-      this.scalar(quantile(0.95), at, false),
-      this.scalar(quantile(0.99), at, false),
+      this.scalar(`sum(avg_over_time(load_generator_target_rate${sel()}[${w}]))`, at, never),
+      this.scalar(rate('load_generator_arrivals_total'), at, never),
+      this.scalar(rate('load_generator_dropped_arrivals_total'), at, never),
+      this.scalar(rate('load_generator_requests_total', 'outcome="ok"'), at),
+      this.scalar(rate('load_generator_requests_total', 'outcome=~"http|timeout|connection"'), at),
+      this.scalar(quantile(0.5), at),
+      this.scalar(quantile(0.95), at),
+      this.scalar(quantile(0.99), at),
     ]);
+    // A generator that died inside the window still has samples in it: require a live series at its end.
+    await this.scalar(`count(load_generator_target_rate${sel()})`, at, gone);
     return { targetSessionsPerSec, arrivalsPerSec, droppedPerSec, servedRps, failedRps, latencyMs: { p50, p95, p99 }, windowSeconds, at };
   }
 
   /**
    * One number. A series that does not exist yet (no request of that outcome so far) reads as 0 for
-   * counts and NaN for percentiles, unless `required`: the generator's own gauges must be there,
-   * or Prometheus is not scraping it.
+   * counts and NaN for percentiles, unless `missing` is given: the generator's own gauges must be
+   * there, and their absence is the error `missing` describes.
    */
-  private async scalar(query: string, at: Date, required: boolean): Promise<number> {
+  private async scalar(query: string, at: Date, missing?: string): Promise<number> {
     let result;
     try {
       result = await this.driver.instantQuery(query, at);
@@ -88,7 +93,7 @@ export class RequestMetricClient {
     }
     const series = result.result as { value: { value: number } }[];
     if (series.length === 0) {
-      if (required) throw new RequestMetricError(`no load generator series in Prometheus at ${this.url} for ${query}: is it scraping the generator's /metrics${this.selector ? ` (selector ${this.selector})` : ''}?`, query);
+      if (missing) throw new RequestMetricError(missing, query);
       return query.includes('histogram_quantile') ? Number.NaN : 0;
     }
     return Number(series[0].value.value);
