@@ -92,6 +92,8 @@ describe('Indexed Job manifest', () => {
     assert.equal(pod.restartPolicy, 'Never');
     assert.deepEqual(pod.containers[0].args, ['sweep', '--seeds', '1..3', '--out', '/results/sweep-abc', '--index', '$(JOB_COMPLETION_INDEX)']);
     assert.deepEqual(pod.volumes, [{ name: 'results', persistentVolumeClaim: { claimName: 'sweeps' } }]);
+    assert.equal(pod.containers[0].command, undefined, "the image's entrypoint is the command");
+    assert.equal(pod.securityContext.fsGroup, pod.securityContext.runAsUser, 'the claim is writable for the image user');
     assert.equal(pod.containers[0].volumeMounts[0].mountPath, '/results');
     assert.throws(() => indexedJobManifest({ ...job.metadata, name: 'Sweep_1', namespace: 'ml', image: 'i', pvc: 'p', mountPath: '/r', completions: 1, parallelism: 1, backoffLimitPerIndex: 1, sweepArgs: [] }), /lowercase DNS label/);
   });

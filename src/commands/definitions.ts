@@ -236,7 +236,7 @@ export const SWEEP = {
     'no-mask': TRAIN.options['no-mask'],
     backend: TRAIN.options.backend,
     ...DATA_OPTIONS,
-    image: { type: 'string', default: 'rl-autoscaler:latest', value: 'IMAGE', help: 'indexed-job: the container image with the rl-autoscaler command' },
+    image: { type: 'string', default: 'rl-autoscaler:0.1.0', value: 'IMAGE', help: 'indexed-job: the container image whose entrypoint is the rl-autoscaler command (deploy/Dockerfile)' },
     pvc: { type: 'string', value: 'NAME', help: 'indexed-job: the PersistentVolumeClaim the checkpoint folders go to (required; ReadWriteMany when parallel)' },
     'mount-path': { type: 'string', default: '/results', value: 'DIR', help: 'indexed-job: where the claim is mounted; the sweep folder is <mount-path>/<sweep-id>' },
     'job-name': { type: 'string', value: 'NAME', help: 'indexed-job: the Job\'s name (default: the sweep id)' },

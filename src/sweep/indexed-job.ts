@@ -1,7 +1,8 @@
 /**
  * A sweep as a Kubernetes Indexed Job (batch/v1): one completion per point, each pod running
- * `rl-autoscaler sweep <the sweep's arguments> --index $(JOB_COMPLETION_INDEX)`, its checkpoint
- * folder on a PersistentVolumeClaim and its result as one JSON line on stdout (`kubectl logs`).
+ * `rl-autoscaler sweep <the sweep's arguments> --index $(JOB_COMPLETION_INDEX)` (the image of
+ * deploy/Dockerfile, whose entrypoint is the command), its checkpoint folder on a
+ * PersistentVolumeClaim and its result as one JSON line on stdout (`kubectl logs`).
  */
 import type { KubeObject } from '../simulator/status';
 
@@ -22,6 +23,9 @@ export interface IndexedJobOptions {
   /** Labels set on the Job and its pods. */
   labels?: Record<string, string>;
 }
+
+/** The user deploy/Dockerfile runs as; the claim is made writable for it through fsGroup. */
+const IMAGE_USER = 10001;
 
 /** Object names are DNS-1123 labels for Jobs (their pods' names and labels derive from them). */
 const JOB_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -48,11 +52,13 @@ export function indexedJobManifest(o: IndexedJobOptions): KubeObject {
         spec: {
           // backoffLimitPerIndex needs pods that are not restarted in place.
           restartPolicy: 'Never',
+          securityContext: { runAsNonRoot: true, runAsUser: IMAGE_USER, fsGroup: IMAGE_USER, seccompProfile: { type: 'RuntimeDefault' } },
           containers: [
             {
               name: 'sweep',
               image: o.image,
-              command: ['rl-autoscaler'],
+              imagePullPolicy: 'IfNotPresent',
+              // The image's entrypoint is the rl-autoscaler command (deploy/Dockerfile).
               args: ['sweep', ...o.sweepArgs, '--index', '$(JOB_COMPLETION_INDEX)'],
               env: [
                 // The Job controller sets it too; declared here so that $(JOB_COMPLETION_INDEX) in args expands on any version.
