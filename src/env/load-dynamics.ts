@@ -8,10 +8,15 @@
  * and warm up (startDelaySec + half of warmUpSec), the window runs as the old configuration; the
  * in-flight requests of stopped pods are lost. Rewards use the noise-free prediction (the
  * expectation); the agent's observed usage comes from `sampleMeasurement`, with the model's noise.
- * Rates are rounded to `rateResolution` req/s so tables can be cached per rate.
+ * Rates are rounded to `rateResolution` req/s (default 5) so tables can be cached per rate: one
+ * table asks the model for every configuration, and a prediction costs milliseconds.
+ *
+ * Observed usage is drawn, like the dataset replay draws logged rows, from a pool of
+ * `noisePool` measurements the model samples per (configuration, rate) the first time it is
+ * needed, each pool from its own seed, so the draws do not depend on the order of visits.
  */
 import type { PerformanceModel, Prediction, TransitionCost } from '../model/types';
-import type { Rng } from '../random';
+import { Rng } from '../random';
 import type { RequestMeasurement, RequestReward } from '../request-reward';
 import * as space from '../space';
 import { FULL_BOUNDS, configFromIndex, nextConfigTable, type Bounds, type ScalingConfig } from '../space';
@@ -20,9 +25,12 @@ const ACTION_COUNT = space.ACTION_COUNT;
 const CONFIG_COUNT = space.CONFIG_COUNT;
 
 export const DEFAULT_INTERVAL_SECONDS = 60;
-export const DEFAULT_RATE_RESOLUTION = 0.1;
-const MAX_CACHED_PREDICTIONS = 64;
+export const DEFAULT_RATE_RESOLUTION = 5;
+export const DEFAULT_NOISE_POOL = 4;
 const MAX_CACHED_REWARD_TABLES = 8192;
+
+/** Predictions per model and rate, shared by every dynamics on the same model (rewards differ, predictions do not). */
+const PREDICTIONS = new WeakMap<PerformanceModel, Map<number, Prediction[]>>();
 
 export interface LoadDynamicsOptions {
   model: PerformanceModel;
@@ -30,8 +38,12 @@ export interface LoadDynamicsOptions {
   /** Seconds per control interval (one step), default 60. */
   intervalSeconds?: number;
   bounds?: Bounds;
-  /** Rates are rounded to this many req/s (default 0.1). */
+  /** Rates are rounded to this many req/s (default 5). */
   rateResolution?: number;
+  /** Noisy measurements sampled per (configuration, rate) to draw observations from (default 4). */
+  noisePool?: number;
+  /** Seed of the noise pools. */
+  noiseSeed?: number;
 }
 
 /** Share of a window that runs as the old configuration while a move's new pods get ready. */
@@ -68,8 +80,11 @@ export class LoadDynamics {
   /** next[c*7 + a]: configuration reached from c by a within the bounds, -1 when refused. */
   readonly next: Int16Array;
   readonly masks: Uint8Array;
-  private readonly predictions = new Map<number, Prediction[]>();
+  readonly noisePool: number;
+  readonly noiseSeed: number;
+  private readonly predictions: Map<number, Prediction[]>;
   private readonly rewardTables = new Map<number, Float32Array>();
+  private readonly pools = new Map<number, Float32Array>();
 
   constructor(options: LoadDynamicsOptions) {
     this.model = options.model;
@@ -81,6 +96,12 @@ export class LoadDynamics {
     if (!(this.rateResolution > 0)) throw new Error(`rateResolution must be positive, got ${this.rateResolution}`);
     this.next = nextConfigTable(this.bounds);
     this.masks = Uint8Array.from(this.next, (target) => (target >= 0 ? 1 : 0));
+    this.noisePool = options.noisePool ?? DEFAULT_NOISE_POOL;
+    if (!Number.isInteger(this.noisePool) || this.noisePool < 1) throw new Error(`noisePool must be a positive integer, got ${this.noisePool}`);
+    this.noiseSeed = options.noiseSeed ?? 0;
+    let shared = PREDICTIONS.get(this.model);
+    if (!shared) PREDICTIONS.set(this.model, (shared = new Map()));
+    this.predictions = shared;
   }
 
   /** The rate the tables use for `rate` (rounded to the resolution). */
@@ -94,8 +115,6 @@ export class LoadDynamics {
     const q = this.quantise(rate);
     let table = this.predictions.get(q);
     if (!table) {
-      // Bounded: a long trace has a rate per window, and each entry holds 729 predictions.
-      if (this.predictions.size >= MAX_CACHED_PREDICTIONS) this.predictions.clear();
       table = new Array<Prediction>(CONFIG_COUNT);
       for (let c = 0; c < CONFIG_COUNT; c++) {
         const config = configFromIndex(c);
@@ -135,10 +154,33 @@ export class LoadDynamics {
     return table;
   }
 
-  /** The usage the agent observes in configuration c at `rate`: sampled with noise, or the expectation. */
+  /** The usage the agent observes in configuration c at `rate`: drawn from the noise pool, or the expectation. */
   observeUsage(c: number, rate: number, rng: Rng | null): { usedCpu: number; usedRam: number } {
-    const p = rng ? this.model.sampleMeasurement(configFromIndex(c), this.quantise(rate), rng) : this.predictionsAt(rate)[c];
-    return { usedCpu: p.cpuCores, usedRam: p.memoryGiB };
+    if (!rng) {
+      const p = this.predictionsAt(rate)[c];
+      return { usedCpu: p.cpuCores, usedRam: p.memoryGiB };
+    }
+    const pool = this.noisePoolOf(c, this.quantise(rate));
+    const k = rng.int(this.noisePool);
+    return { usedCpu: pool[2 * k], usedRam: pool[2 * k + 1] };
+  }
+
+  /** The sampled (cpu, memory) pairs of configuration c at a quantised rate. */
+  private noisePoolOf(c: number, q: number): Float32Array {
+    const key = Math.round(q / this.rateResolution) * CONFIG_COUNT + c;
+    let pool = this.pools.get(key);
+    if (!pool) {
+      pool = new Float32Array(2 * this.noisePool);
+      const rng = new Rng(this.noiseSeed * 1000003 + key);
+      const config = configFromIndex(c);
+      for (let k = 0; k < this.noisePool; k++) {
+        const m = this.model.sampleMeasurement(config, q, rng);
+        pool[2 * k] = m.cpuCores;
+        pool[2 * k + 1] = m.memoryGiB;
+      }
+      this.pools.set(key, pool);
+    }
+    return pool;
   }
 
   /** What identifies the dynamics in run metadata. */
