@@ -193,6 +193,26 @@ export class LoadTask {
     return { config, value: runLoadEpisode(this.env(false), policy, this.seed).return, policy };
   }
 
+  /**
+   * The exact expected return of a memoryless policy on a Markov load, observing the expected
+   * usage (no noise): it then acts on (configuration, level, previous level) alone.
+   */
+  exactMarkovValue(policy: LoadPolicy): number {
+    if (this.source.kind !== 'markov') throw new Error(`${this.source.name} is a trace: replay it without noise for an exact return`);
+    const levels = this.source.chain.levels;
+    return evaluateLevelPolicy(
+      this.dynamics,
+      this.source,
+      (c, l, p) => {
+        const usage = this.dynamics.observeUsage(c, levels[l], null);
+        const mask = Array.from(this.dynamics.masks.subarray(c * 7, c * 7 + 7), (m) => m === 1);
+        return policy.act({ ...configFromIndex(c), ...usage, arrivalRate: levels[l], previousArrivalRate: levels[p] }, mask, 0);
+      },
+      this.horizon,
+      this.start,
+    );
+  }
+
   /** Runs a policy for the task's episodes (one when nothing random can change its course). */
   evaluate(policy: LoadPolicy, options: { episodes?: number; observationNoise?: boolean } = {}): LoadEvaluation {
     const noise = options.observationNoise ?? this.observationNoise;

@@ -183,6 +183,23 @@ export class LoadDynamics {
     return pool;
   }
 
+  /**
+   * Fills the caches for these rates ahead of time: predictions, reward tables and, with
+   * `noise`, the noise pools of every configuration within the bounds (a setup cost, like
+   * indexing a dataset, paid before training starts).
+   */
+  warm(rates: Iterable<number>, options: { noise?: boolean } = {}): void {
+    const seen = new Set<number>();
+    for (const rate of rates) {
+      const q = this.quantise(rate);
+      if (seen.has(q)) continue;
+      seen.add(q);
+      this.rewardsAt(q);
+      if (!options.noise) continue;
+      for (let c = 0; c < CONFIG_COUNT; c++) if (space.withinBounds(configFromIndex(c), this.bounds)) this.noisePoolOf(c, q);
+    }
+  }
+
   /** What identifies the dynamics in run metadata. */
   describe(): Record<string, number | string> {
     return { ...this.model.describe(), intervalSeconds: this.intervalSeconds, rateResolution: this.rateResolution };
