@@ -89,3 +89,59 @@ describe('load-aware checkpoints', () => {
     assert.throws(() => readCheckpointMeta(dir), /schema.version 7 is not supported/);
   });
 });
+
+describe('the CLI with --env load', () => {
+  async function cli(args: string[]): Promise<{ code: number; out: string }> {
+    const { main } = await import('../src/cli');
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (...parts: unknown[]) => void lines.push(parts.join(' '));
+    try {
+      return { code: await main(args), out: lines.join('\n') };
+    } finally {
+      console.log = log;
+    }
+  }
+
+  it('baselines --json reports the returns object with the clairvoyant optimum on top', async () => {
+    const { code, out } = await cli(['baselines', '--env', 'load', '--load-profile', 'steps:0=40,5m=90:for=12m', '--reward', 'cost-under-slo', '--json']);
+    assert.equal(code, 0);
+    const report = JSON.parse(out);
+    assert.equal(report.kind, 'trace');
+    assert.equal(report.horizon, 11);
+    assert.deepEqual(Object.keys(report.returns).sort(), ['do-nothing', 'hpa', 'optimum', 'random', 'static-best', 'vpa']);
+    for (const [name, value] of Object.entries(report.returns)) assert.ok((value as number) <= report.returns.optimum + 1e-6, `${name} above the optimum`);
+    assert.equal(report.gains.optimum, 1);
+  });
+
+  it('evaluate judges a load checkpoint on a profile; a classic evaluation of it is refused', async () => {
+    const { code, out } = await cli(['evaluate', '--env', 'load', '--checkpoint', path.join(tmp, 'load'), '--load-profile', 'steps:0=40,5m=90:for=12m', '--json']);
+    assert.equal(code, 0);
+    const report = JSON.parse(out);
+    assert.ok(report.return <= report.optimum + 1e-6);
+    assert.ok(report.evaluation.sloAttainment >= 0 && report.evaluation.sloAttainment <= 1);
+    const errors: string[] = [];
+    const error = console.error;
+    console.error = (...parts: unknown[]) => void errors.push(parts.join(' '));
+    try {
+      assert.equal((await cli(['evaluate', '--checkpoint', path.join(tmp, 'load')])).code, 1);
+    } finally {
+      console.error = error;
+    }
+    assert.match(errors.join('\n'), /expects observations with load/);
+  });
+
+  it('names a wrong --env and a missing --load-profile', async () => {
+    const errors: string[] = [];
+    const error = console.error;
+    console.error = (...parts: unknown[]) => void errors.push(parts.join(' '));
+    try {
+      assert.equal((await cli(['baselines', '--env', 'cluster'])).code, 2);
+      assert.equal((await cli(['baselines', '--env', 'load'])).code, 2);
+    } finally {
+      console.error = error;
+    }
+    assert.match(errors.join('\n'), /--env must be classic or load, got "cluster"/);
+    assert.match(errors.join('\n'), /--load-profile SPEC\|FILE is required with --env load/);
+  });
+});

@@ -85,6 +85,7 @@ export class LoadDynamics {
   private readonly predictions: Map<number, Prediction[]>;
   private readonly rewardTables = new Map<number, Float32Array>();
   private readonly pools = new Map<number, Float32Array>();
+  private readonly completeRates = new Set<number>();
 
   constructor(options: LoadDynamicsOptions) {
     this.model = options.model;
@@ -110,17 +111,19 @@ export class LoadDynamics {
     return Math.round(rate / this.rateResolution) * this.rateResolution;
   }
 
-  /** Noise-free predictions of every configuration at `rate` (cached; configurations outside the bounds are not predicted). */
+  /** Noise-free predictions of every configuration within the bounds at `rate` (cached, shared across dynamics on the model). */
   predictionsAt(rate: number): Prediction[] {
     const q = this.quantise(rate);
     let table = this.predictions.get(q);
-    if (!table) {
-      table = new Array<Prediction>(CONFIG_COUNT);
+    if (!table) this.predictions.set(q, (table = new Array<Prediction>(CONFIG_COUNT)));
+    if (!this.completeRates.has(q)) {
+      // Another dynamics on the same model may have filled only its own (narrower) bounds.
       for (let c = 0; c < CONFIG_COUNT; c++) {
+        if (table[c] !== undefined) continue;
         const config = configFromIndex(c);
         if (space.withinBounds(config, this.bounds)) table[c] = this.model.predict(config, q);
       }
-      this.predictions.set(q, table);
+      this.completeRates.add(q);
     }
     return table;
   }
