@@ -49,7 +49,10 @@ class LoadEpisodeState {
   load: EpisodeLoad = { rates: new Float64Array(1), levels: null };
   usedCpu = 0;
   usedRam = 0;
-  lastWindow: RequestMeasurement | null = null;
+  /** The last step's move (from, to) and window rate; its measurement is computed when asked. */
+  lastFrom = -1;
+  lastTo = -1;
+  lastRate = 0;
 }
 
 export class VectorLoadEnv {
@@ -114,7 +117,7 @@ export class VectorLoadEnv {
     const rng = this.rngs[i];
     s.step = 0;
     s.return = 0;
-    s.lastWindow = null;
+    s.lastFrom = -1;
     s.source = this.sources.length === 1 ? 0 : rng.int(this.sources.length);
     s.load = drawEpisodeLoad(this.sources[s.source], this.maxSteps, rng, this.randomStart);
     s.config = this.start === 'random' ? this.startable[rng.int(this.startable.length)] : configIndex(this.start);
@@ -151,7 +154,9 @@ export class VectorLoadEnv {
       const target = next[s.config * ACTION_COUNT + action];
       const reward = this.dynamics.rewardsAt(rate)[s.config * ACTION_COUNT + action];
       invalid[i] = target < 0 ? 1 : 0;
-      s.lastWindow = this.dynamics.window(s.config, target < 0 ? s.config : target, rate);
+      s.lastFrom = s.config;
+      s.lastTo = target < 0 ? s.config : target;
+      s.lastRate = rate;
       if (target >= 0) s.config = target;
       s.step++;
       this.observe(i);
@@ -262,7 +267,7 @@ export class LoadEnv {
       invalidAction,
       source: this.vector.sources[s.source].name,
       level: s.load.levels ? s.load.levels[s.step] : null,
-      window: s.lastWindow,
+      window: s.lastFrom < 0 ? null : this.vector.dynamics.window(s.lastFrom, s.lastTo, s.lastRate),
     };
   }
 }
