@@ -143,6 +143,9 @@ export const SIMULATOR = {
     'pod-start-ms': { type: 'string', value: 'N', help: 'simulated time for a new pod to become ready (default: 3000)' },
     'pod-stop-ms': { type: 'string', value: 'N', help: 'simulated time for a pod to stop (default: 2000)' },
     'period-ms': { type: 'string', value: 'N', help: 'how often each pod draws a new dataset row (default: 10000)' },
+    'k8s-version': { type: 'string', value: '1.N', help: 'Kubernetes version to behave as: 1.33 and later serve in-place pod resize, 1.32 and earlier do not (default: 1.33)' },
+    'node-cpu-millis': { type: 'string', value: 'N', help: 'CPU the simulated node can allocate, in millicores; resizes beyond it are Infeasible, beyond what is free Deferred (default: 16000)' },
+    'resize-ms': { type: 'string', value: 'N', help: 'from an accepted in-place resize until the container runs with it (default: 300)' },
   },
   examples: ['--port 8001 --kubeconfig /tmp/simulator.kubeconfig --pod-start-ms 500 --period-ms 2000'],
 } as const satisfies CommandDefinition;

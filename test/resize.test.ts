@@ -1,0 +1,261 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import * as k8s from '@kubernetes/client-node';
+import { CPU_LIMIT_ANNOTATION, DeploymentClient, loadKubeConfig } from '../src/kube';
+import { InPlaceApplier, parseUpdatePolicy, podCpu } from '../src/kube-resize';
+import { startSimulator } from '../src/simulator';
+
+const NS = 'app2scale';
+const CONTAINER = 'teastore-webui';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+async function startWith(options: Parameters<typeof startSimulator>[0]) {
+  const simulator = await startSimulator({ port: 0, seed: 3, podStartDelayMs: 40, podStopDelayMs: 40, resizeDelayMs: 50, ...options });
+  const kc = loadKubeConfig(simulator.kubeconfigPath);
+  const kube = new DeploymentClient(kc, {}, { retryDelayMs: 10, pollIntervalMs: 20 });
+  await kube.waitForRollout({ timeoutMs: 5000 });
+  return { simulator, kc, kube, core: kc.makeApiClient(k8s.CoreV1Api) };
+}
+
+const podNames = async (core: k8s.CoreV1Api) => (await core.listNamespacedPod({ namespace: NS })).items.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!).sort();
+const resizeBody = (cpu: string) => ({ spec: { containers: [{ name: CONTAINER, resources: { limits: { cpu } } }] } });
+const strategic = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
+
+describe('the simulator serves in-place pod resize (Kubernetes 1.33)', () => {
+  let s: Awaited<ReturnType<typeof startWith>>;
+  before(async () => (s = await startWith({ nodeCpuMillis: 2000 })));
+  after(async () => s.simulator.stop());
+
+  it('reports 1.33 and lists pods/resize in discovery', async () => {
+    const version = await s.kc.makeApiClient(k8s.VersionApi).getCode();
+    assert.equal(version.minor, '33');
+    const resources = await s.core.getAPIResources();
+    assert.ok(resources.resources.some((r) => r.name === 'pods/resize' && r.verbs.includes('patch')));
+  });
+
+  it('gives containers the default resizePolicy and reports allocated and actual resources', async () => {
+    const [name] = await podNames(s.core);
+    const pod = await waitFor('allocated resources', async () => {
+      const p = await s.core.readNamespacedPod({ name, namespace: NS });
+      return p.status?.containerStatuses?.[0]?.allocatedResources ? p : undefined;
+    });
+    assert.deepEqual(JSON.parse(JSON.stringify(pod.spec!.containers[0].resizePolicy)), [{ resourceName: 'cpu', restartPolicy: 'NotRequired' }, { resourceName: 'memory', restartPolicy: 'NotRequired' }]);
+    assert.equal(pod.status!.containerStatuses![0].allocatedResources!.cpu, '500m');
+    assert.equal(pod.status!.containerStatuses![0].resources!.limits!.cpu, '500m');
+  });
+
+  it('resizes with a strategic merge patch: in progress, then in force, without a restart', async () => {
+    const [name] = await podNames(s.core);
+    const before = await s.core.readNamespacedPod({ name, namespace: NS });
+    const patched = await s.core.patchNamespacedPodResize({ name, namespace: NS, body: resizeBody('700m') }, strategic);
+    assert.equal(patched.spec!.containers[0].resources!.limits!.cpu, '700m');
+    const inProgress = await waitFor('PodResizeInProgress', async () => {
+      const p = await s.core.readNamespacedPod({ name, namespace: NS });
+      return p.status?.conditions?.some((c) => c.type === 'PodResizeInProgress') ? p : undefined;
+    });
+    assert.equal(inProgress.status!.containerStatuses![0].allocatedResources!.cpu, '700m');
+    assert.equal(inProgress.status!.containerStatuses![0].resources!.limits!.cpu, '500m', 'the old limit holds until the kubelet actuates');
+    const done = await waitFor('resize done', async () => {
+      const p = await s.core.readNamespacedPod({ name, namespace: NS });
+      return p.status?.containerStatuses?.[0]?.resources?.limits?.cpu === '700m' ? p : undefined;
+    });
+    assert.ok(!done.status!.conditions!.some((c) => c.type.startsWith('PodResize')));
+    assert.equal(done.metadata!.uid, before.metadata!.uid, 'same pod');
+    assert.equal(done.status!.containerStatuses![0].restartCount, 0);
+    assert.deepEqual(await podNames(s.core), [name]);
+  });
+
+  it('accepts JSON merge and JSON patches too', async () => {
+    const [name] = await podNames(s.core);
+    const current = await s.core.readNamespacedPod({ name, namespace: NS });
+    const containers = current.spec!.containers.map((c) => ({ ...c, resources: { limits: { cpu: '600m' } } }));
+    await s.core.patchNamespacedPodResize({ name, namespace: NS, body: { spec: { containers } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    assert.equal((await s.core.readNamespacedPod({ name, namespace: NS })).spec!.containers[0].resources!.limits!.cpu, '600m');
+    await s.core.patchNamespacedPodResize({ name, namespace: NS, body: [{ op: 'replace', path: '/spec/containers/0/resources/limits/cpu', value: '800m' }] }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch));
+    await waitFor('800m in force', async () => ((await s.core.readNamespacedPod({ name, namespace: NS })).status?.containerStatuses?.[0]?.resources?.limits?.cpu === '800m' ? true : undefined));
+  });
+
+  it('refuses changes other than CPU and memory with 422', async () => {
+    const [name] = await podNames(s.core);
+    const body = { spec: { containers: [{ name: CONTAINER, image: 'other/image' }] } };
+    await assert.rejects(s.core.patchNamespacedPodResize({ name, namespace: NS, body }, strategic), (err: unknown) => err instanceof k8s.ApiException && err.code === 422 && /only cpu and memory resources are mutable/.test(String(err.body)));
+    await assert.rejects(s.core.patchNamespacedPodResize({ name, namespace: NS, body: resizeBody('lots') }, strategic), (err: unknown) => err instanceof k8s.ApiException && err.code === 422 && /lots/.test(String(err.body)));
+  });
+
+  it('marks a resize beyond the node Infeasible and one beyond the free CPU Deferred, retried when CPU frees', async () => {
+    const [name] = await podNames(s.core);
+    await s.core.patchNamespacedPodResize({ name, namespace: NS, body: resizeBody('3') }, strategic);
+    const infeasible = await waitFor('Infeasible', async () => (await s.core.readNamespacedPod({ name, namespace: NS })).status?.conditions?.find((c) => c.type === 'PodResizePending'));
+    assert.equal(infeasible.reason, 'Infeasible');
+    assert.match(infeasible.message!, /capacity: 2000/);
+    // A second pod takes 500m (the template's) of the 2000m: the first may then grow to at most 1500m.
+    await s.kube.patchDeployment({ spec: { replicas: 2 } });
+    await s.kube.waitForRollout({ timeoutMs: 5000 });
+    await s.core.patchNamespacedPodResize({ name, namespace: NS, body: resizeBody('1600m') }, strategic);
+    const deferred = await waitFor('Deferred', async () => {
+      const c = (await s.core.readNamespacedPod({ name, namespace: NS })).status?.conditions?.find((c) => c.type === 'PodResizePending');
+      return c?.reason === 'Deferred' ? c : undefined;
+    });
+    assert.match(deferred.message!, /requested: 1600, used: 500/);
+    // Scaling back down frees the CPU: the deferred resize goes through.
+    await s.kube.patchDeployment({ spec: { replicas: 1 } });
+    await waitFor('deferred resize done', async () => ((await s.core.readNamespacedPod({ name, namespace: NS })).status?.containerStatuses?.[0]?.resources?.limits?.cpu === '1600m' ? true : undefined));
+  });
+});
+
+describe('Kubernetes 1.32 in the simulator', () => {
+  let s: Awaited<ReturnType<typeof startWith>>;
+  before(async () => (s = await startWith({ kubernetesVersion: '1.32' })));
+  after(async () => s.simulator.stop());
+
+  it('reports 1.32, does not list pods/resize and answers 404 to it', async () => {
+    assert.equal((await s.kc.makeApiClient(k8s.VersionApi).getCode()).minor, '32');
+    assert.ok(!(await s.core.getAPIResources()).resources.some((r) => r.name === 'pods/resize'));
+    const [name] = await podNames(s.core);
+    await assert.rejects(s.core.patchNamespacedPodResize({ name, namespace: NS, body: resizeBody('700m') }, strategic), (err: unknown) => err instanceof k8s.ApiException && err.code === 404);
+  });
+
+  it('rolls a CPU change under InPlacePreferred, saying why', async () => {
+    const before = await podNames(s.core);
+    const applier = new InPlaceApplier(s.kube, { pollIntervalMs: 20 });
+    const result = await applier.apply({ replicas: 1, cpuMillis: 700, heapMB: 500 });
+    assert.equal(result.path, 'rollout');
+    assert.match(result.reason, /does not serve pods\/resize/);
+    await s.kube.waitForRollout({ timeoutMs: 5000 });
+    const after = await podNames(s.core);
+    assert.notDeepEqual(after, before);
+    assert.equal((await s.kube.readConfig()).cpuMillis, 700);
+  });
+
+  it('refuses an unknown version with a clear error', async () => {
+    await assert.rejects(startSimulator({ port: 0, kubernetesVersion: '2.0' }), /Kubernetes version "2.0" is not understood/);
+  });
+});
+
+describe('InPlaceApplier against the simulator', () => {
+  let s: Awaited<ReturnType<typeof startWith>>;
+  afterEach(async () => s?.simulator.stop());
+
+  it('applies a CPU-only change in place: same pods, new limit in force, template untouched', async () => {
+    s = await startWith({});
+    const before = await podNames(s.core);
+    const applier = new InPlaceApplier(s.kube, { pollIntervalMs: 20 });
+    const result = await applier.apply({ replicas: 1, cpuMillis: 800, heapMB: 500 });
+    assert.equal(result.path, 'in-place', result.reason);
+    assert.match(result.reason, /500m -> 800m/);
+    assert.deepEqual(result.resizedPods, before);
+    assert.deepEqual(await podNames(s.core), before, 'no pod restarted');
+    const pod = await s.core.readNamespacedPod({ name: before[0], namespace: NS });
+    assert.equal(podCpu(pod, CONTAINER).actualMillis, 800);
+    const deployment = await s.kube.readDeployment();
+    assert.equal(deployment.spec!.template.spec!.containers[0].resources!.limits!.cpu, '500m');
+    assert.equal(deployment.metadata!.annotations![CPU_LIMIT_ANNOTATION], '800m');
+    assert.equal((await s.kube.readConfig()).cpuMillis, 800);
+    assert.equal((await applier.apply({ replicas: 1, cpuMillis: 800, heapMB: 500 })).path, 'unchanged');
+  });
+
+  it('resizes new pods on scale-up without rolling the resized ones', async () => {
+    s = await startWith({});
+    const applier = new InPlaceApplier(s.kube, { pollIntervalMs: 20 });
+    await applier.apply({ replicas: 1, cpuMillis: 300, heapMB: 500 });
+    const [first] = await podNames(s.core);
+    const result = await applier.apply({ replicas: 3, cpuMillis: 300, heapMB: 500 });
+    assert.equal(result.path, 'in-place', result.reason);
+    const names = await podNames(s.core);
+    assert.equal(names.length, 3);
+    assert.ok(names.includes(first), 'the resized pod kept running');
+    assert.equal(result.resizedPods.length, 2);
+    for (const name of names) assert.equal(podCpu(await s.core.readNamespacedPod({ name, namespace: NS }), CONTAINER).actualMillis, 300, name);
+    // Back to the template's value: resized in place and the annotation goes.
+    const back = await applier.apply({ replicas: 3, cpuMillis: 500, heapMB: 500 });
+    assert.equal(back.path, 'in-place');
+    assert.equal((await s.kube.readDeployment()).metadata?.annotations?.[CPU_LIMIT_ANNOTATION], undefined);
+    assert.deepEqual(await podNames(s.core), names);
+  });
+
+  it('syncPodCpu resizes a pod that appears later (a replaced pod)', async () => {
+    s = await startWith({});
+    const applier = new InPlaceApplier(s.kube, { pollIntervalMs: 20 });
+    await applier.apply({ replicas: 1, cpuMillis: 600, heapMB: 500 });
+    const [old] = await podNames(s.core);
+    await s.core.deleteNamespacedPod({ name: old, namespace: NS });
+    await s.kube.waitForRollout({ timeoutMs: 5000 });
+    const [replacement] = await podNames(s.core);
+    assert.notEqual(replacement, old);
+    assert.equal(podCpu(await s.core.readNamespacedPod({ name: replacement, namespace: NS }), CONTAINER).specMillis, 500, 'starts from the template');
+    assert.deepEqual(await applier.syncPodCpu(), [replacement]);
+    await waitFor('replacement resized', async () => (podCpu(await s.core.readNamespacedPod({ name: replacement, namespace: NS }), CONTAINER).actualMillis === 600 ? true : undefined));
+    assert.deepEqual(await applier.syncPodCpu(), [], 'nothing left to resize');
+  });
+
+  it('rolls a heap change, with or without CPU, and moves an in-place CPU into the template', async () => {
+    s = await startWith({});
+    const applier = new InPlaceApplier(s.kube, { pollIntervalMs: 20 });
+    await applier.apply({ replicas: 1, cpuMillis: 700, heapMB: 500 });
+    const before = await podNames(s.core);
+    const result = await applier.apply({ replicas: 1, cpuMillis: 700, heapMB: 600 });
+    assert.equal(result.path, 'rollout');
+    assert.match(result.reason, /JVM heap/);
+    await s.kube.waitForRollout({ timeoutMs: 5000 });
+    assert.notDeepEqual(await podNames(s.core), before);
+    const deployment = await s.kube.readDeployment();
+    assert.equal(deployment.spec!.template.spec!.containers[0].resources!.limits!.cpu, '700m');
+    assert.equal(deployment.metadata?.annotations?.[CPU_LIMIT_ANNOTATION], undefined);
+    assert.deepEqual(await s.kube.readConfig(), { replicas: 1, cpuMillis: 700, heapMB: 600 });
+  });
+
+  it('rolls under the Rollout policy', async () => {
+    s = await startWith({});
+    const applier = new InPlaceApplier(s.kube, { updatePolicy: 'Rollout' });
+    const result = await applier.apply({ replicas: 1, cpuMillis: 400, heapMB: 500 });
+    assert.equal(result.path, 'rollout');
+    assert.match(result.reason, /update policy is Rollout/);
+    assert.equal(result.resizedPods.length, 0);
+  });
+
+  it('falls back to a rollout when a resize is Infeasible', async () => {
+    s = await startWith({ nodeCpuMillis: 800 });
+    const applier = new InPlaceApplier(s.kube, { pollIntervalMs: 20 });
+    const result = await applier.apply({ replicas: 1, cpuMillis: 900, heapMB: 500 });
+    assert.equal(result.path, 'rollout');
+    assert.equal(result.fallback?.cause, 'Infeasible');
+    assert.match(result.reason, /Infeasible/);
+    await s.kube.waitForRollout({ timeoutMs: 5000 });
+    assert.equal((await s.kube.readDeployment()).spec!.template.spec!.containers[0].resources!.limits!.cpu, '900m');
+  });
+
+  it('falls back when a resize stays Deferred beyond the (configured) limit', async () => {
+    s = await startWith({ nodeCpuMillis: 1500 });
+    const applier = new InPlaceApplier(s.kube, { pollIntervalMs: 20, deferredTimeoutMs: 200 });
+    await s.kube.applyConfig({ replicas: 2, cpuMillis: 500, heapMB: 500 });
+    await s.kube.waitForRollout({ timeoutMs: 5000 });
+    // Each pod may grow to 1000m alone, but not both: one resize stays Deferred.
+    const result = await applier.apply({ replicas: 2, cpuMillis: 900, heapMB: 500 });
+    assert.equal(result.path, 'rollout');
+    assert.equal(result.fallback?.cause, 'Deferred');
+    assert.match(result.reason, /Deferred for more than 0 s|Deferred for more than/);
+  });
+
+  it('falls back when a resize stays in progress beyond the (configured) limit', async () => {
+    s = await startWith({ resizeDelayMs: 60_000 });
+    const applier = new InPlaceApplier(s.kube, { pollIntervalMs: 20, inProgressTimeoutMs: 200 });
+    const result = await applier.apply({ replicas: 1, cpuMillis: 600, heapMB: 500 });
+    assert.equal(result.path, 'rollout');
+    assert.equal(result.fallback?.cause, 'InProgress');
+  });
+
+  it('parses update policies and names a bad one', () => {
+    assert.equal(parseUpdatePolicy('Rollout'), 'Rollout');
+    assert.throws(() => parseUpdatePolicy('Sometimes'), /"Sometimes" is not one of InPlacePreferred, Rollout/);
+  });
+});
