@@ -3,6 +3,10 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { CPU_LIMIT_ANNOTATION, DeploymentClient, loadKubeConfig } from '../src/kube';
 import { InPlaceApplier, parseUpdatePolicy, podCpu } from '../src/kube-resize';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import { DEFAULTS, parseSpec } from '../src/operator/spec';
 import { startSimulator } from '../src/simulator';
 
 const NS = 'app2scale';
@@ -257,5 +261,39 @@ describe('InPlaceApplier against the simulator', () => {
   it('parses update policies and names a bad one', () => {
     assert.equal(parseUpdatePolicy('Rollout'), 'Rollout');
     assert.throws(() => parseUpdatePolicy('Sometimes'), /"Sometimes" is not one of InPlacePreferred, Rollout/);
+  });
+});
+
+describe('the operator\'s update policy', () => {
+  const minimal = { target: { deployment: 'teastore-webui' }, policy: { checkpoint: '/ck' }, metrics: { prometheusUrl: 'http://prom:9090' } };
+
+  it('defaults to InPlacePreferred with VPA\'s fallback limits, and takes Rollout', () => {
+    const result = parseSpec(minimal, 'app2scale');
+    assert.ok(result.ok);
+    assert.equal(result.spec.updatePolicy, 'InPlacePreferred');
+    assert.deepEqual(result.spec.resizeFallback, { deferredSeconds: 300, inProgressSeconds: 3600 });
+    const rollout = parseSpec({ ...minimal, updatePolicy: 'Rollout', resizeFallback: { deferredSeconds: 60 } }, 'app2scale');
+    assert.ok(rollout.ok);
+    assert.equal(rollout.spec.updatePolicy, 'Rollout');
+    assert.equal(rollout.spec.resizeFallback.deferredSeconds, 60);
+  });
+
+  it('names a bad update policy or fallback limit', () => {
+    const result = parseSpec({ ...minimal, updatePolicy: 'Whenever', resizeFallback: { inProgressSeconds: 0 } }, 'app2scale');
+    assert.ok(!result.ok);
+    assert.ok(result.errors.some((e) => e.includes('spec.updatePolicy = "Whenever" must be one of InPlacePreferred, Rollout')), result.errors.join('; '));
+    assert.ok(result.errors.some((e) => e.includes('spec.resizeFallback.inProgressSeconds = 0 is outside 1..86400')), result.errors.join('; '));
+  });
+
+  it('has the same defaults in the CRD schema, and RBAC to patch pods/resize', () => {
+    const crd = parse(readFileSync(path.join(__dirname, '..', 'deploy', 'crd.yaml'), 'utf8'));
+    const spec = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties;
+    assert.equal(spec.updatePolicy.default, DEFAULTS.updatePolicy);
+    assert.deepEqual(spec.updatePolicy.enum, ['InPlacePreferred', 'Rollout']);
+    assert.equal(spec.resizeFallback.properties.deferredSeconds.default, DEFAULTS.resizeDeferredSeconds);
+    assert.equal(spec.resizeFallback.properties.inProgressSeconds.default, DEFAULTS.resizeInProgressSeconds);
+    const rbac = readFileSync(path.join(__dirname, '..', 'deploy', 'rbac.yaml'), 'utf8').split(/^---$/m).map((doc) => parse(doc));
+    const role = rbac.find((d) => d?.kind === 'ClusterRole');
+    assert.ok(role.rules.some((r: { resources: string[]; verbs: string[] }) => r.resources.includes('pods/resize') && r.verbs.includes('patch')));
   });
 });

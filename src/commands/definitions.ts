@@ -90,6 +90,7 @@ export const LIVE = {
     reward: { type: 'string', value: 'classic|total-throughput', help: "the reward function (default: the checkpoint's)" },
     ...DEPLOYMENT_TARGET_OPTIONS,
     checkpoints: { type: 'string', default: 'checkpoints', value: 'DIR', help: 'where fine-tuned checkpoints are saved' },
+    'update-policy': { type: 'string', default: 'InPlacePreferred', value: 'InPlacePreferred|Rollout', help: 'InPlacePreferred: a CPU-only change resizes the pods in place where the cluster serves pods/resize (Kubernetes 1.33+), else rolls; Rollout: every change rolls' },
   },
   examples: ['--simulator --checkpoint checkpoints/<run-id> --episodes 1 --steps 4', '--simulator --finetune --checkpoint checkpoints/<run-id> --episodes 2 --steps 8 --batch-steps 8', '--kubeconfig ~/.kube/config --prometheus http://prometheus.example:9090 --checkpoint DIR --dry-run', '--simulator --log out/live/test.jsonl --resume'],
 } as const satisfies CommandDefinition;
