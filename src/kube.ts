@@ -6,13 +6,9 @@
 import * as k8s from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
 import { assertOnGrid, type ScalingConfig } from './space';
-import { DEFAULT_TARGET, FieldError, findContainer, formatCpuMillis, parseCpuMillis, readContainerKnobs, withHeapMB, type DeploymentTarget } from './kube-fields';
+import { CPU_LIMIT_ANNOTATION, DEFAULT_TARGET, FieldError, findContainer, formatCpuMillis, parseCpuMillis, readContainerKnobs, withHeapMB, type DeploymentTarget } from './kube-fields';
 
-/**
- * Deployment annotation holding the CPU limit applied in place to the running pods, when it
- * differs from the pod template's (the template is left alone so that nothing rolls).
- */
-export const CPU_LIMIT_ANNOTATION = 'autoscaling.app2scale.dev/cpu-limit';
+export { CPU_LIMIT_ANNOTATION } from './kube-fields';
 
 export { parseCpuMillis, formatCpuMillis, parseHeapMB, withHeapMB, FieldError, DEFAULT_TARGET, type DeploymentTarget } from './kube-fields';
 
