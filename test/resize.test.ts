@@ -3,6 +3,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { CPU_LIMIT_ANNOTATION, DeploymentClient, loadKubeConfig } from '../src/kube';
 import { InPlaceApplier, parseUpdatePolicy, podCpu } from '../src/kube-resize';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
@@ -295,5 +296,22 @@ describe('the operator\'s update policy', () => {
     const rbac = readFileSync(path.join(__dirname, '..', 'deploy', 'rbac.yaml'), 'utf8').split(/^---$/m).map((doc) => parse(doc));
     const role = rbac.find((d) => d?.kind === 'ClusterRole');
     assert.ok(role.rules.some((r: { resources: string[]; verbs: string[] }) => r.resources.includes('pods/resize') && r.verbs.includes('patch')));
+  });
+});
+
+describe('the command line', () => {
+  const ROOT = path.resolve(__dirname, '..');
+  const cli = (args: string[]) => spawnSync('npx', ['rl-autoscaler', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+
+  it('live refuses an unknown --update-policy, naming it', () => {
+    const r = cli(['live', '--simulator', '--checkpoint', 'checkpoints/none', '--update-policy', 'Sometimes']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /--update-policy "Sometimes" is not one of InPlacePreferred, Rollout/);
+  });
+
+  it('simulator refuses an unknown --k8s-version, naming it', () => {
+    const r = cli(['simulator', '--k8s-version', 'banana']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /Kubernetes version "banana" is not understood/);
   });
 });
