@@ -215,3 +215,16 @@ export const COLLECT = {
     '--simulator --target URL --out out/collect/small.csv  # again after a crash: resumes',
   ],
 } as const satisfies CommandDefinition;
+
+export const MODEL = {
+  name: 'model',
+  summary: "the calibrated performance model of the TeaStore web UI: predictions for a configuration and load, or the fit to the dataset",
+  options: {
+    config: { type: 'string', default: '1,500,500', value: 'R,CPU,HEAP', help: 'replicas, CPU limit (millicores) and heap (MB) to predict for' },
+    rate: { type: 'string', value: 'RPS[,RPS...]', help: 'offered load in requests/s (default: 100; several give one prediction each)' },
+    fit: { type: 'boolean', default: false, help: "every configuration's dataset means beside the model's predictions at the dataset's rate, with R-squared and error per metric" },
+    data: { type: 'string', value: 'FILE', help: 'calibrate on this dataset instead of the bundled one' },
+    json: { type: 'boolean', default: false, help: 'print JSON instead of a table' },
+  },
+  examples: ['--config 3,500,500 --rate 50,100,200', '--config 1,900,900 --rate 100 --json', '--fit --json'],
+} as const satisfies CommandDefinition;

@@ -4,6 +4,7 @@
  */
 import type { CliCommand, CommandDefinition } from './types';
 import { BASELINES, CLIENT, COLLECT, EVALUATE, LIVE, LOAD, OPERATOR, SERVE, SIMULATOR, TRAIN } from './definitions';
+import { MODEL } from './definitions';
 
 type Implementation = { run(args: string[]): Promise<number> };
 
@@ -23,4 +24,5 @@ export const COMMANDS: CliCommand[] = [
   command(OPERATOR, () => require('./operator') as typeof import('./operator')),
   command(LOAD, () => require('./load') as typeof import('./load')),
   command(COLLECT, () => require('./collect') as typeof import('./collect')),
+  command(MODEL, () => require('./model') as typeof import('./model')),
 ];
