@@ -7,6 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
+import { loadPerformanceModel } from '../src/model/model';
+import { withInPlaceResize } from '../src/model/in-place-transition';
 import { DEFAULTS, parseSpec } from '../src/operator/spec';
 import { startSimulator } from '../src/simulator';
 
@@ -313,5 +315,31 @@ describe('the command line', () => {
     const r = cli(['simulator', '--k8s-version', 'banana']);
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /Kubernetes version "banana" is not understood/);
+  });
+});
+
+describe('in-place transition costs for the offline environment', () => {
+  const model = loadPerformanceModel();
+  const inPlace = withInPlaceResize(model, { resizeSec: 2 });
+  const at = (replicas: number, cpuMillis: number, heapMB: number) => ({ replicas, cpuMillis, heapMB });
+
+  it('a CPU-only change starts and stops no pod and loses nothing in place, where a rollout restarts every pod', () => {
+    const rollout = model.transition(at(3, 500, 500), at(3, 600, 500), 100);
+    assert.equal(rollout.podsStarted, 3);
+    assert.ok(rollout.requestsLost > 0, 'a rollout loses in-flight requests');
+    const resized = inPlace.transition(at(3, 500, 500), at(3, 600, 500), 100);
+    assert.deepEqual({ started: resized.podsStarted, stopped: resized.podsStopped, lost: resized.requestsLost, inPlace: resized.inPlace, resizeSec: resized.resizeSec }, { started: 0, stopped: 0, lost: 0, inPlace: true, resizeSec: 2 });
+  });
+
+  it('a heap change still rolls, and replicas still start pods', () => {
+    assert.deepEqual(inPlace.transition(at(2, 500, 500), at(2, 500, 600), 100), { ...model.transition(at(2, 500, 500), at(2, 500, 600), 100), inPlace: false, resizeSec: 0 });
+    const up = inPlace.transition(at(2, 500, 500), at(3, 500, 500), 100);
+    assert.equal(up.podsStarted, 1);
+    assert.equal(up.inPlace, false);
+  });
+
+  it('predicts as the wrapped model does', () => {
+    assert.deepEqual(inPlace.predict(at(2, 500, 500), 80), model.predict(at(2, 500, 500), 80));
+    assert.throws(() => withInPlaceResize(model, { resizeSec: -1 }), /resizeSec must be/);
   });
 });
