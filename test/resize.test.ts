@@ -10,6 +10,13 @@ import { parse } from 'yaml';
 import { loadPerformanceModel } from '../src/model/model';
 import { withInPlaceResize } from '../src/model/in-place-transition';
 import { DEFAULTS, parseSpec } from '../src/operator/spec';
+import { changesPerHour, runInPlaceAblation } from '../src/agent/in-place-ablation';
+import { LoadTask } from '../src/agent/load-evaluate';
+import { LoadDynamics } from '../src/env/load-dynamics';
+import { LOAD_TASK_BOUNDS } from '../src/env/load-setup';
+import { markovSource } from '../src/env/load-source';
+import { makeRequestReward } from '../src/request-reward';
+import { Action } from '../src/space';
 import { startSimulator } from '../src/simulator';
 
 const NS = 'app2scale';
@@ -341,5 +348,36 @@ describe('in-place transition costs for the offline environment', () => {
   it('predicts as the wrapped model does', () => {
     assert.deepEqual(inPlace.predict(at(2, 500, 500), 80), model.predict(at(2, 500, 500), 80));
     assert.throws(() => withInPlaceResize(model, { resizeSec: -1 }), /resizeSec must be/);
+  });
+});
+
+describe('the in-place ablation on the load environment', () => {
+  const model = loadPerformanceModel();
+  const reward = makeRequestReward('slo');
+  const chain = { name: 'markov-2', levels: [40, 120], transition: [[0.8, 0.2], [0.2, 0.8]] };
+  const arms = [
+    { name: 'in-place', dynamics: new LoadDynamics({ model: withInPlaceResize(model), reward, bounds: LOAD_TASK_BOUNDS }) },
+    { name: 'rollout only', dynamics: new LoadDynamics({ model, reward, bounds: LOAD_TASK_BOUNDS }) },
+  ];
+
+  it('counts valid moves per hour by knob', () => {
+    const episode = { return: 0, actions: [Action.INCREASE_CPU, Action.DO_NOTHING, Action.INCREASE_HEAP, Action.DECREASE_CPU], rewards: [], windows: [], rates: [], invalid: [false, false, false, true] };
+    // 4 steps of 15 min = 1 hour: one CPU move (the other was refused) and one heap move.
+    assert.deepEqual(changesPerHour([episode], 900), { replicas: 0, cpuMillis: 1, heapMB: 1, total: 2 });
+  });
+
+  it('a cluster that resizes CPU in place is worth at least as much: the exact optima', () => {
+    const [inPlace, rollout] = arms.map((arm) => new LoadTask(arm.dynamics, markovSource(chain), { horizon: 20 }).optimum().value);
+    assert.ok(inPlace >= rollout - 1e-9, `in place ${inPlace} < rollout ${rollout}`);
+    assert.ok(inPlace > rollout, 'moving CPU must cost less in place somewhere on this task');
+  });
+
+  it('trains both arms with the same settings and reports return, SLO attainment and changes per hour', async () => {
+    const rows = await runInPlaceAblation({ arms, trainSources: [markovSource(chain)], evaluation: markovSource(chain), maxSteps: 20, episodes: 4, config: { totalSteps: 256, numEnvs: 2, numSteps: 32, hidden: [8], seed: 1 } });
+    assert.deepEqual(rows.map((r) => r.arm), ['in-place', 'in-place', 'rollout only', 'rollout only']);
+    for (const r of rows) {
+      assert.ok(Number.isFinite(r.return) && r.sloAttainment >= 0 && r.sloAttainment <= 1, JSON.stringify(r));
+      assert.ok(Math.abs(r.replicaChangesPerHour + r.cpuChangesPerHour + r.heapChangesPerHour - r.changesPerHour) < 1e-9);
+    }
   });
 });
