@@ -12,7 +12,8 @@ import type { StatsRecorder } from './stats';
 import type { HttpTarget } from './target';
 
 export class Session implements ScenarioSession {
-  private readonly cookies = new Map<string, string>();
+  /** The Cookie header to send: `name=value` pairs joined by `; ` (empty when none). */
+  private cookie = '';
   private firstRequest = true;
   private allOk = true;
 
@@ -31,10 +32,9 @@ export class Session implements ScenarioSession {
       this.stats.sessionStarted(sentAt - this.intendedStartMs);
       this.firstRequest = false;
     }
-    const headers = this.cookies.size > 0 ? { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') } : {};
-    const result = await this.target.send(method, path, headers);
+    const result = await this.target.send(method, path, this.cookie || undefined);
     this.stats.request(name, result.outcome, performance.now() - timedFrom);
-    for (const line of result.setCookies) this.storeCookie(line);
+    if (result.setCookies.length > 0) this.cookie = mergeCookies(this.cookie, result.setCookies);
     const ok = result.outcome === 'ok';
     if (!ok) this.allOk = false;
     return { ok, outcome: result.outcome, status: result.status };
@@ -50,15 +50,26 @@ export class Session implements ScenarioSession {
     if (this.firstRequest) this.stats.sessionStarted(performance.now() - this.intendedStartMs);
     this.stats.sessionEnded(this.allOk, performance.now() - this.intendedStartMs);
   }
+}
 
-  private storeCookie(line: string): void {
+/**
+ * The Cookie header after a response's Set-Cookie lines: a cookie is added or replaced, and an
+ * emptied or expired one (as on logout) is removed. Only responses that set cookies pay for this.
+ */
+export function mergeCookies(header: string, setCookies: readonly string[]): string {
+  const jar = new Map<string, string>();
+  for (const pair of header ? header.split('; ') : []) {
+    const eq = pair.indexOf('=');
+    jar.set(pair.slice(0, eq), pair.slice(eq + 1));
+  }
+  for (const line of setCookies) {
     const pair = line.split(';', 1)[0];
     const eq = pair.indexOf('=');
-    if (eq <= 0) return;
+    if (eq <= 0) continue;
     const name = pair.slice(0, eq).trim();
     const value = pair.slice(eq + 1).trim();
-    // An expired or emptied cookie (as on logout) is removed.
-    if (value === '' || /;\s*max-age=0/i.test(line)) this.cookies.delete(name);
-    else this.cookies.set(name, value);
+    if (value === '' || /;\s*max-age=0/i.test(line)) jar.delete(name);
+    else jar.set(name, value);
   }
+  return [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
 }
