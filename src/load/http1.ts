@@ -34,6 +34,8 @@ export interface Http1ClientOptions {
 }
 
 const NO_COOKIES: readonly string[] = Object.freeze([]);
+/** Every plain socket reads into this one buffer; each read is parsed before the next can happen. */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 /** A response head larger than this is refused as malformed. */
 const MAX_HEAD_BYTES = 64 * 1024;
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
@@ -73,11 +75,10 @@ class Connection {
 
   constructor(
     private readonly client: Http1Client,
-    connect: () => net.Socket,
+    connect: (onData: (chunk: Buffer) => void) => net.Socket,
   ) {
-    this.socket = connect();
+    this.socket = connect((chunk) => this.onData(chunk));
     this.socket.setNoDelay(true);
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('error', (err: NodeJS.ErrnoException) => {
       this.socketError = err.code ?? err.message;
     });
@@ -117,7 +118,8 @@ class Connection {
           const end = buf.indexOf(CRLFCRLF, off);
           if (end < 0) {
             if (buf.length - off > MAX_HEAD_BYTES) return this.fail('response head too large');
-            this.partial = buf.subarray(off);
+            // A copy: plain sockets read into one buffer that the next read overwrites.
+            this.partial = Buffer.from(buf.subarray(off));
             return;
           }
           if (!this.parseHead(buf.toString('latin1', off, end))) return this.fail('malformed response head');
@@ -360,10 +362,16 @@ export class Http1Client {
   }
 
   private open(pending: Pending): void {
-    const connect = this.secure
-      ? () => tls.connect({ host: this.host, port: this.port, servername: net.isIP(this.host) ? undefined : this.host })
-      : () => net.connect(this.port, this.host);
-    const c = new Connection(this, connect);
+    const c = new Connection(this, (onData) => {
+      if (this.secure) {
+        const socket = tls.connect({ host: this.host, port: this.port, servername: net.isIP(this.host) ? undefined : this.host });
+        socket.on('data', onData);
+        return socket;
+      }
+      // `onread` hands each read to the parser in one reused buffer, skipping the stream's per-read
+      // Buffer and 'data' event: the response body is discarded, so nothing needs to outlive the call.
+      return net.connect({ host: this.host, port: this.port, onread: { buffer: READ_BUFFER, callback: (n) => (onData(READ_BUFFER.subarray(0, n)), true) } });
+    });
     this.connections.add(c);
     c.send(pending);
   }
