@@ -48,11 +48,14 @@ export class OpenLoopGenerator extends LoadRun {
     const horizon = this.nowS();
     this.due.length = 0;
     this.scheduler.advance(horizon, this.due);
+    // Counted once per tick, not per arrival: the statistics and metrics see one update per batch.
+    let dropped = 0;
     for (const tS of this.due) {
-      this.stats.arrival();
-      if (this.sessionsInFlight >= this.maxSessionsInFlight) this.stats.dropped();
+      if (this.sessionsInFlight >= this.maxSessionsInFlight) dropped++;
       else void this.launch(this.t0 + tS * 1000);
     }
+    this.stats.arrival(this.due.length);
+    this.stats.dropped(dropped);
     this.addExpected(scheduledArrivals(this.rate, this.expectedUpTo, horizon));
     this.expectedUpTo = horizon;
     return horizon;

@@ -190,7 +190,8 @@ class Connection {
       const line = head.slice(lineStart + 2, next < 0 ? head.length : next);
       lineStart = next;
       const colon = line.indexOf(':');
-      if (colon <= 0) continue;
+      // Only the four names below matter: 10, 14 and 17 characters long; others are not even lower-cased.
+      if (colon !== 10 && colon !== 14 && colon !== 17) continue;
       const name = line.slice(0, colon).toLowerCase();
       if (name === 'content-length') {
         length = Number(line.slice(colon + 1).trim());

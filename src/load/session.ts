@@ -40,8 +40,11 @@ export class Session implements ScenarioSession {
     return { ok, outcome: result.outcome, status: result.status };
   }
 
-  /** Runs the scenario to its end; an exception thrown by a user scenario fails the session, never the run. */
-  async run(scenario: Scenario): Promise<void> {
+  /**
+   * Runs the scenario to its end, then calls `onEnd`; an exception thrown by a user scenario
+   * fails the session, never the run.
+   */
+  async run(scenario: Scenario, onEnd?: () => void): Promise<void> {
     try {
       await scenario(this);
     } catch {
@@ -49,6 +52,7 @@ export class Session implements ScenarioSession {
     }
     if (this.firstRequest) this.stats.sessionStarted(performance.now() - this.intendedStartMs);
     this.stats.sessionEnded(this.allOk, performance.now() - this.intendedStartMs);
+    onEnd?.();
   }
 }
 
