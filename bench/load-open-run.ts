@@ -32,6 +32,8 @@ export interface OpenRunReport {
   totals: LoadStats;
   gc: { pauses: number; totalMs: number; maxMs: number };
   loopDelayMs: { p99: number; max: number };
+  /** The generator process's CPU time (user + system) per request sent: what the machine's load cannot inflate much. */
+  cpuMicrosPerRequest: number;
 }
 
 let socketsOpened = 0;
@@ -55,6 +57,7 @@ async function main(): Promise<void> {
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   const sockets = socketsOpened;
+  const cpuBefore = process.cpuUsage();
   const before = epochNow();
   const run = startLoad(request.url, request.rate, { scenario: 'home', process: request.process, seed: request.rate });
   const startEpochMs = (before + epochNow()) / 2;
@@ -62,6 +65,7 @@ async function main(): Promise<void> {
   await sleep(request.seconds * 1000);
   const seconds = (epochNow() - startEpochMs) / 1000;
   const totals = await run.stop({ drainMs: 5000 });
+  const cpu = process.cpuUsage(cpuBefore);
   gc.disconnect();
   loop.disable();
   const report: OpenRunReport = {
@@ -75,6 +79,7 @@ async function main(): Promise<void> {
     gc: { pauses: gcDurations.length, totalMs: gcDurations.reduce((a, b) => a + b, 0), maxMs: gcDurations.reduce((a, b) => Math.max(a, b), 0) },
     // The histogram's values are nanoseconds and include the 1 ms sampling interval.
     loopDelayMs: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
+    cpuMicrosPerRequest: (cpu.user + cpu.system) / Math.max(1, totals.requests.sent),
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }

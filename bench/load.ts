@@ -19,7 +19,8 @@
  *    (at `overallRate` 500 on its default 10 connections, as it reports by default and with its
  *    coordinated-omission correction off) are printed beside it.
  *
- * Each generator run reports its GC pauses and event-loop delay, to tell where a tail comes from,
+ * Each generator run reports its GC pauses, event-loop delay and CPU time per request, to tell
+ * where a tail comes from,
  * and each line carries the machine's 1-minute load average: other processes on a 2-CPU machine
  * take time from the generator and the target alike.
  *
@@ -182,7 +183,7 @@ function describeOpen(r: OpenRun): string {
     `${r.rate}/s for ${f(r.seconds, 1)} s: sent ${f(r.sentPerS, 0)}/s, ok ${f(r.okPerS, 0)}/s, served/expected ${f(r.totals.servedRatio ?? 0, 4)}` +
     `${failed ? `, ${failed} failed or dropped` : ''}, ${r.sockets} sockets; lateness p50 ${f(l.p50, 3)} p99 ${f(l.p99, 3)} max ${f(l.max, 1)} ms; ` +
     `latency p50 ${f(lat.p50)} p99 ${f(lat.p99)} max ${f(lat.max, 1)} ms\n    ` +
-    `GC ${r.gc.pauses} pauses, ${f(r.gc.totalMs, 0)} ms in all, longest ${f(r.gc.maxMs, 1)} ms; event-loop delay p99 ${f(r.loopDelayMs.p99, 1)} max ${f(r.loopDelayMs.max, 1)} ms; load average ${f(r.loadAverage)}`
+    `GC ${r.gc.pauses} pauses, ${f(r.gc.totalMs, 0)} ms in all, longest ${f(r.gc.maxMs, 1)} ms; event-loop delay p99 ${f(r.loopDelayMs.p99, 1)} max ${f(r.loopDelayMs.max, 1)} ms; CPU ${f(r.cpuMicrosPerRequest, 1)} µs per request; load average ${f(r.loadAverage)}`
   );
 }
 
