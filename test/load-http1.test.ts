@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as https from 'node:https';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Http1Client } from '../src/load/http1';
 import { mergeCookies } from '../src/load/session';
@@ -188,6 +191,34 @@ describe('Http1Client', () => {
     assert.throws(() => c.request('GET', '/', 'a=1\r\nX: y'), /cookie/);
     assert.throws(() => new Http1Client(new URL('ftp://host/'), { timeoutMs: 1, maxSockets: 1 }), /unsupported protocol/);
     assert.throws(() => new Http1Client(new URL('http://host/'), { timeoutMs: 1, maxSockets: 0 }), /maxSockets/);
+  });
+});
+
+describe('Http1Client over TLS', () => {
+  it('sends https: requests on a reused socket and checks the certificate', async () => {
+    const fixtures = path.join(__dirname, 'fixtures');
+    const cert = fs.readFileSync(path.join(fixtures, 'tls-test-cert.pem'));
+    const key = fs.readFileSync(path.join(fixtures, 'tls-test-key.pem'));
+    let connections = 0;
+    const server = https.createServer({ cert, key }, (req, res) => res.end(`${req.method} ${req.url}`));
+    server.on('secureConnection', () => connections++);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = new URL(`https://127.0.0.1:${(server.address() as net.AddressInfo).port}/`);
+    const trusting = new Http1Client(url, { timeoutMs: 2000, maxSockets: 4, tls: { ca: cert } });
+    const untrusting = new Http1Client(url, { timeoutMs: 2000, maxSockets: 4 });
+    try {
+      assert.equal((await trusting.request('GET', '/a')).outcome, 'ok');
+      assert.equal((await trusting.request('POST', '/b')).outcome, 'ok');
+      assert.equal(connections, 1);
+      const refused = await untrusting.request('GET', '/');
+      assert.equal(refused.outcome, 'connection');
+      assert.match(refused.error ?? '', /SELF_SIGNED|CERT/);
+    } finally {
+      trusting.close();
+      untrusting.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
 

@@ -31,6 +31,8 @@ export interface Http1ClientOptions {
   timeoutMs: number;
   /** Upper bound on open sockets; requests beyond it wait for a free socket. */
   maxSockets: number;
+  /** For https: targets: a CA to trust, or certificate checks off (a test server's own certificate). */
+  tls?: Pick<tls.ConnectionOptions, 'ca' | 'rejectUnauthorized'>;
 }
 
 const NO_COOKIES: readonly string[] = Object.freeze([]);
@@ -268,6 +270,7 @@ export class Http1Client {
   private readonly secure: boolean;
   private readonly timeoutMs: number;
   private readonly maxSockets: number;
+  private readonly tlsOptions: Http1ClientOptions['tls'];
   private readonly connections = new Set<Connection>();
   private readonly idle: Connection[] = [];
   private queue: Pending[] = [];
@@ -285,6 +288,7 @@ export class Http1Client {
     this.hostHeader = origin.host;
     this.timeoutMs = options.timeoutMs;
     this.maxSockets = Math.floor(options.maxSockets);
+    this.tlsOptions = options.tls;
     // One timer for every time-out: a sweep a twentieth of the time-out apart (5..100 ms).
     this.sweeper = setInterval(() => this.sweep(), Math.min(100, Math.max(5, this.timeoutMs / 20)));
     this.sweeper.unref();
@@ -365,7 +369,7 @@ export class Http1Client {
   private open(pending: Pending): void {
     const c = new Connection(this, (onData) => {
       if (this.secure) {
-        const socket = tls.connect({ host: this.host, port: this.port, servername: net.isIP(this.host) ? undefined : this.host });
+        const socket = tls.connect({ ...this.tlsOptions, host: this.host, port: this.port, servername: net.isIP(this.host) ? undefined : this.host });
         socket.on('data', onData);
         return socket;
       }
