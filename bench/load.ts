@@ -20,13 +20,14 @@
  *    coordinated-omission correction off) are printed beside it.
  *
  * Each generator run reports its GC pauses, event-loop delay and CPU time per request, to tell
- * where a tail comes from,
- * and each line carries the machine's 1-minute load average: other processes on a 2-CPU machine
- * take time from the generator and the target alike.
+ * where a tail comes from, and each line carries the machine's 1-minute load average: other
+ * processes on a 2-CPU machine take time from the generator and the target alike.
  *
- * Last line: `RESULT load-generator max_rate=N vs_autocannon=R lateness_p99_ms=X co_p99_ms=Y true_p99_ms=Z load_avg=L`,
- * lateness_p99_ms being the send lateness p99 of the 10 s accuracy run at 5,000 arrivals/s and
- * load_avg the mean of the 1-minute load average taken before each run.
+ * Last line: `RESULT load-generator max_rate=N vs_autocannon=R lateness_p99_ms=X co_p99_ms=Y true_p99_ms=Z load_avg=L cpu_us_per_request=C`,
+ * lateness_p99_ms and cpu_us_per_request being those of the 10 s accuracy run at 5,000
+ * arrivals/s, and load_avg the mean of the 1-minute load average taken before each run. CPU time
+ * per request (user + system, from process.cpuUsage) is what a busy machine inflates least, so
+ * it compares runs made under different loads.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as os from 'node:os';
@@ -166,6 +167,7 @@ interface AutocannonReport {
   latency: { p50: number; p99: number; max: number };
   errors: number;
   non2xx: number;
+  cpuMicrosPerRequest: number;
 }
 
 function autocannonRun(options: Record<string, unknown>, onStarted?: () => void): Promise<AutocannonReport> {
@@ -274,7 +276,8 @@ async function main(): Promise<void> {
     ratio = best.okPerS / ac.rate;
     console.log(
       `  autocannon, closed loop, ${connections} connections for ${CAPACITY_SECONDS} s: ${f(ac.rate, 0)} requests/s ` +
-        `(latency p50 ${ac.latency.p50} p99 ${ac.latency.p99} ms, ${ac.errors} errors, ${ac.non2xx} non-2xx); load average ${f(os.loadavg()[0])}`,
+        `(latency p50 ${ac.latency.p50} p99 ${ac.latency.p99} ms, ${ac.errors} errors, ${ac.non2xx} non-2xx); ` +
+        `CPU ${f(ac.cpuMicrosPerRequest, 1)} µs per request (the generator: ${f(best.cpuMicrosPerRequest, 1)}); load average ${f(os.loadavg()[0])}`,
     );
     console.log(`  highest passing rate ${maxRate}/s: served/expected ${f(best.totals.servedRatio ?? 0, 4)}, ${f(best.okPerS, 0)} ok/s = ${f(ratio, 3)} x autocannon's rate`);
   } else {
@@ -315,7 +318,7 @@ async function main(): Promise<void> {
   const meanLoad = loadSamples.reduce((a, b) => a + b, 0) / Math.max(1, loadSamples.length);
   console.log(
     `RESULT load-generator max_rate=${maxRate} vs_autocannon=${f(ratio, 3)} lateness_p99_ms=${f(at5000.totals.sendLatenessMs.p99, 3)} ` +
-      `co_p99_ms=${f(coP99)} true_p99_ms=${f(trueP99)} load_avg=${f(meanLoad)}`,
+      `co_p99_ms=${f(coP99)} true_p99_ms=${f(trueP99)} load_avg=${f(meanLoad)} cpu_us_per_request=${f(at5000.cpuMicrosPerRequest, 1)}`,
   );
 }
 
