@@ -281,7 +281,7 @@ async function main(): Promise<void> {
     );
     console.log(`  highest passing rate ${maxRate}/s: served/expected ${f(best.totals.servedRatio ?? 0, 4)}, ${f(best.okPerS, 0)} ok/s = ${f(ratio, 3)} x autocannon's rate`);
   } else {
-    console.log(`  not even ${SEARCH_START}/s passed`);
+    console.log(`  no rate passed, down to ${SEARCH_RESOLUTION}/s; autocannon not run (no connection count to match)`);
   }
 
   console.log(`\ncoordinated omission: ${CO_SECONDS} s at ${CO_RATE}/s evenly spaced, the target stalled for ${STALL_MS} ms at ${STALL_AT_S} s`);
