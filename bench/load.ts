@@ -19,6 +19,9 @@
  *    (at `overallRate` 500 on its default 10 connections, as it reports by default and with its
  *    coordinated-omission correction off) are printed beside it.
  *
+ * Beside each accuracy run, an idle probe (bench/load-idle-probe.ts) keeps a 1 ms schedule and
+ * nothing else: its lateness is what the machine's scheduling alone causes at that moment.
+ *
  * Each generator run reports its GC pauses, event-loop delay and CPU time per request, to tell
  * where a tail comes from, and each line carries the machine's 1-minute load average: other
  * processes on a 2-CPU machine take time from the generator and the target alike.
@@ -160,6 +163,22 @@ async function openRun(url: string, rate: number, seconds: number, arrivalProces
   return { ...report, loadAverage: load };
 }
 
+interface IdleProbeReport {
+  events: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** An open-loop run with the idle probe (bench/load-idle-probe.ts) beside it for as long. */
+async function openRunWithProbe(url: string, rate: number, seconds: number): Promise<{ run: OpenRun; probe: IdleProbeReport }> {
+  let probe: Promise<IdleProbeReport> | undefined;
+  const run = await openRun(url, rate, seconds, 'poisson', async () => {
+    probe = runChild<IdleProbeReport>('load-idle-probe.ts', seconds);
+  });
+  return { run, probe: await probe! };
+}
+
 interface AutocannonReport {
   requests: number;
   duration: number;
@@ -259,9 +278,10 @@ async function main(): Promise<void> {
   console.log(`\naccuracy: ${ACCURACY_SECONDS} s runs, home scenario, Poisson arrivals`);
   const accuracy: OpenRun[] = [];
   for (const rate of ACCURACY_RATES) {
-    const r = await openRun(url, rate, ACCURACY_SECONDS, 'poisson');
+    const { run: r, probe } = await openRunWithProbe(url, rate, ACCURACY_SECONDS);
     accuracy.push(r);
     console.log(`  ${describeOpen(r)}`);
+    console.log(`    idle probe alongside (a process keeping a 1 ms schedule and nothing else): lateness p50 ${f(probe.p50, 3)} p99 ${f(probe.p99, 3)} max ${f(probe.max, 1)} ms`);
   }
   const at5000 = accuracy.find((r) => r.rate === 5000)!;
 
