@@ -121,7 +121,8 @@ export abstract class LoadRun {
   /** Starts one session meant to start at `intendedStartMs` (performance.now() time); resolves when it ends. */
   protected launch(intendedStartMs: number): Promise<void> {
     this.inFlight++;
-    return new Session(this.target, this.stats, this.sessionRng.fork(), intendedStartMs).run(this.scenario, this.sessionEnded);
+    // The seed a fork() would use, drawn in arrival order, so each session's choices stay reproducible.
+    return new Session(this.target, this.stats, this.sessionRng.nextUint32(), intendedStartMs).run(this.scenario, this.sessionEnded);
   }
 
   /** Resolves when no session is in flight. */

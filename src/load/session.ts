@@ -6,7 +6,7 @@
  * own send.
  */
 import { performance } from 'node:perf_hooks';
-import type { Rng } from '../random';
+import { Rng } from '../random';
 import type { HttpMethod, RequestResult, Scenario, ScenarioSession } from './scenarios';
 import type { StatsRecorder } from './stats';
 import type { HttpTarget } from './target';
@@ -16,14 +16,20 @@ export class Session implements ScenarioSession {
   private cookie = '';
   private firstRequest = true;
   private allOk = true;
+  private ownRng: Rng | null = null;
 
   constructor(
     private readonly target: HttpTarget,
     private readonly stats: StatsRecorder,
-    readonly rng: Rng,
+    /** Seeds the session's generator, built only if the scenario asks for it (`home` never does). */
+    private readonly rngSeed: number,
     /** performance.now() at which the session was meant to start. */
     private readonly intendedStartMs: number,
   ) {}
+
+  get rng(): Rng {
+    return (this.ownRng ??= new Rng(this.rngSeed));
+  }
 
   async request(name: string, method: HttpMethod, path: string): Promise<RequestResult> {
     const sentAt = performance.now();
