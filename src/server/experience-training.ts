@@ -63,8 +63,17 @@ export interface TrainingEvents {
   onError?(err: Error): void;
 }
 
+/** Policy versions a step may lag behind the learner and still be trained on, unless told. */
+export const DEFAULT_MAX_STALENESS = 1;
+
 export class Trainer {
   private buffer: Transition[] = [];
+  /** Versions a step may lag behind the current policy; older steps are dropped (PPO is on-policy). */
+  maxStaleness = DEFAULT_MAX_STALENESS;
+  /** Steps dropped as stale since the server started. */
+  droppedStale = 0;
+  /** Wall-clock time (ms since the epoch) of the last finished update, or null. */
+  lastUpdateTime: number | null = null;
   private running = false;
   private readonly history: HistoryRecord[];
   /** Rewards so far of each open episode, and the returns of ended ones not yet trained on (by the seq of their last transition). */
@@ -114,12 +123,28 @@ export class Trainer {
       this.episodeRewards.set(transition.episode, sum);
     }
     if (transition.seq <= this.trainedThroughSeq) return; // already inside the loaded checkpoint
+    if (this.isStale(transition)) {
+      this.droppedStale++;
+      return;
+    }
     // Durable order is log order, so this is almost always an append; keep it sorted regardless,
     // because a batch must be a prefix in log order for trainedThroughSeq to mean anything.
     let i = this.buffer.length;
     while (i > 0 && this.buffer[i - 1].seq > transition.seq) i--;
     this.buffer.splice(i, 0, transition);
     if (!this.running && this.buffer.length >= this.trainBatch) void this.trainWhileFull();
+  }
+
+  /** Acted by a policy more than maxStaleness versions behind the current one. */
+  private isStale(transition: Transition): boolean {
+    return this.backend.version - transition.step.policyVersion > this.maxStaleness;
+  }
+
+  /** Drops buffered steps that the last update made stale; they never become current again. */
+  private dropStale(): void {
+    const kept = this.buffer.filter((t) => !this.isStale(t));
+    this.droppedStale += this.buffer.length - kept.length;
+    this.buffer = kept;
   }
 
   /** Resolves when no update is running. */
@@ -168,6 +193,8 @@ export class Trainer {
         this.stepsTrained = meta.stepsTrained;
         this.trainedThroughSeq = throughSeq;
         this.lastCheckpoint = checkpoint;
+        this.lastUpdateTime = Date.now();
+        this.dropStale();
         this.events.onUpdate?.({ version: meta.version, stats, seconds: (performance.now() - started) / 1000, checkpoint });
       }
     } catch (err) {
