@@ -1,4 +1,5 @@
 /** `rl-autoscaler serve`: the policy server (learns PPO from the experience clients report). */
+import { DEFAULT_MAX_STALENESS } from '../server/experience-training';
 import { DEFAULT_TRAIN_BATCH } from '../server/learner';
 import { PolicyServer } from '../server/server';
 import { intOption, parseOptions, rewardOption } from './args';
@@ -14,6 +15,8 @@ export async function run(args: string[]): Promise<number> {
   if (trainBatch < 2) throw new UsageError(`--train-batch must be at least 2, got ${trainBatch}`);
   const keep = intOption(opts['keep-checkpoints'], 'keep-checkpoints', 3);
   if (keep < 1) throw new UsageError(`--keep-checkpoints must be at least 1, got ${keep}`);
+  const staleness = intOption(opts['max-staleness'], 'max-staleness', DEFAULT_MAX_STALENESS);
+  if (staleness < 0) throw new UsageError(`--max-staleness must be at least 0, got ${staleness}`);
   // The token may come from the environment so that it does not show in the process list.
   const token = opts.token ?? process.env.POLICY_SERVER_TOKEN;
   let server: PolicyServer;
@@ -28,6 +31,7 @@ export async function run(args: string[]): Promise<number> {
       reward: opts.reward === undefined ? undefined : rewardOption(opts.reward),
       keepCheckpoints: keep,
       seed: intOption(opts.seed, 'seed', 1),
+      maxStaleness: staleness,
     });
   } catch (err) {
     if (/token|cannot switch to/.test((err as Error).message)) throw new UsageError((err as Error).message);

@@ -369,7 +369,13 @@ export class PolicyServer {
       this.metrics.episodesStarted.inc({ training: 'true' }, batch.episodes.length);
       this.metrics.episodesEnded.inc(batch.episodes.length);
       this.metrics.decisions.inc({ source: 'client' }, batch.steps);
-      sendJson(res, 200, { accepted_steps: batch.steps, episodes: batch.episodes.length, policy_version: this.backend.version });
+      sendJson(res, 200, {
+        accepted_steps: batch.steps,
+        episodes: batch.episodes.length,
+        policy_version: this.backend.version,
+        queued_steps: this.trainer.buffered,
+        train_batch: this.trainer.trainBatch,
+      });
     });
 
     r.add('POST', '/v1/episodes/:id/end', async (req, res, { id }) => {
