@@ -4,7 +4,8 @@
  * For 1, 2 and 4 runners: a policy server in its own process (`rl-autoscaler serve`, learner
  * thread, experience fsynced as always) and N `rl-autoscaler runner --env dataset` processes,
  * each acting with its copy of the policy and reporting batches of BENCH_RUNNER_BATCH steps
- * (default 256). This process polls the server's weights and computes each new version's exact
+ * (default 256), the learner thread at the process's priority (BENCH_LEARNER_NICENESS, default 0).
+ * This process polls the server's weights and computes each new version's exact
  * fraction of the classic optimum (greedy policy, random-row starts, 50 steps: src/agent/optimal.ts),
  * off the server's clock. Each setting runs until 95% of the optimum or BENCH_SECONDS (default
  * 90 s for 4 runners and for the single process, 30 s for 1 and 2 runners).
@@ -34,6 +35,8 @@ const RUNNER_BATCH = Number(process.env.BENCH_RUNNER_BATCH ?? 256);
 const LONG_SECONDS = Number(process.env.BENCH_SECONDS ?? 90);
 const SHORT_SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const RANDOM_ROW = { kind: 'random-row' } as const;
+/** Here learning speed is what counts: by default the learner shares the CPUs evenly. */
+const LEARNER_NICENESS = Number(process.env.BENCH_LEARNER_NICENESS ?? 0);
 
 interface RunResult {
   stepsPerSecond: number;
@@ -45,7 +48,7 @@ interface RunResult {
 }
 
 async function startServer(stateDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--state-dir', stateDir, '--train-batch', String(TRAIN_BATCH), '--seed', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--state-dir', stateDir, '--train-batch', String(TRAIN_BATCH), '--seed', '1', '--learner-niceness', String(LEARNER_NICENESS)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const url = await new Promise<string>((resolve, reject) => {

@@ -108,6 +108,7 @@ export const SERVE = {
     reward: { type: 'string', value: 'classic|total-throughput', help: "the reward clients are to compute (default: the checkpoint's, else classic)" },
     seed: { type: 'string', value: 'N', help: 'seed of action sampling and training (default: 1)' },
     'max-staleness': { type: 'string', value: 'N', help: 'policy versions a step may lag behind and still be trained on; older steps are dropped and counted (default: 1)' },
+    'learner-niceness': { type: 'string', value: 'N', help: 'lower CPU priority of the learner thread, so requests go first (default: 10; 0 when learning speed matters more)' },
   },
   examples: ['--state-dir policy-server-state --train-batch 128', '--checkpoint checkpoints/<run-id>'],
 } as const satisfies CommandDefinition;

@@ -2,6 +2,7 @@
 import { DEFAULT_MAX_STALENESS } from '../server/experience-training';
 import { DEFAULT_TRAIN_BATCH } from '../server/learner';
 import { PolicyServer } from '../server/server';
+import { DEFAULT_LEARNER_NICENESS } from '../server/threaded-learner';
 import { intOption, parseOptions, rewardOption } from './args';
 import { UsageError } from './types';
 import { SERVE } from './definitions';
@@ -17,6 +18,8 @@ export async function run(args: string[]): Promise<number> {
   if (keep < 1) throw new UsageError(`--keep-checkpoints must be at least 1, got ${keep}`);
   const staleness = intOption(opts['max-staleness'], 'max-staleness', DEFAULT_MAX_STALENESS);
   if (staleness < 0) throw new UsageError(`--max-staleness must be at least 0, got ${staleness}`);
+  const niceness = intOption(opts['learner-niceness'], 'learner-niceness', DEFAULT_LEARNER_NICENESS);
+  if (niceness < 0 || niceness > 19) throw new UsageError(`--learner-niceness must be 0..19, got ${niceness}`);
   // The token may come from the environment so that it does not show in the process list.
   const token = opts.token ?? process.env.POLICY_SERVER_TOKEN;
   let server: PolicyServer;
@@ -32,6 +35,7 @@ export async function run(args: string[]): Promise<number> {
       keepCheckpoints: keep,
       seed: intOption(opts.seed, 'seed', 1),
       maxStaleness: staleness,
+      learnerNiceness: niceness,
     });
   } catch (err) {
     if (/token|cannot switch to/.test((err as Error).message)) throw new UsageError((err as Error).message);

@@ -12,6 +12,8 @@ export interface LearnerInit {
   reward: RewardName;
   weights?: PolicyWeights;
   version: number;
+  /** Added to the process's niceness for this thread only (Linux), so requests go first. */
+  niceness: number;
 }
 
 export type LearnerCommand = { kind: 'update'; trajectory: Trajectory } | { kind: 'save'; dir: string; record: CheckpointRecord };

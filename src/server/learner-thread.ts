@@ -9,18 +9,16 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { LearnerInit, LearnerReply, LearnerRequest } from './learner-protocol';
 import { PpoBackend, serverReward } from './learner';
 
-/** How much less CPU priority the learner gets than the thread that answers requests. */
-const LEARNER_NICENESS = 10;
-
 /**
  * Lowers this thread's (only this thread's) scheduling priority: on Linux a thread id names one
  * thread to setpriority. When CPUs are scarce, answering requests goes first and learning waits.
  * Elsewhere, or where /proc/thread-self is missing, the thread keeps the process's priority.
  */
-function yieldToRequests(): void {
+function yieldToRequests(niceness: number): void {
+  if (niceness <= 0) return;
   try {
     const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, Math.min(19, os.getPriority() + LEARNER_NICENESS));
+    if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, Math.min(19, os.getPriority() + niceness));
   } catch {
     // Not Linux, or not permitted: the learner runs at normal priority.
   }
@@ -29,8 +27,8 @@ function yieldToRequests(): void {
 async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('learner-thread.ts runs only as a worker thread');
-  yieldToRequests();
   const init = workerData as LearnerInit;
+  yieldToRequests(init.niceness);
   const backend = await PpoBackend.create({ config: init.config, reward: serverReward(init.reward), weights: init.weights, version: init.version });
   const send = (reply: LearnerReply) => port.postMessage(reply);
   send({ id: 0, kind: 'ready', weights: backend.weights(), version: backend.version, backend: backend.backendName });

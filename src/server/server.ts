@@ -64,6 +64,8 @@ export interface PolicyServerOptions {
   learnerThread?: boolean;
   /** Policy versions a step may lag behind and still be trained on (default 1). */
   maxStaleness?: number;
+  /** Niceness the learner thread adds to the process's (default 10; 0 for an even share of the CPUs). */
+  learnerNiceness?: number;
   log?: (message: string) => void;
 }
 
@@ -142,7 +144,7 @@ export class PolicyServer {
       o.backend ??
       (o.learnerThread === false
         ? await PpoBackend.create({ ...learning, reward: serverReward(this.reward) })
-        : await ThreadedPpoBackend.create({ ...learning, reward: this.reward }));
+        : await ThreadedPpoBackend.create({ ...learning, reward: this.reward, niceness: o.learnerNiceness }));
 
     const file = path.resolve(o.stateDir, EXPERIENCE_FILE);
     this.trainer = new Trainer(this.backend, store, trainBatch, resumed, parent, file, {

@@ -21,7 +21,12 @@ export interface ThreadedLearnerOptions {
   reward: RewardName;
   weights?: PolicyWeights;
   version?: number;
+  /** Lower CPU priority of the learner thread (default DEFAULT_LEARNER_NICENESS; 0: the process's). */
+  niceness?: number;
 }
+
+/** Niceness the learner thread adds by default: answering requests goes before learning. */
+export const DEFAULT_LEARNER_NICENESS = 10;
 
 interface Pending {
   resolve: (reply: LearnerReply) => void;
@@ -65,7 +70,7 @@ export class ThreadedPpoBackend implements LearnerBackend {
   }
 
   static async create(options: ThreadedLearnerOptions): Promise<ThreadedPpoBackend> {
-    const init: LearnerInit = { config: options.config, reward: options.reward, weights: options.weights, version: options.version ?? 0 };
+    const init: LearnerInit = { config: options.config, reward: options.reward, weights: options.weights, version: options.version ?? 0, niceness: options.niceness ?? DEFAULT_LEARNER_NICENESS };
     const worker = new Worker(threadEntry(), { workerData: init });
     const ready = await new Promise<Extract<LearnerReply, { kind: 'ready' }>>((resolve, reject) => {
       const onMessage = (reply: LearnerReply) => {
