@@ -90,6 +90,13 @@ export const LIVE = {
     reward: { type: 'string', value: 'classic|total-throughput', help: "the reward function (default: the checkpoint's)" },
     ...DEPLOYMENT_TARGET_OPTIONS,
     checkpoints: { type: 'string', default: 'checkpoints', value: 'DIR', help: 'where fine-tuned checkpoints are saved' },
+    'load-profile': { type: 'string', value: 'SPEC', help: 'run the load generator in this process against --app, following this profile (see `load --help`)' },
+    'load-pacing': { type: 'string', default: 'per-step', value: 'per-step|real-time', help: 'one profile point per step, or the profile in wall-clock time' },
+    'load-step-s': { type: 'string', value: 'N', help: 'profile seconds each step stands for under per-step pacing (default: 60)' },
+    'load-scenario': { type: 'string', default: 'home', value: 'home|browse', help: 'what each arrival requests' },
+    app: { type: 'string', value: 'URL', help: "the application's base URL the load goes to" },
+    'load-selector': { type: 'string', value: 'MATCHERS', help: 'without --load-profile: read a generator already running (e.g. job="load") from Prometheus' },
+    'load-metrics-port': { type: 'string', value: 'N', help: "on a cluster: serve the generator's /metrics on this port for your Prometheus to scrape (default: 9464)" },
   },
   examples: ['--simulator --checkpoint checkpoints/<run-id> --episodes 1 --steps 4', '--simulator --finetune --checkpoint checkpoints/<run-id> --episodes 2 --steps 8 --batch-steps 8', '--kubeconfig ~/.kube/config --prometheus http://prometheus.example:9090 --checkpoint DIR --dry-run', '--simulator --log out/live/test.jsonl --resume'],
 } as const satisfies CommandDefinition;
@@ -212,6 +219,51 @@ export const COLLECT = {
     '--kubeconfig ~/.kube/config --prometheus http://prometheus.example:9090 --target http://teastore-webui:8080/tools.descartes.teastore.webui/ --configs 20 --rates 50,100,200',
     '--simulator --target URL --out out/collect/small.csv  # again after a crash: resumes',
   ],
+} as const satisfies CommandDefinition;
+
+export const SWEEP = {
+  name: 'sweep',
+  summary: 'train PPO offline over seeds x a grid of settings, in parallel here or as a Kubernetes Indexed Job; one summary table',
+  options: {
+    seeds: { type: 'string', value: '1..N|1,2,5', help: 'the seeds to train (required)' },
+    grid: { type: 'string', multiple: true, value: 'KEY=V1,V2', help: 'a training option or PPO hyperparameter and its values (repeatable; docs/sweeps.md lists the keys)' },
+    parallel: { type: 'string', value: 'P', help: 'trainings at once: processes here, or the Job\'s parallelism (default: the CPU count)' },
+    index: { type: 'string', value: 'I', help: 'run only point I of the sweep and print its result as one JSON line (default: JOB_COMPLETION_INDEX)' },
+    out: { type: 'string', value: 'DIR', help: 'the sweep folder: one checkpoint folder per point and the summary (default: checkpoints/<sweep-id>)' },
+    emit: { type: 'string', value: 'indexed-job', help: 'write a Kubernetes Indexed Job manifest for the sweep instead of running it' },
+    preset: TRAIN.options.preset,
+    steps: TRAIN.options.steps,
+    start: TRAIN.options.start,
+    reward: TRAIN.options.reward,
+    'no-mask': TRAIN.options['no-mask'],
+    backend: TRAIN.options.backend,
+    ...DATA_OPTIONS,
+    image: { type: 'string', default: 'rl-autoscaler:0.1.0', value: 'IMAGE', help: 'indexed-job: the container image whose entrypoint is the rl-autoscaler command (deploy/Dockerfile)' },
+    pvc: { type: 'string', value: 'NAME', help: 'indexed-job: the PersistentVolumeClaim the checkpoint folders go to (required; ReadWriteMany when parallel)' },
+    'mount-path': { type: 'string', default: '/results', value: 'DIR', help: 'indexed-job: where the claim is mounted; the sweep folder is <mount-path>/<sweep-id>' },
+    'job-name': { type: 'string', value: 'NAME', help: 'indexed-job: the Job\'s name (default: the sweep id)' },
+    namespace: { type: 'string', default: 'default', value: 'NS', help: "indexed-job: the Job's namespace" },
+    'backoff-limit-per-index': { type: 'string', value: 'N', help: 'indexed-job: retries of each point on its own (default: 1)' },
+    manifest: { type: 'string', value: 'FILE', help: 'indexed-job: write the manifest here (default: stdout)' },
+  },
+  examples: [
+    '--seeds 1..4 --grid learning-rate=0.001,0.003 --steps 20000 --parallel 2',
+    '--seeds 1..4 --grid learning-rate=0.001,0.003 --steps 20000 --index 5',
+    '--seeds 1..8 --grid entropy-coef=0,0.01 --emit indexed-job --pvc sweeps --image registry.example/rl-autoscaler:0.1.0 --parallel 4 > sweep-job.yaml',
+  ],
+} as const satisfies CommandDefinition;
+
+export const MODEL = {
+  name: 'model',
+  summary: "the calibrated performance model of the TeaStore web UI: predictions for a configuration and load, or the fit to the dataset",
+  options: {
+    config: { type: 'string', default: '1,500,500', value: 'R,CPU,HEAP', help: 'replicas, CPU limit (millicores) and heap (MB) to predict for' },
+    rate: { type: 'string', value: 'RPS[,RPS...]', help: 'offered load in requests/s (default: 100; several give one prediction each)' },
+    fit: { type: 'boolean', default: false, help: "every configuration's dataset means beside the model's predictions at the dataset's rate, with R-squared and error per metric" },
+    data: { type: 'string', value: 'FILE', help: 'calibrate on this dataset instead of the bundled one' },
+    json: { type: 'boolean', default: false, help: 'print JSON instead of a table' },
+  },
+  examples: ['--config 3,500,500 --rate 50,100,200', '--config 1,900,900 --rate 100 --json', '--fit --json'],
 } as const satisfies CommandDefinition;
 
 export const RUNNER = {
