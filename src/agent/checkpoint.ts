@@ -27,6 +27,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { SPACE_SCHEMA } from '../space';
+import { LOAD_SPACE_SCHEMA, observationKindOfSchema, schemaOf, type ObservationKind } from '../load-space';
 import { describeReward, REWARD_NAMES, type RewardFunction, type RewardName } from '../reward';
 import { initBackend } from './backend';
 import { formatHistory, historyRecordOf, HISTORY_FILE, type HistoryRecord } from './history';
@@ -65,8 +66,11 @@ export interface CheckpointMeta {
   /** The reward the policy was trained on (the one place it is recorded). */
   reward: ReturnType<typeof describeReward>;
   data: DataIdentity;
-  /** Observation and action schema the networks were trained on (space.SPACE_SCHEMA). */
-  schema: typeof SPACE_SCHEMA;
+  /**
+   * Observation and action schema the networks were trained on: space.SPACE_SCHEMA (version 1,
+   * classic) or load-space.LOAD_SPACE_SCHEMA (version 2, with the load).
+   */
+  schema: typeof SPACE_SCHEMA | typeof LOAD_SPACE_SCHEMA;
   seed: number;
   /** TensorFlow.js backend that trained the networks. */
   backend: string;
@@ -87,8 +91,10 @@ export interface CheckpointContents {
   preset?: string | null;
   backend: string;
   /** The reward the policy was trained on. */
-  reward: RewardFunction;
+  reward: Pick<RewardFunction, 'name' | 'version' | 'params'>;
   data: DataIdentity;
+  /** Which observation the networks read (default classic). */
+  observation?: ObservationKind;
   /** The run's per-update history, written as history.jsonl. */
   history?: readonly HistoryRecord[];
   metrics?: Record<string, number | string | null>;
@@ -285,9 +291,9 @@ export async function saveCheckpoint(dir: string, contents: CheckpointContents, 
     config: withoutReward(contents.config),
     preset: contents.preset ?? null,
     network: weights.spec,
-    reward: describeReward(contents.reward),
+    reward: { name: contents.reward.name, version: contents.reward.version, params: contents.reward.params },
     data: contents.data,
-    schema: SPACE_SCHEMA,
+    schema: schemaOf(contents.observation ?? 'classic'),
     seed: contents.config.seed,
     backend: contents.backend,
     packages: packageVersions(),
@@ -355,6 +361,7 @@ export async function saveTrainResult(
       reward: result.reward,
       data: result.data,
       parent: result.parent,
+      observation: result.observation,
       history: result.history.map((s) => historyRecordOf(s)),
       runId: extras.runId,
       metrics: { envSteps: last?.envSteps ?? 0, trainingSeconds: last?.trainingSeconds ?? 0, ...extras.metrics },
@@ -399,19 +406,24 @@ export function readCheckpointMeta(dir: string): CheckpointMeta {
   if (meta.formatVersion !== CHECKPOINT_FORMAT_VERSION) {
     throw new CheckpointError(metaFile, `formatVersion ${JSON.stringify(meta.formatVersion)} is not supported (this code reads ${CHECKPOINT_FORMAT_VERSION})`);
   }
-  const diff = firstDifference(meta.schema, SPACE_SCHEMA);
+  const kind = observationKindOfSchema(meta.schema);
+  if (kind === null) {
+    throw new CheckpointError(metaFile, `schema.version ${JSON.stringify((meta.schema as { version?: unknown } | undefined)?.version)} is not supported (this code reads ${SPACE_SCHEMA.version}, classic, and ${LOAD_SPACE_SCHEMA.version}, with load)`);
+  }
+  const expected = schemaOf(kind);
+  const diff = firstDifference(meta.schema, expected);
   if (diff) {
     throw new CheckpointError(
       metaFile,
-      `observation/action schema mismatch at schema.${diff}: checkpoint has ${JSON.stringify(valueAt(meta.schema, diff))}, this code expects ${JSON.stringify(valueAt(SPACE_SCHEMA, diff))}`,
+      `observation/action schema mismatch at schema.${diff}: checkpoint has ${JSON.stringify(valueAt(meta.schema, diff))}, this code expects ${JSON.stringify(valueAt(expected, diff))}`,
     );
   }
   const net = meta.network;
   if (!net || !Array.isArray(net.hidden) || (net.activation !== 'tanh' && net.activation !== 'relu')) {
     throw new CheckpointError(metaFile, `network is missing or malformed: ${JSON.stringify(net)}`);
   }
-  if (net.observationSize !== SPACE_SCHEMA.observation.size || net.actionCount !== SPACE_SCHEMA.action.n) {
-    throw new CheckpointError(metaFile, `network maps ${net.observationSize} -> ${net.actionCount}, but the schema has ${SPACE_SCHEMA.observation.size} observation floats and ${SPACE_SCHEMA.action.n} actions`);
+  if (net.observationSize !== expected.observation.size || net.actionCount !== expected.action.n) {
+    throw new CheckpointError(metaFile, `network maps ${net.observationSize} -> ${net.actionCount}, but the schema has ${expected.observation.size} observation floats and ${expected.action.n} actions`);
   }
   return meta;
 }
@@ -429,10 +441,41 @@ export function trainedRewardName(meta: CheckpointMeta, dir = meta.runId): Rewar
   return name;
 }
 
+/** The observation a checkpoint's networks read: classic (schema 1) or with load (schema 2). */
+export function observationKindOf(meta: CheckpointMeta): ObservationKind {
+  return observationKindOfSchema(meta.schema) ?? 'classic';
+}
+
+/**
+ * Refuses a checkpoint whose networks read another observation than the environment produces:
+ * a policy trained with the load cannot act without it, and a classic one cannot read it.
+ */
+export function checkObservationKind(meta: CheckpointMeta, environment: ObservationKind, dir = meta.runId): void {
+  const trained = observationKindOf(meta);
+  if (trained === environment) return;
+  const file = path.join(dir, META_FILE);
+  if (trained === 'load') {
+    throw new CheckpointError(
+      file,
+      `the policy expects observations with load (schema version ${LOAD_SPACE_SCHEMA.version}: ${LOAD_SPACE_SCHEMA.observation.fields.join(', ')}), but the environment has no load in its observation (schema version ${SPACE_SCHEMA.version}); act with it in the load environment (--env load)`,
+    );
+  }
+  throw new CheckpointError(
+    file,
+    `the policy was trained on the classic observation (schema version ${SPACE_SCHEMA.version}), but the environment observes the load too (schema version ${LOAD_SPACE_SCHEMA.version}); train a policy with --env load`,
+  );
+}
+
+export interface LoadCheckpointOptions {
+  /** The observation the caller's environment produces (default classic); another one is refused. */
+  observation?: ObservationKind;
+}
+
 /** Loads a checkpoint: its metadata, its weights and a policy ready to act. */
-export function loadCheckpoint(dir: string): LoadedCheckpoint {
+export function loadCheckpoint(dir: string, options: LoadCheckpointOptions = {}): LoadedCheckpoint {
   const root = path.resolve(dir);
   const meta = readCheckpointMeta(root);
+  checkObservationKind(meta, options.observation ?? 'classic', root);
   const spec = meta.network;
   const weights: PolicyWeights = {
     spec,

@@ -15,9 +15,10 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../random';
 import { ACTION_COUNT, OBSERVATION_SIZE } from '../space';
 import { DatasetModel } from '../env/dataset-env';
-import { VectorDatasetEnv } from '../env/vector-env';
+import { VectorDatasetEnv, type CompletedEpisode, type VectorStep } from '../env/vector-env';
 import { parseStart } from '../env/start';
 import type { RewardFunction, RewardName } from '../reward';
+import type { ObservationKind } from '../load-space';
 import { initBackend, type BackendName } from './backend';
 import { forwardMlp, MlpScratch } from './mlp';
 import { ActorCritic, PpoPolicy, sampleFromLogits, type PolicyWeights } from './policy';
@@ -253,8 +254,9 @@ export class PpoLearner {
     (this.optimizer as unknown as { learningRate: number }).learningRate = learningRate;
     const useMasks = c.maskActions && trajectory.masks !== undefined;
 
+    const width = this.networks.spec.observationSize;
     const batch = {
-      observations: tf.tensor2d(trajectory.observations.subarray(0, size * OBSERVATION_SIZE), [size, OBSERVATION_SIZE]),
+      observations: tf.tensor2d(trajectory.observations.subarray(0, size * width), [size, width]),
       actions: tf.tensor1d(trajectory.actions.subarray(0, size), 'int32'),
       oldLogProbs: tf.tensor1d(trajectory.logProbs.subarray(0, size)),
       oldValues: tf.tensor1d(trajectory.values.subarray(0, size)),
@@ -352,9 +354,22 @@ function shuffle(order: Int32Array, rng: Rng): void {
 // ---------------------------------------------------------------------------------------------
 // 5. Rollouts on the vectorised environment
 
-/** Collects trajectories from a VectorDatasetEnv, reusing its buffers from one rollout to the next. */
-export class RolloutCollector {
-  readonly envs: VectorDatasetEnv;
+/**
+ * What the collector needs of vectorised environments: VectorDatasetEnv, or any other that keeps
+ * its encoded observations (`observationSize` floats each, OBSERVATION_SIZE when absent) and masks.
+ */
+export interface VectorEnvLike {
+  readonly numEnvs: number;
+  readonly observationSize?: number;
+  readonly observations: Float32Array;
+  readonly masks: Uint8Array;
+  step(actions: ArrayLike<number>): VectorStep;
+  drainCompletedEpisodes(): CompletedEpisode[];
+}
+
+/** Collects trajectories from vectorised environments, reusing its buffers from one rollout to the next. */
+export class RolloutCollector<E extends VectorEnvLike = VectorDatasetEnv> {
+  readonly envs: E;
   readonly numSteps: number;
   private readonly rng: Rng;
   private readonly maskActions: boolean;
@@ -365,8 +380,11 @@ export class RolloutCollector {
   private readonly actions: Int32Array;
   private readonly scratch = new MlpScratch();
 
-  constructor(envs: VectorDatasetEnv, numSteps: number, rng: Rng, maskActions: boolean) {
+  private readonly width: number;
+
+  constructor(envs: E, numSteps: number, rng: Rng, maskActions: boolean) {
     this.envs = envs;
+    this.width = envs.observationSize ?? OBSERVATION_SIZE;
     this.numSteps = numSteps;
     this.rng = rng;
     this.maskActions = maskActions;
@@ -375,7 +393,7 @@ export class RolloutCollector {
     this.trajectory = {
       numSteps,
       numEnvs: n,
-      observations: new Float32Array(size * OBSERVATION_SIZE),
+      observations: new Float32Array(size * this.width),
       actions: new Int32Array(size),
       logProbs: new Float32Array(size),
       values: new Float32Array(size),
@@ -396,7 +414,7 @@ export class RolloutCollector {
     const n = envs.numEnvs;
     for (let s = 0; s < this.numSteps; s++) {
       const k0 = s * n;
-      t.observations.set(envs.observations, k0 * OBSERVATION_SIZE);
+      t.observations.set(envs.observations, k0 * this.width);
       t.masks!.set(envs.masks, k0 * ACTION_COUNT);
       forwardMlp(weights.actor, envs.observations, n, this.logits, this.scratch);
       forwardMlp(weights.critic, envs.observations, n, this.values, this.scratch);
@@ -414,7 +432,7 @@ export class RolloutCollector {
         t.dones[k0 + i] = step.terminated[i] | step.truncated[i];
         t.truncatedValues[k0 + i] = 0;
         if (step.truncated[i] && !step.terminated[i]) {
-          const final = step.finalObservations.subarray(i * OBSERVATION_SIZE, (i + 1) * OBSERVATION_SIZE);
+          const final = step.finalObservations.subarray(i * this.width, (i + 1) * this.width);
           t.truncatedValues[k0 + i] = forwardMlp(weights.critic, final, 1, this.finalValue, this.scratch)[0];
         }
       }
@@ -587,6 +605,8 @@ export interface TrainResult {
   data: DataIdentity;
   /** Checkpoint the initial weights came from, if any. */
   parent: string | null;
+  /** Which observation the networks read (absent: classic). */
+  observation?: ObservationKind;
 }
 
 export interface TrainCallbacks {

@@ -4,6 +4,7 @@ import { DatasetModel } from '../env/dataset-env';
 import { formatStart } from '../env/start';
 import { datasetOption, intOption, parseOptions, rewardOption, startOption } from './args';
 import { BASELINES } from './definitions';
+import { runLoadBaselines, wantsLoadEnv } from './load-env';
 
 export function formatBaselineTable(start: string, returns: Record<string, ReturnEstimate>): string {
   const lines = [`expected 50-step return from ${start}`, `  ${'policy'.padEnd(12)} ${'return'.padStart(9)}  how`];
@@ -18,6 +19,7 @@ export function formatBaselineTable(start: string, returns: Record<string, Retur
 
 export async function run(args: string[]): Promise<number> {
   const opts = parseOptions(args, BASELINES.options);
+  if (wantsLoadEnv(opts)) return runLoadBaselines(opts);
   const reward = rewardOption(opts.reward);
   const start = startOption(opts.start!);
   const model = new DatasetModel({ reward, table: datasetOption(opts) });

@@ -20,6 +20,15 @@ const DATA_OPTIONS = {
   'data-rate': { type: 'string', value: 'RPS', help: 'for a v2 dataset with several load levels: the offered load to replay, req/s' },
 } as const;
 
+/** The load-aware offline environment instead of the dataset replay; shared by `baselines`, `train` and `evaluate`. */
+const LOAD_ENV_OPTIONS = {
+  env: { type: 'string', default: 'classic', value: 'classic|load', help: 'classic: the dataset replay; load: the performance model under a changing load (reward slo|app2scale-v2|cost-under-slo, start config:R,CPU,HEAP)' },
+  'load-profile': { type: 'string', value: 'SPEC|FILE', help: 'with --env load: the load to judge on: a profile spec, a CSV trace, markov:FILE.json or markov-fit:LEVELS:SPEC' },
+  profiles: { type: 'string', value: 'SPEC;SPEC', help: 'with --env load (train): training loads (default: the Markov task and the synthetic training profiles)' },
+  interval: { type: 'string', value: 'SECONDS', help: 'with --env load: seconds per control interval (default: 60)' },
+  horizon: { type: 'string', value: 'N', help: 'with --env load: steps per episode (default: a trace whole, 60 on a Markov load)' },
+} as const;
+
 export const BASELINES = {
   name: 'baselines',
   summary: 'expected return of each baseline policy and of the exact optimum on the dataset replay',
@@ -30,8 +39,9 @@ export const BASELINES = {
     seed: { type: 'string', value: 'N', help: 'seed of the Monte Carlo episodes (default: 0)' },
     json: { type: 'boolean', default: false, help: 'print one JSON object {start, returns} instead of a table' },
     ...DATA_OPTIONS,
+    ...LOAD_ENV_OPTIONS,
   },
-  examples: ['--start row:558', '--start random-row --json'],
+  examples: ['--start row:558', '--start random-row --json', '--env load --load-profile app2scale --json'],
 } as const satisfies CommandDefinition;
 
 export const TRAIN = {
@@ -47,8 +57,9 @@ export const TRAIN = {
     reward: { type: 'string', default: 'classic', value: 'classic|total-throughput', help: 'the reward to train on' },
     backend: { type: 'string', value: 'wasm|cpu|tensorflow', help: 'TensorFlow.js backend (default: the fastest that loads)' },
     ...DATA_OPTIONS,
+    ...LOAD_ENV_OPTIONS,
   },
-  examples: ['--preset fast --seed 1', '--steps 20000 --out /tmp/teastore-checkpoint'],
+  examples: ['--preset fast --seed 1', '--steps 20000 --out /tmp/teastore-checkpoint', '--env load --reward slo --steps 200000'],
 } as const satisfies CommandDefinition;
 
 export const EVALUATE = {
@@ -62,8 +73,9 @@ export const EVALUATE = {
     reward: { type: 'string', value: 'classic|total-throughput', help: "the reward function (default: the checkpoint's)" },
     json: { type: 'boolean', default: false, help: 'print one JSON object {mean, std, episodes, optimum, fraction}' },
     ...DATA_OPTIONS,
+    ...LOAD_ENV_OPTIONS,
   },
-  examples: ['--checkpoint checkpoints/<run-id> --start row:558 --json'],
+  examples: ['--checkpoint checkpoints/<run-id> --start row:558 --json', '--env load --checkpoint DIR --load-profile data/load/diurnal-http-load-generator.csv'],
 } as const satisfies CommandDefinition;
 
 export const LIVE = {

@@ -6,10 +6,12 @@ import { formatStart } from '../env/start';
 import { datasetOption, intOption, parseOptions, rewardOption, startOption } from './args';
 import { UsageError } from './types';
 import { EVALUATE } from './definitions';
+import { runLoadEvaluate, wantsLoadEnv } from './load-env';
 
 
 export async function run(args: string[]): Promise<number> {
   const opts = parseOptions(args, EVALUATE.options);
+  if (wantsLoadEnv(opts)) return runLoadEvaluate(opts);
   if (opts.checkpoint === undefined) throw new UsageError('--checkpoint DIR is required');
   const start = startOption(opts.start!);
   const episodes = intOption(opts.episodes, 'episodes', 100);

@@ -11,6 +11,7 @@ import { ORIGINAL_START } from '../env/start';
 import { datasetOption, intOption, parseOptions, rewardOption } from './args';
 import { UsageError } from './types';
 import { TRAIN } from './definitions';
+import { runLoadTrain, wantsLoadEnv } from './load-env';
 
 export const DEFAULT_CHECKPOINT_ROOT = path.resolve(__dirname, '..', '..', 'checkpoints');
 
@@ -22,6 +23,7 @@ function describeIteration(s: IterationStats): string {
 
 export async function run(args: string[]): Promise<number> {
   const opts = parseOptions(args, TRAIN.options);
+  if (wantsLoadEnv(opts)) return runLoadTrain(opts);
   const preset = opts.preset as PresetName;
   if (!OFFLINE_PRESET_NAMES.includes(preset)) throw new UsageError(`--preset must be one of ${OFFLINE_PRESET_NAMES.join(', ')}`);
   const reward = rewardOption(opts.reward);

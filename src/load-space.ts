@@ -1,0 +1,62 @@
+/**
+ * Observation schema v2: the classic observation (space.ts) plus the load.
+ *
+ * The agent sees the arrival rate of the window that just ended and of the one before it, so it
+ * can tell a rising load from a falling one (the original's `instant_tps` and `previous_tps`,
+ * reference 10.1). Rates enter the network divided by `rateScale`, which the schema records, so a
+ * checkpoint and the environment it acts in agree on the encoding.
+ */
+import { OBSERVATION_SIZE, SPACE_SCHEMA, encodeIndex, encodeObservation, type Observation } from './space';
+
+export interface LoadObservation extends Observation {
+  /** Mean arrival rate of the window that just ended, requests/s. */
+  arrivalRate: number;
+  /** Mean arrival rate of the window before it, requests/s. */
+  previousArrivalRate: number;
+}
+
+/** Requests/s that encode as 1.0 in the network input. */
+export const RATE_SCALE = 100;
+export const LOAD_OBSERVATION_SIZE = OBSERVATION_SIZE + 2;
+
+/** The classic 29 floats, then arrivalRate / RATE_SCALE and previousArrivalRate / RATE_SCALE. */
+export function encodeLoadObservation(obs: LoadObservation, out: Float32Array = new Float32Array(LOAD_OBSERVATION_SIZE), offset = 0): Float32Array {
+  encodeObservation(obs, out, offset);
+  out[offset + OBSERVATION_SIZE] = obs.arrivalRate / RATE_SCALE;
+  out[offset + OBSERVATION_SIZE + 1] = obs.previousArrivalRate / RATE_SCALE;
+  return out;
+}
+
+/** Encodes from a configuration index, usages and rates (the vectorised environment's hot path). */
+export function encodeLoadIndex(index: number, usedCpu: number, usedRam: number, rate: number, previousRate: number, out: Float32Array, offset: number): void {
+  encodeIndex(index, usedCpu, usedRam, out, offset);
+  out[offset + OBSERVATION_SIZE] = rate / RATE_SCALE;
+  out[offset + OBSERVATION_SIZE + 1] = previousRate / RATE_SCALE;
+}
+
+/** The schema a load-aware checkpoint records: version 2, the classic one with two rate fields. */
+export const LOAD_SPACE_SCHEMA = {
+  version: 2,
+  observation: {
+    fields: [...SPACE_SCHEMA.observation.fields, 'arrivalRate', 'previousArrivalRate'],
+    encoding: `${SPACE_SCHEMA.observation.encoding} + arrivalRate/${RATE_SCALE} + previousArrivalRate/${RATE_SCALE} (req/s of the last and the previous window)`,
+    size: LOAD_OBSERVATION_SIZE,
+    grid: SPACE_SCHEMA.observation.grid,
+    rateScale: RATE_SCALE,
+  },
+  action: SPACE_SCHEMA.action,
+} as const;
+
+/** Which observation an environment produces: the classic one or the one with load. */
+export type ObservationKind = 'classic' | 'load';
+
+export function schemaOf(kind: ObservationKind): typeof SPACE_SCHEMA | typeof LOAD_SPACE_SCHEMA {
+  return kind === 'load' ? LOAD_SPACE_SCHEMA : SPACE_SCHEMA;
+}
+
+/** The kind of observation a recorded schema describes (version 1 classic, 2 load), or null. */
+export function observationKindOfSchema(schema: { version?: unknown } | undefined): ObservationKind | null {
+  if (schema?.version === SPACE_SCHEMA.version) return 'classic';
+  if (schema?.version === LOAD_SPACE_SCHEMA.version) return 'load';
+  return null;
+}
