@@ -88,9 +88,17 @@ export async function runRunner(env: Env, client: PolicyClient, options: RunnerO
   return summary;
 }
 
-/** Waits until fewer than a batch of steps wait for the learner (a full batch always trains, so this ends). */
+/**
+ * Waits while a full batch waits for a learner that is training. A full batch always starts an
+ * update, so this ends; if an update failed (the learner idle with a full batch), the next batch
+ * sent is what makes it try again, so the runner goes on.
+ */
 async function waitForLearner(client: PolicyClient, trainBatch: number, retryForMs?: number): Promise<void> {
-  while ((await withRetry(() => client.status(), retryForMs)).transitions_buffered >= trainBatch) await new Promise((r) => setTimeout(r, 20));
+  for (;;) {
+    const status = await withRetry(() => client.status(), retryForMs);
+    if (status.transitions_buffered < trainBatch || !status.training) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** Retries while the server cannot be reached or cannot store (a restart); other refusals are final. */
