@@ -114,8 +114,9 @@ test('new weights swap in with their version: served, checkpointed and acted wit
   });
 });
 
-test('experience older than --max-staleness versions is dropped and counted; a batch from the future is refused', async () => {
-  await withServer({ trainBatch: 64, maxStaleness: 0 }, async (server, client) => {
+test('experience older than --max-staleness versions is dropped and counted, over restarts; a batch from the future is refused', async () => {
+  const stateDir = tempDir();
+  await withServer({ stateDir, trainBatch: 64, maxStaleness: 0 }, async (server, client) => {
     const rng = new Rng(3);
     await assert.rejects(client.postExperience(batchOf(rng, 1, 1, 8)), (err: PolicyServerError) => err.status === 400 && err.field === 'policy_version');
     await client.postExperience(batchOf(rng, 0, 2, 32));
@@ -137,6 +138,21 @@ test('experience older than --max-staleness versions is dropped and counted; a b
     assert.equal(status.learner?.queued_steps, 10);
     assert.equal(status.learner?.dropped_stale_steps, 10);
     assert.match(await (await fetch(server.url + '/metrics')).text(), /^policy_server_experience_events_total \d+$/m);
+
+    // The next update's checkpoint covers the 10 dropped steps; 4 more go stale after it.
+    await client.postExperience(batchOf(rng, 1, 1, 54));
+    await server.waitForTraining();
+    await client.postExperience(batchOf(rng, 1, 1, 4));
+    status = await client.status();
+    assert.equal(status.policy_version, 2);
+    assert.equal(status.learner?.dropped_stale_steps, 14);
+  });
+  // A restart skips the steps inside its checkpoint and replays the others: the count is the same.
+  await withServer({ stateDir, trainBatch: 64, maxStaleness: 0 }, async (_server, client) => {
+    const status = await client.status();
+    assert.equal(status.policy_version, 2);
+    assert.equal(status.learner?.dropped_stale_steps, 14);
+    assert.equal(status.steps_trained + status.transitions_buffered + status.learner!.dropped_stale_steps, loggedSteps(stateDir).length);
   });
 });
 

@@ -70,8 +70,10 @@ export class Trainer {
   private buffer: Transition[] = [];
   /** Versions a step may lag behind the current policy; older steps are dropped (PPO is on-policy). */
   maxStaleness = DEFAULT_MAX_STALENESS;
-  /** Steps dropped as stale since the server started. */
-  droppedStale = 0;
+  /** Stale steps inside the newest checkpoint (seq <= trainedThroughSeq): a replay skips them. */
+  private droppedThroughCheckpoint: number;
+  /** Seqs of stale steps dropped after it: a replay meets them again. */
+  private droppedSince: number[] = [];
   /** Wall-clock time (ms since the epoch) of the last finished update, or null. */
   lastUpdateTime: number | null = null;
   private running = false;
@@ -98,6 +100,7 @@ export class Trainer {
   ) {
     this.stepsTrained = resumed?.meta.stepsTrained ?? 0;
     this.trainedThroughSeq = resumed?.meta.trainedThroughSeq ?? 0;
+    this.droppedThroughCheckpoint = resumed?.meta.droppedStale ?? 0;
     this.lastCheckpoint = resumed?.dir ?? parent;
     // A restart goes on with its newest checkpoint's history; a starting checkpoint's is its own run's.
     this.history = historyToContinue(resumed?.dir ?? null);
@@ -106,6 +109,14 @@ export class Trainer {
 
   get buffered(): number {
     return this.buffer.length;
+  }
+
+  /**
+   * Steps dropped as stale in this state dir, over restarts: with the steps trained and those
+   * queued, it accounts for every transition of a training-enabled episode in the log.
+   */
+  get droppedStale(): number {
+    return this.droppedThroughCheckpoint + this.droppedSince.length;
   }
 
   get busy(): boolean {
@@ -124,7 +135,7 @@ export class Trainer {
     }
     if (transition.seq <= this.trainedThroughSeq) return; // already inside the loaded checkpoint
     if (this.isStale(transition)) {
-      this.droppedStale++;
+      this.droppedSince.push(transition.seq);
       return;
     }
     // Durable order is log order, so this is almost always an append; keep it sorted regardless,
@@ -142,8 +153,11 @@ export class Trainer {
 
   /** Drops buffered steps that the last update made stale; they never become current again. */
   private dropStale(): void {
-    const kept = this.buffer.filter((t) => !this.isStale(t));
-    this.droppedStale += this.buffer.length - kept.length;
+    const kept: Transition[] = [];
+    for (const t of this.buffer) {
+      if (this.isStale(t)) this.droppedSince.push(t.seq);
+      else kept.push(t);
+    }
     this.buffer = kept;
   }
 
@@ -177,10 +191,16 @@ export class Trainer {
           version: this.backend.version,
           trainedThroughSeq: throughSeq,
           stepsTrained: this.stepsTrained + batch.length,
+          droppedStale: this.droppedThroughCheckpoint + this.droppedSince.filter((seq) => seq <= throughSeq).length,
           parent: this.lastCheckpoint,
           stats,
         };
-        const metrics: Record<string, number> = { policyVersion: meta.version, trainedThroughSeq: throughSeq, stepsTrained: meta.stepsTrained };
+        const metrics: Record<string, number> = {
+          policyVersion: meta.version,
+          trainedThroughSeq: throughSeq,
+          stepsTrained: meta.stepsTrained,
+          droppedStaleSteps: meta.droppedStale!,
+        };
         for (const [key, value] of Object.entries(stats)) if (Number.isFinite(value)) metrics[key] = value;
         const history = [...this.history, record];
         const checkpoint = await this.store.save(meta, (dir) =>
@@ -192,6 +212,8 @@ export class Trainer {
         this.buffer = this.buffer.slice(batch.length);
         this.stepsTrained = meta.stepsTrained;
         this.trainedThroughSeq = throughSeq;
+        this.droppedThroughCheckpoint = meta.droppedStale!;
+        this.droppedSince = this.droppedSince.filter((seq) => seq > throughSeq);
         this.lastCheckpoint = checkpoint;
         this.lastUpdateTime = Date.now();
         this.dropStale();
