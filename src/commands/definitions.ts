@@ -109,6 +109,7 @@ export const LIVE = {
     app: { type: 'string', value: 'URL', help: "the application's base URL the load goes to" },
     'load-selector': { type: 'string', value: 'MATCHERS', help: 'without --load-profile: read a generator already running (e.g. job="load") from Prometheus' },
     'load-metrics-port': { type: 'string', value: 'N', help: "on a cluster: serve the generator's /metrics on this port for your Prometheus to scrape (default: 9464)" },
+    'update-policy': { type: 'string', default: 'InPlacePreferred', value: 'InPlacePreferred|Rollout', help: 'InPlacePreferred: a CPU-only change resizes the pods in place where the cluster serves pods/resize (Kubernetes 1.33+), else rolls; Rollout: every change rolls' },
   },
   examples: ['--simulator --checkpoint checkpoints/<run-id> --episodes 1 --steps 4', '--simulator --finetune --checkpoint checkpoints/<run-id> --episodes 2 --steps 8 --batch-steps 8', '--kubeconfig ~/.kube/config --prometheus http://prometheus.example:9090 --checkpoint DIR --dry-run', '--simulator --log out/live/test.jsonl --resume'],
 } as const satisfies CommandDefinition;
@@ -164,6 +165,9 @@ export const SIMULATOR = {
     'pod-start-ms': { type: 'string', value: 'N', help: 'simulated time for a new pod to become ready (default: 3000)' },
     'pod-stop-ms': { type: 'string', value: 'N', help: 'simulated time for a pod to stop (default: 2000)' },
     'period-ms': { type: 'string', value: 'N', help: 'how often each pod draws a new dataset row (default: 10000)' },
+    'k8s-version': { type: 'string', value: '1.N', help: 'Kubernetes version to behave as: 1.33 and later serve in-place pod resize, 1.32 and earlier do not (default: 1.33)' },
+    'node-cpu-millis': { type: 'string', value: 'N', help: 'CPU the simulated node can allocate, in millicores; resizes beyond it are Infeasible, beyond what is free Deferred (default: 16000)' },
+    'resize-ms': { type: 'string', value: 'N', help: 'from an accepted in-place resize until the container runs with it (default: 300)' },
   },
   examples: ['--port 8001 --kubeconfig /tmp/simulator.kubeconfig --pod-start-ms 500 --period-ms 2000'],
 } as const satisfies CommandDefinition;

@@ -6,6 +6,7 @@
  * the row's working set. Like cAdvisor, a pod also has pod-level (`container=""`) and pause
  * (`container="POD"`) series, so only a query filtered to the container reads the app alone.
  */
+import { actualCpuLimit } from './pod-resize';
 import type { TeastoreTable } from '../data';
 import { FieldError, parseCpuMillis, parseHeapMB } from '../kube-fields';
 import { Rng } from '../random';
@@ -170,7 +171,9 @@ export class DatasetMetrics {
     let cpuMillis = 900;
     let heapMB = 900;
     try {
-      if (container.resources?.limits?.cpu !== undefined) cpuMillis = parseCpuMillis(container.resources.limits.cpu);
+      // What the container runs with: after an in-place resize, the status's, not the spec's.
+      const limit = pod ? actualCpuLimit(pod, series.container) : undefined;
+      if (limit !== undefined) cpuMillis = parseCpuMillis(limit);
     } catch (err) {
       if (!(err instanceof FieldError)) throw err;
     }

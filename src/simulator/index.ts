@@ -19,6 +19,7 @@ import { RolloutSimulator } from './rollout';
 import type { KubeObject } from './status';
 import { ObjectStore, type ResourceType } from './store';
 import { TEASTORE_NAMESPACE, teastoreDeployment, teastoreNamespace } from './teastore';
+import { kubernetesMinorOf, startPodResize } from './resize-setup';
 
 export interface SimulatorOptions {
   /** TCP port (0 picks a free one). */
@@ -39,6 +40,12 @@ export interface SimulatorOptions {
   withTeastore?: boolean;
   /** Serve the operator's custom resource from the start (default true). */
   withRlAutoscalerResource?: boolean;
+  /** Kubernetes version to behave as, e.g. "1.32" (no in-place resize) or "1.33" (default). */
+  kubernetesVersion?: string;
+  /** CPU the simulated node can allocate to pods, in millicores (default 16000). */
+  nodeCpuMillis?: number;
+  /** From an accepted in-place resize until the container runs with it (default 300 ms). */
+  resizeDelayMs?: number;
 }
 
 export interface Simulator {
@@ -85,6 +92,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     podStopDelayMs: options.podStopDelayMs ?? 2000,
     random: () => nameRng.next(),
   });
+  const kubernetesMinor = kubernetesMinorOf(options.kubernetesVersion);
+  const podResize = startPodResize(store, kubernetesMinor, options);
   const metrics = new DatasetMetrics(store, { table, seed: rng.nextUint32(), measurementPeriodMs: options.measurementPeriodMs ?? 10_000 });
 
   const createDeployment = (manifest: KubeObject): KubeObject => {
@@ -103,6 +112,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     faults,
     received,
     watches,
+    kubernetesMinor,
+    subresources: podResize.subresources,
     extraRoutes: {
       '/metrics': () => ({ contentType: 'text/plain; version=0.0.4; charset=utf-8', body: metrics.exposition() }),
       '/simulator/served-rows': () => ({ contentType: 'application/json', body: JSON.stringify(metrics.servedRows()) }),
@@ -157,6 +168,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (stopped) return;
       stopped = true;
       rollout.stop();
+      podResize.stop();
       metrics.stop();
       for (const res of watches) res.end();
       await new Promise<void>((resolve) => {
