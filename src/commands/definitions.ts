@@ -127,6 +127,8 @@ export const SERVE = {
     'keep-checkpoints': { type: 'string', value: 'N', help: 'newest checkpoints kept in the state dir (default: 3)' },
     reward: { type: 'string', value: 'classic|total-throughput', help: "the reward clients are to compute (default: the checkpoint's, else classic)" },
     seed: { type: 'string', value: 'N', help: 'seed of action sampling and training (default: 1)' },
+    'max-staleness': { type: 'string', value: 'N', help: 'policy versions a step may lag behind and still be trained on; older steps are dropped and counted (default: 1)' },
+    'learner-niceness': { type: 'string', value: 'N', help: 'lower CPU priority of the learner thread, so requests go first (default: 10; 0 when learning speed matters more)' },
   },
   examples: ['--state-dir policy-server-state --train-batch 128', '--checkpoint checkpoints/<run-id>'],
 } as const satisfies CommandDefinition;
@@ -278,4 +280,21 @@ export const MODEL = {
     json: { type: 'boolean', default: false, help: 'print JSON instead of a table' },
   },
   examples: ['--config 3,500,500 --rate 50,100,200', '--config 1,900,900 --rate 100 --json', '--fit --json'],
+} as const satisfies CommandDefinition;
+
+export const RUNNER = {
+  name: 'runner',
+  summary: 'environment runner: acts with a copy of the server\'s policy and reports experience in batches tagged with its policy version',
+  options: {
+    server: { type: 'string', default: 'http://127.0.0.1:9900', value: 'URL', help: 'the policy server' },
+    token: { type: 'string', value: 'T', help: "the server's bearer token (default: POLICY_SERVER_TOKEN)" },
+    env: { type: 'string', default: 'dataset', value: 'dataset|simulator', help: 'the dataset replay (batches over POST /v1/experience) or the cluster simulator (one request per step)' },
+    steps: { type: 'string', value: 'N', help: 'environment steps in all (default: 10000)' },
+    batch: { type: 'string', value: 'N', help: 'dataset: steps per reported batch (default: 256)' },
+    'max-steps': { type: 'string', value: 'N', help: 'steps per episode (default: 50)' },
+    start: { type: 'string', default: 'random-row', value: 'row:N|random-row|config:R,CPU,HEAP', help: 'where dataset episodes start' },
+    seed: { type: 'string', value: 'N', help: 'seed of the environment and of action sampling (default: 0)' },
+    'timeout-ms': { type: 'string', value: 'N', help: 'per-request time-out (default: 30000)' },
+  },
+  examples: ['--server http://127.0.0.1:9900 --env dataset --steps 50000 --seed 2', '--env simulator --steps 20'],
 } as const satisfies CommandDefinition;
