@@ -10,7 +10,8 @@ import { parse } from 'yaml';
 import { loadPerformanceModel } from '../src/model/model';
 import { withInPlaceResize } from '../src/model/in-place-transition';
 import { DEFAULTS, parseSpec } from '../src/operator/spec';
-import { changesPerHour, runInPlaceAblation } from '../src/agent/in-place-ablation';
+import { changesPerHour, runInPlaceAblation, type AblationRow } from '../src/agent/in-place-ablation';
+import { inPlaceAblationFigure } from '../src/plot/in-place';
 import { LoadTask } from '../src/agent/load-evaluate';
 import { LoadDynamics } from '../src/env/load-dynamics';
 import { LOAD_TASK_BOUNDS } from '../src/env/load-setup';
@@ -379,5 +380,13 @@ describe('the in-place ablation on the load environment', () => {
       assert.ok(Number.isFinite(r.return) && r.sloAttainment >= 0 && r.sloAttainment <= 1, JSON.stringify(r));
       assert.ok(Math.abs(r.replicaChangesPerHour + r.cpuChangesPerHour + r.heapChangesPerHour - r.changesPerHour) < 1e-9);
     }
+  });
+
+  it('draws changes per hour by knob, one group per arm and policy', () => {
+    const row = (arm: string, cpu: number, heap: number): AblationRow => ({ arm, policy: 'ppo', return: 0, sloAttainment: 1, changesPerHour: cpu + heap, replicaChangesPerHour: 0, cpuChangesPerHour: cpu, heapChangesPerHour: heap });
+    const figure = inPlaceAblationFigure([row('in-place', 6, 1), row('rollout only', 2, 1)]);
+    assert.deepEqual(figure.data.map((t) => (t as { name: string }).name), ['replicas', 'CPU limit', 'heap']);
+    assert.deepEqual((figure.data[1] as { y: number[] }).y, [6, 2]);
+    assert.deepEqual((figure.data[1] as { x: string[] }).x, ['in-place: ppo', 'rollout only: ppo']);
   });
 });
