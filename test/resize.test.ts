@@ -18,6 +18,7 @@ import { LOAD_TASK_BOUNDS } from '../src/env/load-setup';
 import { markovSource } from '../src/env/load-source';
 import { makeRequestReward } from '../src/request-reward';
 import { Action } from '../src/space';
+import { startLoad } from '../src/load/generator';
 import { startSimulator } from '../src/simulator';
 
 const NS = 'app2scale';
@@ -388,5 +389,32 @@ describe('the in-place ablation on the load environment', () => {
     assert.deepEqual(figure.data.map((t) => (t as { name: string }).name), ['replicas', 'CPU limit', 'heap']);
     assert.deepEqual((figure.data[1] as { y: number[] }).y, [6, 2]);
     assert.deepEqual((figure.data[1] as { x: string[] }).x, ['in-place: ppo', 'rollout only: ppo']);
+  });
+});
+
+describe('the simulated TeaStore follows an in-place resize', () => {
+  it('serves with the new CPU once the resize is in force, not before, and loses no request', async () => {
+    const s = await startWith({ resizeDelayMs: 400 });
+    try {
+      const [name] = await podNames(s.core);
+      await waitFor('the pod serving', async () => (s.simulator.app.podLoad(name) ? true : undefined));
+      const load = startLoad(s.simulator.appUrl, 20, { scenario: 'home', seed: 1 });
+      try {
+        await sleep(500);
+        await s.core.patchNamespacedPodResize({ name, namespace: NS, body: resizeBody('800m') }, strategic);
+        await waitFor('resize accepted', async () => ((await s.core.readNamespacedPod({ name, namespace: NS })).status?.containerStatuses?.[0]?.allocatedResources?.cpu === '800m' ? true : undefined));
+        assert.equal(s.simulator.app.podLoad(name)!.cpuMillis, 500, 'the old limit serves until the resize is in force');
+        await waitFor('resize in force', async () => (podCpu(await s.core.readNamespacedPod({ name, namespace: NS }), CONTAINER).actualMillis === 800 ? true : undefined));
+        assert.equal(s.simulator.app.podLoad(name)!.cpuMillis, 800);
+        await sleep(500);
+      } finally {
+        const stats = await load.stop({ drainMs: 3000 });
+        assert.ok(stats.requests.ok > 10, `requests served: ${stats.requests.ok}`);
+        assert.equal(stats.requests.failedTotal, 0, JSON.stringify(stats.requests.failed));
+        assert.equal(s.simulator.app.podLoad(name)!.lost, 0);
+      }
+    } finally {
+      await s.simulator.stop();
+    }
   });
 });
