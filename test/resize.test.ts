@@ -19,6 +19,12 @@ import { markovSource } from '../src/env/load-source';
 import { makeRequestReward } from '../src/request-reward';
 import { Action } from '../src/space';
 import { startLoad } from '../src/load/generator';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { ClusterEnv, type LiveStepInfo } from '../src/env/cluster-env';
+import { readStepLog, StepLog } from '../src/env/step-log';
+import { StepLogger } from '../src/env/wrappers';
+import { startSimulatorStack } from '../src/live/simulator-stack';
 import { startSimulator } from '../src/simulator';
 
 const NS = 'app2scale';
@@ -415,6 +421,40 @@ describe('the simulated TeaStore follows an in-place resize', () => {
       }
     } finally {
       await s.simulator.stop();
+    }
+  });
+});
+
+describe('the live environment says how each change was applied', () => {
+  it('InPlacePreferred: CPU in place, heap by rollout, both in the step log; Rollout: CPU rolls', async () => {
+    const stack = await startSimulatorStack({ seed: 7 });
+    const dir = mkdtempSync(path.join(tmpdir(), 'resize-live-'));
+    try {
+      const timings = { warmupMs: 500, windowSeconds: 2 };
+      const logFile = path.join(dir, 'steps.jsonl');
+      const log = new StepLog(logFile);
+      const env = new StepLogger(new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, timings, startConfig: { replicas: 1, cpuMillis: 500, heapMB: 500 } }), log, { runId: 'resize' });
+      await env.reset();
+      const pods = await stack.kube.listReadyPods();
+      const cpu = (await env.step(Action.INCREASE_CPU)).info as LiveStepInfo;
+      assert.equal(cpu.change?.path, 'in-place', cpu.change?.reason);
+      assert.deepEqual(cpu.change?.resizedPods, pods);
+      assert.deepEqual(await stack.kube.listReadyPods(), pods, 'no pod restarted');
+      const heap = (await env.step(Action.INCREASE_HEAP)).info as LiveStepInfo;
+      assert.equal(heap.change?.path, 'rollout');
+      assert.match(heap.change!.reason, /JVM heap/);
+      log.close();
+      const logged = readStepLog(logFile).records.filter((r) => r.type === 'step').map((r) => (r.info as LiveStepInfo).change?.path);
+      assert.deepEqual(logged, ['in-place', 'rollout']);
+
+      const rolling = new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, timings, updatePolicy: 'Rollout' });
+      await rolling.reset();
+      const rolled = (await rolling.step(Action.DECREASE_CPU)).info;
+      assert.equal(rolled.change?.path, 'rollout');
+      assert.match(rolled.change!.reason, /update policy is Rollout/);
+    } finally {
+      await stack.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
