@@ -14,7 +14,7 @@ import { jsonLogger } from '../src/operator/log';
 import { ResourceLoop } from '../src/operator/loop';
 import type { RLAutoscalerObject } from '../src/operator/resource';
 import { guardConfig } from '../src/operator/safety';
-import { DEFAULTS, parseSpec, type SafetySpec } from '../src/operator/spec';
+import { DEFAULTS, parseSpec, SLO_PERCENTILES, type SafetySpec } from '../src/operator/spec';
 import { stabilise } from '../src/operator/stabilisation';
 import { Action, type Bounds, type ScalingConfig } from '../src/space';
 
@@ -84,9 +84,27 @@ describe('spec checks', () => {
     assert.equal(safety.scaleDown.properties.stabilizationWindowSeconds.default, DEFAULTS.scaleDownWindowSeconds);
     assert.equal(safety.fallback.properties.failureThreshold.default, DEFAULTS.failureThreshold);
     assert.equal(safety.fallback.properties.targetCPUUtilizationPercentage.default, DEFAULTS.targetCpuUtilizationPercentage);
+    assert.equal(spec.slo.properties.percentile.default, 99);
+    assert.deepEqual(spec.slo.properties.percentile.enum, SLO_PERCENTILES);
+    assert.equal(spec.load.properties.requestsPerSession.default, 1);
     // A spec using every field of the example parses.
     const example = parse(readFileSync(path.join(__dirname, '..', 'deploy', 'example-rlautoscaler.yaml'), 'utf8'));
-    assert.ok(parseSpec(example.spec, 'app2scale').ok);
+    const parsed = parseSpec(example.spec, 'app2scale');
+    assert.ok(parsed.ok);
+    assert.deepEqual(parsed.ok && [parsed.spec.slo, parsed.spec.load], [{ latencyMs: 250, percentile: 99 }, { selector: 'job="load"', requestsPerSession: 8 }]);
+  });
+
+  it('reads the SLO and the load source, and names what is wrong in them', () => {
+    const base = { target: { deployment: 'web' }, policy: { checkpoint: '/c' }, metrics: { prometheusUrl: 'http://p:9090' } };
+    const plain = parseSpec(base, 'ns');
+    assert.ok(plain.ok && plain.spec.slo === undefined && plain.spec.load === undefined);
+    const sloOnly = parseSpec({ ...base, slo: { latencyMs: 200 } }, 'ns');
+    assert.deepEqual(sloOnly.ok && [sloOnly.spec.slo, sloOnly.spec.load], [{ latencyMs: 200, percentile: 99 }, { selector: '', requestsPerSession: 1 }]);
+    const bad = parseSpec({ ...base, slo: { percentile: 90 }, load: { requestsPerSession: 0 } }, 'ns');
+    const text = bad.ok ? '' : bad.errors.join('\n');
+    assert.match(text, /spec\.slo\.latencyMs is required/);
+    assert.match(text, /spec\.slo\.percentile = 90 must be one of 50, 95, 99/);
+    assert.match(text, /spec\.load\.requestsPerSession = 0 is outside 1\.\.1000/);
   });
 });
 

@@ -21,6 +21,9 @@ import { startSimulator, teastoreDeployment, RL_AUTOSCALERS, type Simulator } fr
 import { DEPLOYMENTS, EVENTS } from '../src/simulator/resources';
 import type { KubeObject } from '../src/simulator/status';
 import { runOperatorE2e } from '../scripts/e2e-operator';
+import { startLoad, type OpenLoopGenerator } from '../src/load/generator';
+import { LoadMetrics, serveLoadMetrics, type MetricsServer } from '../src/load/metrics';
+import { startTestTarget, type TestTarget } from '../src/load/test-target';
 
 const run = promisify(execFile);
 const NS = 'app2scale';
@@ -43,13 +46,13 @@ class RestartablePrometheus {
   url = '';
   private port = 0;
 
-  constructor(private readonly target: string) {}
+  constructor(private readonly targets: string[]) {}
 
   async start(): Promise<void> {
     if (!this.port) {
       this.port = await freePort();
       this.url = `http://127.0.0.1:${this.port}`;
-      writeFileSync(path.join(this.dir, 'prometheus.yml'), prometheusConfig([this.target], 1));
+      writeFileSync(path.join(this.dir, 'prometheus.yml'), prometheusConfig(this.targets, 1));
     }
     this.child = spawn('prometheus', [`--config.file=${path.join(this.dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(this.dir, 'data')}`, `--web.listen-address=127.0.0.1:${this.port}`, '--log.level=warn'], { stdio: 'ignore' });
     await waitFor('prometheus to scrape the simulator', async () => {
@@ -109,12 +112,21 @@ describe('operator in process against the simulator', () => {
   let checkpoint: string;
   let dir: string;
   const logLines: Record<string, any>[] = [];
+  // Load for the SLO test: a generator at 50 req/s against a 5 ms target, its metrics scraped too.
+  let app: TestTarget;
+  let generator: OpenLoopGenerator;
+  let loadMetricsServer: MetricsServer;
 
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'operator-test-'));
     const training = train(ppoConfig({ totalSteps: 20_000, seed: 1 })).then((r) => saveTrainResult(path.join(dir, 'checkpoint'), r));
     simulator = await startSimulator({ seed: 3, podStartDelayMs: 300, podStopDelayMs: 200, measurementPeriodMs: 2000 });
-    prometheus = new RestartablePrometheus(simulator.metricsUrl);
+    app = await startTestTarget({ serviceTimeMs: 5, seed: 1 });
+    const loadMetrics = new LoadMetrics({ mode: 'open-loop', scenario: 'home', profile: 'constant:50' });
+    loadMetricsServer = await serveLoadMetrics(0, loadMetrics);
+    generator = startLoad(app.url, 50, { process: 'even', observer: loadMetrics.observer, seed: 2 });
+    loadMetrics.attach(generator, () => 50);
+    prometheus = new RestartablePrometheus([simulator.metricsUrl, loadMetricsServer.url]);
     await prometheus.start();
     checkpoint = await training;
     operator = new Operator({
@@ -127,6 +139,9 @@ describe('operator in process against the simulator', () => {
 
   after(async () => {
     await operator?.stop();
+    await generator?.stop({ drainMs: 0 });
+    await loadMetricsServer?.close();
+    await app?.close();
     await prometheus?.remove();
     await simulator?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -177,6 +192,22 @@ describe('operator in process against the simulator', () => {
     assert.equal(statusOf(name)?.lastDecision?.source, 'Policy');
     assert.ok(eventsOf(name).some((e) => e.reason === 'FallbackDeactivated'));
     simulator.store.delete(RL_AUTOSCALERS, NS, name);
+  });
+
+  it('shows the load and its p99 against the SLO in the status, with an SLOMet condition', async () => {
+    createAutoscaler('slo-met', { slo: { latencyMs: 5000 }, load: { selector: '' } });
+    createAutoscaler('slo-missed', { slo: { latencyMs: 1, percentile: 95 } });
+    const met = await waitFor('SLOMet True', () => (conditionOf('slo-met', 'SLOMet')?.status === 'True' ? conditionOf('slo-met', 'SLOMet') : undefined), 30_000);
+    assert.equal(met.reason, 'WithinTarget');
+    const missed = await waitFor('SLOMet False', () => (conditionOf('slo-missed', 'SLOMet')?.status === 'False' ? conditionOf('slo-missed', 'SLOMet') : undefined), 30_000);
+    assert.equal(missed.reason, 'TargetExceeded');
+    assert.match(missed.message, /^p95 [\d.]+ ms > 1 ms at [\d.]+ req\/s served of 50 offered$/);
+    const load = statusOf('slo-met')!.lastLoad!;
+    assert.equal(load.offeredRps, 50);
+    assert.ok(Math.abs(load.servedRps - 50) < 10, `served ${load.servedRps}`);
+    assert.equal(load.failedRps, 0);
+    assert.ok(load.latencyMs.p99 >= 5 && load.slo!.met && load.slo!.observedMs === load.latencyMs.p99, JSON.stringify(load));
+    for (const name of ['slo-met', 'slo-missed']) simulator.store.delete(RL_AUTOSCALERS, NS, name);
   });
 
   it('lets the threshold rule decide when the policy fails and the metrics are there', async () => {
@@ -274,8 +305,11 @@ describe('operator in process against the simulator', () => {
     // The CRD's printer columns, filled in once the operator has written a status.
     await waitFor('a status', () => conditionOf('teastore-webui', 'Ready'));
     const table = await run('kubectl', ['get', 'rlas', '-n', NS], { env });
-    assert.match(table.stdout, /^NAME\s+TARGET\s+MODE\s+CURRENT\s+RECOMMENDED\s+READY\s+FALLBACK\s+AGE\n/);
+    assert.match(table.stdout, /^NAME\s+TARGET\s+MODE\s+CURRENT\s+RECOMMENDED\s+READY\s+FALLBACK\s+SLO\s+AGE\n/);
     assert.match(table.stdout, /\nteastore-webui\s+teastore-webui\s+Apply\s+1x 500m cpu 500MB heap\s/);
+    // The load columns are in the wide output; no load generator runs here, so they stay empty.
+    const wide = await run('kubectl', ['get', 'rlas', '-n', NS, '-o', 'wide'], { env });
+    assert.match(wide.stdout, /^NAME\s+TARGET\s+MODE\s+CURRENT\s+RECOMMENDED\s+READY\s+FALLBACK\s+LOAD\s+P99\s+SLO\s+AGE\n/);
     await run('kubectl', ['delete', 'rlas', 'teastore-webui', '-n', NS], { env });
   });
 });

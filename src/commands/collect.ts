@@ -6,7 +6,7 @@ import type { PlanKind, PlanSpec } from '../collect/plan';
 import { parseConfigText } from '../env/start';
 import { DeploymentClient, loadKubeConfig, type DeploymentTarget } from '../kube';
 import { startSimulatorStack, type SimulatorStack } from '../live/simulator-stack';
-import type { ScenarioName } from '../load/scenarios';
+import { SCENARIO_NAMES, type ScenarioName } from '../load/scenarios';
 import { MetricClient } from '../metric';
 import type { ScalingConfig } from '../space';
 import { intOption, parseOptions } from './args';
@@ -44,7 +44,7 @@ export async function run(args: string[]): Promise<number> {
   if (o.simulator && (o.prometheus || o.kubeconfig)) throw new UsageError('--simulator starts its own simulator and Prometheus; do not combine it with --kubeconfig/--prometheus');
   const kind = oneOf<PlanKind>(o.plan!, ['walk', 'grid'], 'plan');
   if (kind === 'grid' && (o.configs || o['walk-start'])) throw new UsageError('--configs and --walk-start belong to --plan walk');
-  const scenario = oneOf<ScenarioName>(o.scenario!, ['home', 'browse'], 'scenario');
+  const scenario = oneOf<ScenarioName>(o.scenario!, SCENARIO_NAMES, 'scenario');
   const seed = intOption(o.seed, 'seed', 1);
   const plan: PlanSpec = {
     kind,

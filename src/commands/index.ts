@@ -3,8 +3,7 @@
  * TensorFlow.js, the Kubernetes client or Prometheus' client) is loaded only when it runs.
  */
 import type { CliCommand, CommandDefinition } from './types';
-import { BASELINES, CLIENT, COLLECT, EVALUATE, LIVE, LOAD, OPERATOR, SERVE, SIMULATOR, TRAIN } from './definitions';
-import { MODEL } from './definitions';
+import { BASELINES, CLIENT, COLLECT, EVALUATE, LIVE, LOAD, MODEL, OPERATOR, SERVE, SIMULATOR, SWEEP, TRAIN } from './definitions';
 
 type Implementation = { run(args: string[]): Promise<number> };
 
@@ -24,5 +23,6 @@ export const COMMANDS: CliCommand[] = [
   command(OPERATOR, () => require('./operator') as typeof import('./operator')),
   command(LOAD, () => require('./load') as typeof import('./load')),
   command(COLLECT, () => require('./collect') as typeof import('./collect')),
+  command(SWEEP, () => require('./sweep') as typeof import('./sweep')),
   command(MODEL, () => require('./model') as typeof import('./model')),
 ];

@@ -14,6 +14,7 @@ import type { Bounds, ScalingConfig } from '../space';
 import { intOption, parseOptions, rewardOption } from './args';
 import { UsageError } from './types';
 import { LIVE } from './definitions';
+import { checkLoadCoversRun, liveLoadSetup, serveGeneratorMetrics, startLiveLoad, type LiveLoadSetup } from './live-load-options';
 
 function parseConfig(text: string, option: string): ScalingConfig {
   try {
@@ -32,7 +33,7 @@ export async function run(args: string[]): Promise<number> {
   const previous = o.resume ? unfinishedRun(o.log!) : null;
   if (o.resume && !previous) throw new UsageError(`${o.log}: no unfinished run to resume`);
   const recorded = previous?.header.config as LiveRunConfig | undefined;
-  const recordedSetup = (recorded?.setup ?? {}) as { timings?: LiveTimings; bounds?: Bounds; startConfig?: ScalingConfig | 'current'; dryRun?: boolean; reward?: RewardName; updatePolicy?: UpdatePolicy };
+  const recordedSetup = (recorded?.setup ?? {}) as { timings?: LiveTimings; bounds?: Bounds; startConfig?: ScalingConfig | 'current'; dryRun?: boolean; reward?: RewardName; updatePolicy?: UpdatePolicy; load?: LiveLoadSetup | null };
   if (!o.simulator && !o.prometheus) throw new UsageError('pass --simulator, or --prometheus URL (with --kubeconfig F or the default kubeconfig)');
   if (o.simulator && (o.prometheus || o.kubeconfig)) throw new UsageError('--simulator starts its own simulator and Prometheus; do not combine it with --kubeconfig/--prometheus');
   if (o.reward !== undefined) rewardOption(o.reward);
@@ -56,24 +57,39 @@ export async function run(args: string[]): Promise<number> {
   const reward = recordedSetup.reward ?? (o.reward as RewardName | undefined) ?? trainedRewardName(readCheckpointMeta(o.checkpoint ?? recorded!.checkpoint), o.checkpoint ?? recorded!.checkpoint);
   const mode = recorded?.mode ?? (o.finetune ? 'finetune' : 'test');
   const logFile = o.log ?? path.join('out', 'live', `${mode}-${Date.now()}.jsonl`);
+  const loadSetup = recordedSetup.load !== undefined ? recordedSetup.load : liveLoadSetup(o);
+  // Test mode plays each episode with three policies (the checkpoint's, static-best, threshold).
+  checkLoadCoversRun(loadSetup, { steps, episodesOfAllPolicies: episodes * (mode === 'test' ? 3 : 1), minStepSeconds: timings.warmupMs / 1000 + timings.windowSeconds });
+  const served = await serveGeneratorMetrics(loadSetup, Boolean(o.simulator));
 
   let stack: SimulatorStack | undefined;
   let kube: DeploymentClient;
   let metrics: MetricClient;
-  if (o.simulator) {
-    console.log('starting the cluster simulator and a local Prometheus...');
-    stack = await startSimulatorStack({ seed, target });
-    ({ kube, metrics } = stack);
-    console.log(`simulator api=${stack.simulator.apiUrl} prometheus=${stack.prometheus.url}`);
-  } else {
-    kube = new DeploymentClient(loadKubeConfig(o.kubeconfig), target);
-    metrics = new MetricClient({ url: o.prometheus! });
+  let prometheusUrl: string;
+  try {
+    if (o.simulator) {
+      console.log('starting the cluster simulator and a local Prometheus...');
+      stack = await startSimulatorStack({ seed, target, scrapeTargets: served ? [served.server.url] : [] });
+      ({ kube, metrics } = stack);
+      prometheusUrl = stack.prometheus.url;
+      console.log(`simulator api=${stack.simulator.apiUrl} prometheus=${stack.prometheus.url}`);
+    } else {
+      kube = new DeploymentClient(loadKubeConfig(o.kubeconfig), target);
+      metrics = new MetricClient({ url: o.prometheus! });
+      prometheusUrl = o.prometheus!;
+      if (served) console.log(`load generator metrics on ${served.server.url.replace('0.0.0.0', '<this host>')}: your Prometheus must scrape it`);
+    }
+  } catch (err) {
+    await served?.server.close();
+    throw err;
   }
-  const stop = () => void stack?.stop().finally(() => process.exit(130));
+  const load = startLiveLoad(loadSetup, served, prometheusUrl, seed);
+  const shutdown = () => Promise.all([load?.close(), served?.server.close(), stack?.stop()]);
+  const stop = () => void shutdown().finally(() => process.exit(130));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    const env = new ClusterEnv({ kube, metrics, reward, bounds, timings, dryRun, startConfig, updatePolicy });
+    const env = new ClusterEnv({ kube, metrics, reward, bounds, timings, dryRun, startConfig, updatePolicy, load });
     const config: LiveRunConfig = {
       mode,
       checkpoint: o.checkpoint ? path.resolve(o.checkpoint) : '',
@@ -81,7 +97,7 @@ export async function run(args: string[]): Promise<number> {
       steps,
       seed,
       finetune: { batchSteps: intOption(o['batch-steps'], 'batch-steps', 8) },
-      setup: { target, timings, bounds, startConfig: startConfig ?? 'current', dryRun, reward, simulator: Boolean(o.simulator), updatePolicy },
+      setup: { target, timings, bounds, startConfig: startConfig ?? 'current', dryRun, reward, simulator: Boolean(o.simulator), updatePolicy, load: loadSetup },
     };
     const result = await runLive(env, config, logFile, o.checkpoints!, { resume: o.resume, onProgress: (line) => console.log(line) });
     console.log(`\nrun ${result.runId}${result.resumed ? ' (resumed)' : ''}: step log ${result.logFile}`);
@@ -92,6 +108,6 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
-    await stack?.stop();
+    await shutdown();
   }
 }

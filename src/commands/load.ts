@@ -8,12 +8,12 @@ import { startClosedLoop, startLoad, type LoadRun, type LoadStats, type Scenario
 import { LoadMetrics, serveLoadMetrics, type MetricsServer } from '../load/metrics';
 import type { LoadProfile } from '../load/profile';
 import { parseDurationSeconds, parseProfileSpec } from '../load/profile-spec';
+import { SCENARIO_NAMES } from '../load/scenarios';
 import type { ArrivalProcess } from '../load/scheduler';
 import { intOption, parseOptions } from './args';
 import { LOAD } from './definitions';
 import { UsageError } from './types';
 
-const SCENARIO_NAMES: readonly ScenarioName[] = ['home', 'browse'];
 const PROCESSES: readonly ArrivalProcess[] = ['poisson', 'even'];
 
 interface CommonConfig {

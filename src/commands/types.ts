@@ -3,6 +3,8 @@
 /** One command-line option: what node:util parseArgs needs, plus what the help prints. */
 export interface OptionSpec {
   type: 'string' | 'boolean';
+  /** The option may be given several times (its value is then a list). */
+  multiple?: boolean;
   default?: string | boolean;
   /** The value's placeholder in the help, e.g. `N`, `DIR`, `R,CPU,HEAP` (string options). */
   value?: string;

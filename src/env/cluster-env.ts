@@ -17,6 +17,7 @@ import { ACTION_COUNT, FULL_BOUNDS, applyAction, assertOnGrid, type Bounds, type
 import { withEpisodeWrappers, type EpisodeEnv } from './episode-wrappers';
 import { DEFAULT_MAX_STEPS } from './dataset-env';
 import type { Env, ResetOptions, ResetResult, StepInfo, StepResult } from './types';
+import type { LiveLoad, RequestStepMetrics } from '../live/live-load';
 
 /** How long each phase of a live step may take or lasts. */
 export interface LiveTimings {
@@ -53,6 +54,8 @@ export interface LiveStepInfo extends StepInfo {
   applied: boolean;
   dryRun: boolean;
   pods: string[];
+  /** With a load source: the requests of the measurement window. */
+  requests?: RequestStepMetrics;
   /** How the change of this step was applied (in place, rollout, scale) and why; absent when none was sent. */
   change?: { path: ApplyResult['path']; reason: string; resizedPods: string[]; fallback?: ApplyResult['fallback'] };
 }
@@ -68,6 +71,8 @@ export interface ClusterEnvOptions {
   dryRun?: boolean;
   /** Configuration to apply at reset; by default an episode starts from whatever is running. */
   startConfig?: ScalingConfig;
+  /** Load driven and measured with each step (live-load.ts); without it, whatever traffic there is. */
+  load?: LiveLoad;
   sleep?: (ms: number) => Promise<void>;
   /** InPlacePreferred (default): a CPU-only change resizes the pods in place where the cluster can; Rollout: every change rolls. */
   updatePolicy?: UpdatePolicy;
@@ -89,6 +94,8 @@ export class ClusterEnv implements Env {
   private readonly metrics: MetricClient;
   private readonly startConfig?: ScalingConfig;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly load?: LiveLoad;
+  private lastArrivalRate: number | undefined;
   private last: { observation: Observation; info: LiveStepInfo } | null = null;
   private steps = 0;
 
@@ -107,6 +114,7 @@ export class ClusterEnv implements Env {
     this.startConfig = options.startConfig;
     if (this.startConfig) assertOnGrid(this.startConfig, 'startConfig');
     this.sleep = options.sleep ?? defaultSleep;
+    this.load = options.load;
   }
 
   get updatePolicy(): UpdatePolicy {
@@ -127,6 +135,8 @@ export class ClusterEnv implements Env {
     const started = performance.now();
     const resuming = options.resumeAfterStep !== undefined;
     this.steps = options.resumeAfterStep ?? 0;
+    this.lastArrivalRate = undefined;
+    this.load?.beginStep(this.steps);
     let target = await this.kube.readConfig();
     let applied = false;
     let change: ApplyResult | undefined;
@@ -147,6 +157,7 @@ export class ClusterEnv implements Env {
     const last = this.last!;
     const started = performance.now();
     this.steps++;
+    this.load?.beginStep(this.steps);
     const current = last.info.config;
     const next = applyAction(current, action, this.bounds);
     let result: { observation: Observation; info: LiveStepInfo; reward: number };
@@ -188,21 +199,26 @@ export class ClusterEnv implements Env {
     if (applied) await this.sleep(this.timings.warmupMs);
     const warmupMs = performance.now() - t1;
     const t2 = performance.now();
+    this.load?.beginWindow();
     await this.sleep(this.timings.windowSeconds * 1000);
+    const windowEnd = new Date();
     const pods = await this.kube.listReadyPods();
-    const window: WindowMetrics = await this.metrics.collect({
-      namespace: this.kube.target.namespace,
-      container: this.kube.target.container,
-      pods,
-      windowSeconds: this.timings.windowSeconds,
-    });
+    const [window, requests]: [WindowMetrics, RequestStepMetrics | undefined] = await Promise.all([
+      this.metrics.collect({ namespace: this.kube.target.namespace, container: this.kube.target.container, pods, windowSeconds: this.timings.windowSeconds }),
+      this.load?.measure(this.timings.windowSeconds, windowEnd),
+    ]);
     const measureMs = performance.now() - t2;
     const metrics: StepMetrics = toStepMetrics(window.mean, config.replicas);
     const totalMs = performance.now() - started;
     const waitedMs = (applied ? this.timings.warmupMs : 0) + this.timings.windowSeconds * 1000;
     const timings: StepTimings = { rolloutMs, warmupMs, measureMs, overheadMs: Math.max(0, totalMs - rolloutMs - waitedMs), totalMs };
+    // Under load the observation also carries the offered rate of this window and of the one before
+    // (the load-aware schema); at a reset there is no window before, so both are this one.
+    const arrivalRate = requests?.offeredRps;
+    const loadFields = arrivalRate === undefined ? {} : { arrivalRate, previousArrivalRate: this.lastArrivalRate ?? arrivalRate };
+    this.lastArrivalRate = arrivalRate;
     return {
-      observation: { ...config, usedCpu: metrics.usedCpuCores, usedRam: metrics.usedRamGiB },
+      observation: { ...config, usedCpu: metrics.usedCpuCores, usedRam: metrics.usedRamGiB, ...loadFields },
       info: {
         config: { ...config },
         metrics,
@@ -213,6 +229,7 @@ export class ClusterEnv implements Env {
         dryRun: this.dryRun,
         pods,
         ...(change ? { change: { path: change.path, reason: change.reason, resizedPods: change.resizedPods, ...(change.fallback ? { fallback: change.fallback } : {}) } } : {}),
+        ...(requests ? { requests } : {}),
       },
     };
   }

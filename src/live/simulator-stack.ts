@@ -19,12 +19,19 @@ export interface SimulatorStack {
 /** Fast simulated pods, so a live step on the simulator takes seconds rather than minutes. */
 export const FAST_SIMULATOR: SimulatorOptions = { podStartDelayMs: 500, podStopDelayMs: 300, measurementPeriodMs: 2_000 };
 
-export async function startSimulatorStack(options: SimulatorOptions & { target?: Partial<DeploymentTarget>; metricTimeoutMs?: number } = {}): Promise<SimulatorStack> {
-  const { target, metricTimeoutMs, ...simulatorOptions } = options;
+export interface SimulatorStackOptions extends SimulatorOptions {
+  target?: Partial<DeploymentTarget>;
+  metricTimeoutMs?: number;
+  /** More /metrics URLs for Prometheus to scrape beside the simulator's, e.g. a load generator's. */
+  scrapeTargets?: string[];
+}
+
+export async function startSimulatorStack(options: SimulatorStackOptions = {}): Promise<SimulatorStack> {
+  const { target, metricTimeoutMs, scrapeTargets = [], ...simulatorOptions } = options;
   const simulator = await startSimulator({ ...FAST_SIMULATOR, ...simulatorOptions });
   let prometheus: PrometheusHandle;
   try {
-    prometheus = await startPrometheus({ targets: [simulator.metricsUrl] });
+    prometheus = await startPrometheus({ targets: [simulator.metricsUrl, ...scrapeTargets] });
   } catch (err) {
     await simulator.stop();
     throw err;

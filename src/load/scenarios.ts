@@ -57,6 +57,7 @@ export const browse: Scenario = async (session) => {
 };
 
 export const SCENARIOS: Record<ScenarioName, Scenario> = { home, browse };
+export const SCENARIO_NAMES: readonly ScenarioName[] = ['home', 'browse'];
 
 /** Requests each built-in scenario sends per session, to turn a request rate into sessions per second. */
 export const REQUESTS_PER_SESSION: Readonly<Record<ScenarioName, number>> = { home: 1, browse: 8 };

@@ -20,6 +20,8 @@ import { memoryForGeneration, memoryFromStatus, memoryToStatus, type LoopMemory 
 import { createPolicySource, type PolicySource } from './policy-source';
 import type { RLAutoscalerObject, RLAutoscalerStatus, StatusDecision, StatusMetrics } from './resource';
 import { parseSpec, DEFAULTS, type AutoscalerSpec } from './spec';
+import { loadClient, readLoad, sloCondition } from './load-status';
+import type { RequestMetricClient } from '../load/request-metrics';
 import type { StabiliserState } from './stabilisation';
 
 export interface ReconcileDeps {
@@ -45,6 +47,8 @@ interface GenerationClients {
   /** Applies a change in place or by a rollout, as spec.updatePolicy and the cluster allow. */
   applier: InPlaceApplier;
   metrics: MetricClient;
+  /** With spec.load or spec.slo. */
+  load?: RequestMetricClient;
   policy: PolicySource;
 }
 
@@ -128,7 +132,7 @@ export class Reconciler {
       return { kind: 'done', nextTickMs };
     }
 
-    const measured = await this.measure(clients, spec);
+    const [measured, loadReading] = await Promise.all([this.measure(clients, spec), clients.load ? readLoad(clients.load, spec, iso(this.now())) : undefined]);
     const observation: Observation | null = measured.kind === 'ok' ? { ...current, usedCpu: measured.metrics.mean.usedCpuCores, usedRam: measured.metrics.mean.usedRamGiB } : null;
     let answer: PolicyAnswer = { kind: 'skipped' };
     if (observation) {
@@ -175,6 +179,8 @@ export class Reconciler {
     if (answer.kind === 'action') conditions.push({ type: 'PolicyAvailable', status: true, reason: 'PolicyAnswered', message: `${clients.policy.description} answered ${decision.action ?? answer.action}` });
     else if (answer.kind === 'failed') conditions.push({ type: 'PolicyAvailable', status: false, reason: 'PolicyUnavailable', message: `${answer.error} (failed ${decision.failures.policy} time(s) in a row)` });
     else if (!object.status?.conditions?.some((c) => c.type === 'PolicyAvailable')) conditions.push({ type: 'PolicyAvailable', status: 'Unknown', reason: 'NotAsked', message: 'the policy is asked once metrics are available' });
+    const slo = sloCondition(spec, loadReading);
+    if (slo) conditions.push(slo);
 
     await this.writeStatus(object, {
       conditions,
@@ -184,6 +190,7 @@ export class Reconciler {
         recommendedConfig: decision.decided,
         recommended: formatConfig(decision.decided),
         ...(measured.kind === 'ok' ? { lastMetrics: statusMetrics(measured.metrics, time) } : {}),
+        ...(loadReading?.kind === 'ok' ? { lastLoad: loadReading.load } : {}),
         lastDecision,
       },
     });
@@ -212,6 +219,7 @@ export class Reconciler {
       kube,
       applier: new InPlaceApplier(kube, { updatePolicy: spec.updatePolicy, deferredTimeoutMs: spec.resizeFallback.deferredSeconds * 1000, inProgressTimeoutMs: spec.resizeFallback.inProgressSeconds * 1000 }),
       metrics: new MetricClient({ url: spec.metrics.prometheusUrl, timeoutMs, retryDelayMs: Math.min(500, timeoutMs / 4), requestTimeoutMs: Math.min(5000, timeoutMs) }),
+      load: loadClient(spec),
       policy: createPolicySource(spec.policy, { timeoutMs: Math.min(10_000, spec.intervalSeconds * 1000) }),
     };
     this.log.info('spec loaded', { generation, mode: spec.mode, target: `${spec.target.namespace}/${spec.target.deployment}`, policy: this.clients.policy.description, intervalSeconds: spec.intervalSeconds });

@@ -28,8 +28,8 @@ export interface RLAutoscalerObject {
   status?: RLAutoscalerStatus;
 }
 
-export type ConditionType = 'Ready' | 'PolicyAvailable' | 'MetricsAvailable' | 'FallbackActive';
-export const CONDITION_TYPES: readonly ConditionType[] = ['Ready', 'PolicyAvailable', 'MetricsAvailable', 'FallbackActive'];
+export type ConditionType = 'Ready' | 'PolicyAvailable' | 'MetricsAvailable' | 'FallbackActive' | 'SLOMet';
+export const CONDITION_TYPES: readonly ConditionType[] = ['Ready', 'PolicyAvailable', 'MetricsAvailable', 'FallbackActive', 'SLOMet'];
 
 export interface Condition {
   type: ConditionType;
@@ -46,6 +46,18 @@ export interface StatusMetrics {
   incomingPacketsPerSec: number;
   outgoingPacketsPerSec: number;
   pods: number;
+  windowSeconds: number;
+  time: string;
+}
+
+/** The request load of the last window, read from the load source's series (spec.load). */
+export interface StatusLoad {
+  offeredRps: number;
+  servedRps: number;
+  failedRps: number;
+  latencyMs: { p50: number; p95: number; p99: number };
+  /** The SLO's percentile this window, and whether it met the target (with spec.slo). */
+  slo?: { percentile: number; observedMs: number; targetMs: number; met: boolean };
   windowSeconds: number;
   time: string;
 }
@@ -75,6 +87,7 @@ export interface RLAutoscalerStatus {
   current?: string;
   recommended?: string;
   lastMetrics?: StatusMetrics;
+  lastLoad?: StatusLoad;
   lastDecision?: StatusDecision;
   /** When the operator last changed the deployment (Apply mode), with milliseconds; read back on restart. */
   lastChangeTime?: string;

@@ -26,6 +26,20 @@ export interface SafetySpec {
   targetCpuUtilisation: number;
 }
 
+/** The latency objective the status reports against. */
+export interface SloSpec {
+  latencyMs: number;
+  percentile: 50 | 95 | 99;
+}
+
+/** Where the request load is read: the load generator's series (or any exporting the same names). */
+export interface LoadSourceSpec {
+  /** PromQL label matchers, e.g. `job="load"`; empty for every such series. */
+  selector: string;
+  /** Requests per session arrival, to turn the generator's arrival rate into requests/s. */
+  requestsPerSession: number;
+}
+
 export interface AutoscalerSpec {
   target: DeploymentTarget;
   bounds: Bounds;
@@ -34,11 +48,16 @@ export interface AutoscalerSpec {
   policy: PolicySpec;
   metrics: { prometheusUrl: string; windowSeconds: number; timeoutSeconds: number };
   safety: SafetySpec;
+  /** With either: the load and its latency are read each interval and shown in the status. */
+  slo?: SloSpec;
+  load?: LoadSourceSpec;
   /** InPlacePreferred: a CPU-only change resizes the pods in place where the cluster can; Rollout: every change rolls. */
   updatePolicy: UpdatePolicy;
   /** When an in-place resize is given up for a rollout (VPA's InPlaceOrRecreate limits by default). */
   resizeFallback: { deferredSeconds: number; inProgressSeconds: number };
 }
+
+export const SLO_PERCENTILES: readonly SloSpec['percentile'][] = [50, 95, 99];
 
 export const DEFAULTS = {
   heapEnvVar: 'CATALINA_OPTS',
@@ -158,6 +177,7 @@ export function parseSpec(raw: unknown, namespace: string): SpecResult {
   const failureThreshold = r.integer(fallbackRaw, 'failureThreshold', 'safety.fallback.failureThreshold', DEFAULTS.failureThreshold, 1, 100);
   const targetPercent = r.integer(fallbackRaw, 'targetCPUUtilizationPercentage', 'safety.fallback.targetCPUUtilizationPercentage', DEFAULTS.targetCpuUtilizationPercentage, 1, 100);
 
+  const { slo, load } = readLoadFields(r, raw);
   let updatePolicy = DEFAULTS.updatePolicy;
   if (raw.updatePolicy !== undefined && raw.updatePolicy !== null) {
     if (!(UPDATE_POLICIES as readonly unknown[]).includes(raw.updatePolicy)) r.errors.push(`spec.updatePolicy = ${JSON.stringify(raw.updatePolicy)} must be one of ${UPDATE_POLICIES.join(', ')}`);
@@ -178,10 +198,32 @@ export function parseSpec(raw: unknown, namespace: string): SpecResult {
       policy,
       metrics: { prometheusUrl: prometheusUrl.replace(/\/+$/, ''), windowSeconds, timeoutSeconds },
       safety: { maxLevelChange, scaleUpWindowSeconds, scaleDownWindowSeconds, failureThreshold, targetCpuUtilisation: targetPercent / 100 },
+      ...(slo ? { slo } : {}),
+      ...(load ? { load } : {}),
       updatePolicy,
       resizeFallback: { deferredSeconds, inProgressSeconds },
     },
   };
+}
+
+/** spec.slo and spec.load; an SLO alone reads every load generator series Prometheus has. */
+function readLoadFields(r: FieldReader, raw: Json): { slo?: SloSpec; load?: LoadSourceSpec } {
+  const result: { slo?: SloSpec; load?: LoadSourceSpec } = {};
+  if (raw.slo !== undefined && raw.slo !== null) {
+    const sloRaw = r.object(raw, 'slo', 'slo', false);
+    if (sloRaw.latencyMs === undefined) r.errors.push('spec.slo.latencyMs is required');
+    const latencyMs = r.integer(sloRaw, 'latencyMs', 'slo.latencyMs', 0, 1, 600_000);
+    const percentile = r.integer(sloRaw, 'percentile', 'slo.percentile', 99, 1, 100);
+    if (!SLO_PERCENTILES.includes(percentile as SloSpec['percentile'])) r.errors.push(`spec.slo.percentile = ${percentile} must be one of ${SLO_PERCENTILES.join(', ')}`);
+    result.slo = { latencyMs, percentile: percentile as SloSpec['percentile'] };
+  }
+  if ((raw.load !== undefined && raw.load !== null) || result.slo) {
+    const loadRaw = r.object(raw, 'load', 'load', false);
+    const selector = r.string(loadRaw, 'selector', 'load.selector', { fallback: '' });
+    const requestsPerSession = r.integer(loadRaw, 'requestsPerSession', 'load.requestsPerSession', 1, 1, 1000);
+    result.load = { selector, requestsPerSession };
+  }
+  return result;
 }
 
 /** Reads bounds.<knob>.{min,max} into `bounds.max` and returns the min (both on the 9-level grid). */

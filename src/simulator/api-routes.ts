@@ -11,6 +11,7 @@ import { labelSelectorText, parseFieldSelector, parseLabelSelector, type Matcher
 import { ApiError, successStatus, type KubeObject } from './status';
 import { apiVersionOf, type ObjectStore, type ResourceType, type StoreEvent } from './store';
 import { printerColumns, toTable, wantsTable } from './table';
+import { checkFields, deleteDryRun, writeParams } from './write-params';
 
 /** A mutating request as the simulator received it (for tests: what did the client send?). */
 export interface ReceivedRequest {
@@ -210,13 +211,15 @@ export function createApiHandler(ctx: ApiHandlerContext) {
       const body = (await readBody(req)) as KubeObject;
       record({ verb, ...where, contentType: req.headers['content-type'], body });
       if (!body || typeof body !== 'object') throw new ApiError(400, 'the request body must be an object');
-      if (query.get('dryRun') === 'All') return send(res, 201, body);
-      return send(res, 201, store.create(type, namespace, body));
+      const params = writeParams(query);
+      checkFields(type, body, params, res);
+      return send(res, 201, store.create(type, namespace, body, { dryRun: params.dryRun }));
     }
     if (!name) {
       if (verb === 'delete') {
+        const dryRun = deleteDryRun(query, await readBody(req));
         const labels = parseLabelSelector(query.get('labelSelector'));
-        const items = store.list(type, namespace, labels).map((o) => store.delete(type, o.metadata?.namespace, o.metadata!.name));
+        const items = store.list(type, namespace, labels).map((o) => store.delete(type, o.metadata?.namespace, o.metadata!.name, { dryRun }));
         return send(res, 200, listOf(type, items, store.currentRevision));
       }
       throw new ApiError(405, `${method} needs an object name`);
@@ -228,8 +231,9 @@ export function createApiHandler(ctx: ApiHandlerContext) {
       return send(res, 200, subresource === 'scale' ? scaleOf(object) : object);
     }
     if (verb === 'delete') {
-      record({ verb, ...where, body: await readBody(req) });
-      const object = store.delete(type, namespace, name);
+      const body = await readBody(req);
+      record({ verb, ...where, body });
+      const object = store.delete(type, namespace, name, { dryRun: deleteDryRun(query, body) });
       return send(res, 200, type.resource === 'pods' || type.group !== '' ? object : successStatus({ name, kind: type.resource, uid: object.metadata?.uid }));
     }
 
@@ -252,19 +256,22 @@ export function createApiHandler(ctx: ApiHandlerContext) {
       next = body as KubeObject;
     }
     if (!next || typeof next !== 'object') throw new ApiError(422, 'the result of the patch is not an object');
-    if (query.get('dryRun') === 'All') return send(res, 200, next);
+    const params = writeParams(query);
+    checkFields(type, next, params, res);
+    const { dryRun } = params;
     const extraHandler = subresource ? ctx.subresources?.[`${type.resource}/${subresource}`] : undefined;
-    if (extraHandler) return send(res, 200, extraHandler.write(current, next));
+    // A subresource with its own handler (pods/resize) writes nothing under a dry run.
+    if (extraHandler) return send(res, 200, dryRun ? next : extraHandler.write(current, next));
     if (subresource === 'scale') {
       const replicas = next.spec?.replicas;
       if (!Number.isInteger(replicas) || replicas < 0) {
         throw new ApiError(422, `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`, 'Invalid');
       }
       const sentVersion = next.metadata?.resourceVersion;
-      const updated = store.update(type, namespace, name, { ...current, metadata: { ...current.metadata, resourceVersion: sentVersion ?? current.metadata!.resourceVersion }, spec: { ...current.spec, replicas } });
+      const updated = store.update(type, namespace, name, { ...current, metadata: { ...current.metadata, resourceVersion: sentVersion ?? current.metadata!.resourceVersion }, spec: { ...current.spec, replicas } }, { dryRun });
       return send(res, 200, scaleOf(updated));
     }
-    return send(res, 200, store.update(type, namespace, name, next, { subresource: subresource === 'status' ? 'status' : undefined }));
+    return send(res, 200, store.update(type, namespace, name, next, { subresource: subresource === 'status' ? 'status' : undefined, dryRun }));
   }
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -2,6 +2,7 @@
 import { invalid, type KubeObject } from './status';
 import { labelSelectorText, parseLabelSelector } from './selectors';
 import type { ObjectStore, ResourceType } from './store';
+import { JOBS } from './jobs';
 
 function prepareDeployment(object: KubeObject, old: KubeObject | undefined): void {
   const name = object.metadata?.name ?? '';
@@ -58,7 +59,7 @@ export const ROLES: ResourceType = { group: 'rbac.authorization.k8s.io', version
 export const ROLE_BINDINGS: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings', kind: 'RoleBinding', namespaced: true, singular: 'rolebinding', strategicMerge: true };
 
 export function registerBuiltins(store: ObjectStore): void {
-  for (const type of [NAMESPACES, PODS, EVENTS, DEPLOYMENTS, CRDS, SERVICE_ACCOUNTS, CLUSTER_ROLES, CLUSTER_ROLE_BINDINGS, ROLES, ROLE_BINDINGS]) store.register(type);
+  for (const type of [NAMESPACES, PODS, EVENTS, DEPLOYMENTS, CRDS, SERVICE_ACCOUNTS, CLUSTER_ROLES, CLUSTER_ROLE_BINDINGS, ROLES, ROLE_BINDINGS, JOBS]) store.register(type);
   // Creating a CustomResourceDefinition serves its resource, as the real API server does.
   store.subscribe((event) => {
     if (event.resourceType !== CRDS || event.type !== 'ADDED') return;

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError, alreadyExists, conflict, invalid, notFound, type KubeObject } from './status';
 import type { Matcher } from './selectors';
+import type { FieldSchema } from './field-schema';
 
 export interface ResourceType {
   group: string; // '' for the core group
@@ -23,6 +24,13 @@ export interface ResourceType {
   strategicMerge?: boolean;
   /** Defaults and validation on create and update; throw ApiError(422) for invalid objects. */
   prepare?: (object: KubeObject, old: KubeObject | undefined) => void;
+  /** Known fields, for fieldValidation Strict and Warn (without one, unknown fields are kept silently). */
+  schema?: FieldSchema;
+}
+
+/** `dryRun`: validate and answer as for a real write, but store nothing (the API's dryRun=All). */
+export interface WriteOptions {
+  dryRun?: boolean;
 }
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -135,7 +143,7 @@ export class ObjectStore {
     return items.sort((a, b) => `${a.metadata?.namespace}/${a.metadata?.name}`.localeCompare(`${b.metadata?.namespace}/${b.metadata?.name}`));
   }
 
-  create(type: ResourceType, namespace: string | undefined, body: KubeObject): KubeObject {
+  create(type: ResourceType, namespace: string | undefined, body: KubeObject, options: WriteOptions = {}): KubeObject {
     const object = clone(body);
     object.apiVersion = apiVersionOf(type);
     object.kind = type.kind;
@@ -159,8 +167,10 @@ export class ObjectStore {
     metadata.uid = randomUUID();
     metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     metadata.generation = 1;
-    metadata.resourceVersion = String(++this.revision);
     delete metadata.deletionTimestamp;
+    // A dry run answers like the write would, but stores nothing and takes no resourceVersion.
+    if (options.dryRun) return clone(object);
+    metadata.resourceVersion = String(++this.revision);
     this.bucket(type).set(key, object);
     this.emit('ADDED', type, object);
     return clone(object);
@@ -171,7 +181,7 @@ export class ObjectStore {
    * `subresource: 'status'` takes only the status; otherwise, with a status subresource, the
    * status of the body is ignored, as on a real API server.
    */
-  update(type: ResourceType, namespace: string | undefined, name: string, body: KubeObject, options: { subresource?: 'status'; server?: boolean } = {}): KubeObject {
+  update(type: ResourceType, namespace: string | undefined, name: string, body: KubeObject, options: { subresource?: 'status'; server?: boolean } & WriteOptions = {}): KubeObject {
     const key = this.key(type, namespace, name);
     const old = this.bucket(type).get(key);
     if (!old) throw notFound(type.resource, name, type.group);
@@ -186,7 +196,7 @@ export class ObjectStore {
     } else {
       object = clone(body);
       // Clients write status only through the status subresource; the server's controllers may write both.
-      if (type.status && !options.server) object.status = clone(old.status);
+      if (type.status && !options.server) object.status = old.status === undefined ? undefined : clone(old.status);
     }
     object.apiVersion = apiVersionOf(type);
     object.kind = type.kind;
@@ -211,6 +221,7 @@ export class ObjectStore {
       // No change: a real server answers with the object and does not bump resourceVersion.
       return clone(old);
     }
+    if (options.dryRun) return clone(object);
     object.metadata.resourceVersion = String(++this.revision);
     this.bucket(type).set(key, object);
     this.emit('MODIFIED', type, object, clone(old));
@@ -226,10 +237,11 @@ export class ObjectStore {
     return this.update(type, namespace, name, current, { ...options, server: true });
   }
 
-  delete(type: ResourceType, namespace: string | undefined, name: string): KubeObject {
+  delete(type: ResourceType, namespace: string | undefined, name: string, options: WriteOptions = {}): KubeObject {
     const key = this.key(type, namespace, name);
     const old = this.bucket(type).get(key);
     if (!old) throw notFound(type.resource, name, type.group);
+    if (options.dryRun) return clone(old);
     this.bucket(type).delete(key);
     const object = clone(old);
     object.metadata!.resourceVersion = String(++this.revision);
