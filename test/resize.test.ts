@@ -10,13 +10,21 @@ import { parse } from 'yaml';
 import { loadPerformanceModel } from '../src/model/model';
 import { withInPlaceResize } from '../src/model/in-place-transition';
 import { DEFAULTS, parseSpec } from '../src/operator/spec';
-import { changesPerHour, runInPlaceAblation } from '../src/agent/in-place-ablation';
+import { changesPerHour, runInPlaceAblation, type AblationRow } from '../src/agent/in-place-ablation';
+import { inPlaceAblationFigure } from '../src/plot/in-place';
 import { LoadTask } from '../src/agent/load-evaluate';
 import { LoadDynamics } from '../src/env/load-dynamics';
 import { LOAD_TASK_BOUNDS } from '../src/env/load-setup';
 import { markovSource } from '../src/env/load-source';
 import { makeRequestReward } from '../src/request-reward';
 import { Action } from '../src/space';
+import { startLoad } from '../src/load/generator';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { ClusterEnv, type LiveStepInfo } from '../src/env/cluster-env';
+import { readStepLog, StepLog } from '../src/env/step-log';
+import { StepLogger } from '../src/env/wrappers';
+import { startSimulatorStack } from '../src/live/simulator-stack';
 import { startSimulator } from '../src/simulator';
 
 const NS = 'app2scale';
@@ -378,6 +386,75 @@ describe('the in-place ablation on the load environment', () => {
     for (const r of rows) {
       assert.ok(Number.isFinite(r.return) && r.sloAttainment >= 0 && r.sloAttainment <= 1, JSON.stringify(r));
       assert.ok(Math.abs(r.replicaChangesPerHour + r.cpuChangesPerHour + r.heapChangesPerHour - r.changesPerHour) < 1e-9);
+    }
+  });
+
+  it('draws changes per hour by knob, one group per arm and policy', () => {
+    const row = (arm: string, cpu: number, heap: number): AblationRow => ({ arm, policy: 'ppo', return: 0, sloAttainment: 1, changesPerHour: cpu + heap, replicaChangesPerHour: 0, cpuChangesPerHour: cpu, heapChangesPerHour: heap });
+    const figure = inPlaceAblationFigure([row('in-place', 6, 1), row('rollout only', 2, 1)]);
+    assert.deepEqual(figure.data.map((t) => (t as { name: string }).name), ['replicas', 'CPU limit', 'heap']);
+    assert.deepEqual((figure.data[1] as { y: number[] }).y, [6, 2]);
+    assert.deepEqual((figure.data[1] as { x: string[] }).x, ['in-place: ppo', 'rollout only: ppo']);
+  });
+});
+
+describe('the simulated TeaStore follows an in-place resize', () => {
+  it('serves with the new CPU once the resize is in force, not before, and loses no request', async () => {
+    const s = await startWith({ resizeDelayMs: 400 });
+    try {
+      const [name] = await podNames(s.core);
+      await waitFor('the pod serving', async () => (s.simulator.app.podLoad(name) ? true : undefined));
+      const load = startLoad(s.simulator.appUrl, 20, { scenario: 'home', seed: 1 });
+      try {
+        await sleep(500);
+        await s.core.patchNamespacedPodResize({ name, namespace: NS, body: resizeBody('800m') }, strategic);
+        await waitFor('resize accepted', async () => ((await s.core.readNamespacedPod({ name, namespace: NS })).status?.containerStatuses?.[0]?.allocatedResources?.cpu === '800m' ? true : undefined));
+        assert.equal(s.simulator.app.podLoad(name)!.cpuMillis, 500, 'the old limit serves until the resize is in force');
+        await waitFor('resize in force', async () => (podCpu(await s.core.readNamespacedPod({ name, namespace: NS }), CONTAINER).actualMillis === 800 ? true : undefined));
+        assert.equal(s.simulator.app.podLoad(name)!.cpuMillis, 800);
+        await sleep(500);
+      } finally {
+        const stats = await load.stop({ drainMs: 3000 });
+        assert.ok(stats.requests.ok > 10, `requests served: ${stats.requests.ok}`);
+        assert.equal(stats.requests.failedTotal, 0, JSON.stringify(stats.requests.failed));
+        assert.equal(s.simulator.app.podLoad(name)!.lost, 0);
+      }
+    } finally {
+      await s.simulator.stop();
+    }
+  });
+});
+
+describe('the live environment says how each change was applied', () => {
+  it('InPlacePreferred: CPU in place, heap by rollout, both in the step log; Rollout: CPU rolls', async () => {
+    const stack = await startSimulatorStack({ seed: 7 });
+    const dir = mkdtempSync(path.join(tmpdir(), 'resize-live-'));
+    try {
+      const timings = { warmupMs: 500, windowSeconds: 2 };
+      const logFile = path.join(dir, 'steps.jsonl');
+      const log = new StepLog(logFile);
+      const env = new StepLogger(new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, timings, startConfig: { replicas: 1, cpuMillis: 500, heapMB: 500 } }), log, { runId: 'resize' });
+      await env.reset();
+      const pods = await stack.kube.listReadyPods();
+      const cpu = (await env.step(Action.INCREASE_CPU)).info as LiveStepInfo;
+      assert.equal(cpu.change?.path, 'in-place', cpu.change?.reason);
+      assert.deepEqual(cpu.change?.resizedPods, pods);
+      assert.deepEqual(await stack.kube.listReadyPods(), pods, 'no pod restarted');
+      const heap = (await env.step(Action.INCREASE_HEAP)).info as LiveStepInfo;
+      assert.equal(heap.change?.path, 'rollout');
+      assert.match(heap.change!.reason, /JVM heap/);
+      log.close();
+      const logged = readStepLog(logFile).records.filter((r) => r.type === 'step').map((r) => (r.info as LiveStepInfo).change?.path);
+      assert.deepEqual(logged, ['in-place', 'rollout']);
+
+      const rolling = new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, timings, updatePolicy: 'Rollout' });
+      await rolling.reset();
+      const rolled = (await rolling.step(Action.DECREASE_CPU)).info;
+      assert.equal(rolled.change?.path, 'rollout');
+      assert.match(rolled.change!.reason, /update policy is Rollout/);
+    } finally {
+      await stack.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

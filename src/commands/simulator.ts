@@ -28,7 +28,7 @@ export async function run(args: string[]): Promise<number> {
     if (err instanceof Error && /Kubernetes version|node CPU|resize delay/.test(err.message)) throw new UsageError(err.message);
     throw err;
   });
-  console.log(`simulator ready: api=${simulator.apiUrl} metrics=${simulator.metricsUrl} kubeconfig=${simulator.kubeconfigPath}`);
+  console.log(`simulator ready: api=${simulator.apiUrl} metrics=${simulator.metricsUrl} kubeconfig=${simulator.kubeconfigPath} app=${simulator.appUrl}`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -39,6 +39,7 @@ export function withInPlaceResize(model: PerformanceModel, options: InPlaceCostO
     capacity: (config) => model.capacity(config),
     sampleMeasurement: (config, offeredRps, rng) => model.sampleMeasurement(config, offeredRps, rng),
     serviceTimeMs: (config) => model.serviceTimeMs(config),
+    queueRoom: (config) => model.queueRoom(config),
     transition(from, to, offeredRps) {
       const cpuOnly = from.cpuMillis !== to.cpuMillis && from.heapMB === to.heapMB;
       if (!cpuOnly) return { ...model.transition(from, to, offeredRps), inPlace: false, resizeSec: 0 };

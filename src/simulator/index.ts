@@ -20,6 +20,10 @@ import type { KubeObject } from './status';
 import { ObjectStore, type ResourceType } from './store';
 import { TEASTORE_NAMESPACE, teastoreDeployment, teastoreNamespace } from './teastore';
 import { kubernetesMinorOf, startPodResize } from './resize-setup';
+import { teastoreModel } from '../model/model';
+import type { PerformanceModel } from '../model/types';
+import { TeastoreApp } from './app';
+import { LoadDrivenUsage } from './load-usage';
 
 export interface SimulatorOptions {
   /** TCP port (0 picks a free one). */
@@ -46,11 +50,19 @@ export interface SimulatorOptions {
   nodeCpuMillis?: number;
   /** From an accepted in-place resize until the container runs with it (default 300 ms). */
   resizeDelayMs?: number;
+  /** The performance model behind the web UI and its metrics (default: calibrated on the bundled data). */
+  model?: PerformanceModel;
+  /** Port of the web UI (default 0: a free one). */
+  appPort?: number;
 }
 
 export interface Simulator {
   apiUrl: string;
   metricsUrl: string;
+  /** The TeaStore web UI's base URL (the load generator's target). */
+  appUrl: string;
+  /** The web UI behind appUrl. */
+  app: TeastoreApp;
   kubeconfigPath: string;
   store: ObjectStore;
   faults: FaultInjector;
@@ -94,7 +106,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   });
   const kubernetesMinor = kubernetesMinorOf(options.kubernetesVersion);
   const podResize = startPodResize(store, kubernetesMinor, options);
-  const metrics = new DatasetMetrics(store, { table, seed: rng.nextUint32(), measurementPeriodMs: options.measurementPeriodMs ?? 10_000 });
+  const model = options.model ?? teastoreModel();
+  // The app is created after the metrics, so on a pod's deletion the metrics read its last counters first.
+  const appRef: { app?: TeastoreApp } = {};
+  const loadSource = { get everLoaded() { return appRef.app?.everLoaded ?? false; }, podLoad: (pod: string) => appRef.app?.podLoad(pod) };
+  const metrics = new DatasetMetrics(store, { table, seed: rng.nextUint32(), measurementPeriodMs: options.measurementPeriodMs ?? 10_000, load: { source: loadSource, usage: new LoadDrivenUsage(model, table) } });
+  const app = new TeastoreApp(store, { model, seed: rng.nextUint32(), port: options.appPort ?? 0, host: options.host });
+  appRef.app = app;
 
   const createDeployment = (manifest: KubeObject): KubeObject => {
     const namespace = manifest.metadata?.namespace ?? TEASTORE_NAMESPACE;
@@ -131,6 +149,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   });
   const { port } = server.address() as AddressInfo;
   const apiUrl = `http://${host}:${port}`;
+  try {
+    await app.listen();
+  } catch (err) {
+    metrics.stop();
+    await app.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw err;
+  }
 
   let tempDir: string | undefined;
   let kubeconfigPath = options.kubeconfigPath;
@@ -144,6 +170,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   return {
     apiUrl,
     metricsUrl: `${apiUrl}/metrics`,
+    appUrl: app.url,
+    app,
     kubeconfigPath,
     store,
     faults,
@@ -170,6 +198,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       rollout.stop();
       podResize.stop();
       metrics.stop();
+      await app.close();
       for (const res of watches) res.end();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
