@@ -11,6 +11,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PerformanceModel } from '../model/types';
 import { Rng } from '../random';
+import { OverheadHistogram } from './overhead';
 import { PodQueue, type PodQueueCounters } from './pod-queue';
 import { podResources } from './pod-resources';
 import { PODS } from './resources';
@@ -66,6 +67,8 @@ export class TeastoreApp {
   private readonly unsubscribe: () => void;
   private server: http.Server | undefined;
   private requestsReceived = 0;
+  /** How late responses leave after their modelled completion, ms. */
+  readonly overhead = new OverheadHistogram();
   url = '';
 
   constructor(
@@ -185,6 +188,7 @@ export class TeastoreApp {
         endpoint.pending.delete(pending);
         endpoint.queue.complete();
         send(res, 200, PAGE_BODY, admitted.sojournMs);
+        this.overhead.record(performance.now() - admitted.completeAtMs);
       }, Math.max(0, admitted.completeAtMs - performance.now())),
     };
     endpoint.pending.add(pending);
