@@ -7,7 +7,7 @@
  *    time its queue computed (timer lateness, routing, writing), measured in the simulator; the
  *    generator's end-to-end latency (which adds its own send lateness and the client's HTTP
  *    time) is printed beside it. max_rate is the highest rate served in full (no failure, no
- *    drop) with the overhead's p99 under 1 ms; overhead_p99_ms is that p99 at max_rate (at the
+ *    drop, at least 97% of the arrivals due answered) with the overhead's p99 under 1 ms; overhead_p99_ms is that p99 at max_rate (at the
  *    lowest rate when none passes).
  * 2. Fidelity: with the calibrated model, 9 x 700m x 900 MB (20 ms mean service time, so the
  *    client's own few milliseconds hardly count) at 50%, 80% and 95% of its capacity:
@@ -26,6 +26,7 @@ import type { ScalingConfig } from '../src/space';
 const LADDER = [1000, 2000, 3000, 4000, 5000, 6000];
 const LADDER_SECONDS = 5;
 const OVERHEAD_LIMIT_MS = 1;
+const MIN_SERVED_RATIO = 0.97;
 const OVERHEAD_CONFIG: ScalingConfig = { replicas: 9, cpuMillis: 900, heapMB: 900 };
 const CONFIG: ScalingConfig = { replicas: 9, cpuMillis: 700, heapMB: 900 };
 /** Fraction of capacity, warm-up and measured seconds: the queue relaxes slowly near capacity. */
@@ -104,10 +105,12 @@ async function main(): Promise<void> {
   for (const rate of LADDER) {
     const s = await run(instant.appUrl, rate, 1, LADDER_SECONDS, rate);
     const overhead = await instant.overhead();
-    const servedAll = s.requests.failedTotal === 0 && s.dropped === 0;
+    // Served in full: nothing failed or dropped, and the arrivals due were sent and answered (a
+    // generator that falls behind its schedule sends fewer, which must not pass as a success).
+    const servedAll = s.requests.failedTotal === 0 && s.dropped === 0 && (s.servedRatio ?? 0) >= MIN_SERVED_RATIO;
     const ok = servedAll && overhead.p99 < OVERHEAD_LIMIT_MS;
     console.log(
-      `  ${rate} req/s: sent ${s.requests.sent}, failed ${s.requests.failedTotal}, dropped ${s.dropped}; simulator overhead p50 ${f(overhead.p50, 2)} p99 ${f(overhead.p99, 2)} max ${f(overhead.max, 2)} ms; ` +
+      `  ${rate} req/s: sent ${s.requests.sent}, served/expected ${f(s.servedRatio ?? Number.NaN)}, failed ${s.requests.failedTotal}, dropped ${s.dropped}; simulator overhead p50 ${f(overhead.p50, 2)} p99 ${f(overhead.p99, 2)} max ${f(overhead.max, 2)} ms; ` +
         `generator latency p50 ${f(s.latencyMs.p50)} p99 ${f(s.latencyMs.p99)} ms, send lateness p99 ${f(s.sendLatenessMs.p99)} ms: ${ok ? 'ok' : 'over'}`,
     );
     if (Number.isNaN(overheadP99)) overheadP99 = overhead.p99;
