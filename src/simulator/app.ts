@@ -11,6 +11,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PerformanceModel } from '../model/types';
 import { Rng } from '../random';
+import { OverheadHistogram } from './overhead';
 import { PodQueue, type PodQueueCounters } from './pod-queue';
 import { podResources } from './pod-resources';
 import { PODS } from './resources';
@@ -35,8 +36,9 @@ export interface AppOptions {
 }
 
 interface Pending {
-  timer: NodeJS.Timeout;
   res: http.ServerResponse;
+  /** Answered, failed, or abandoned by the client: nothing more to do. */
+  done: boolean;
 }
 
 interface Endpoint {
@@ -66,6 +68,8 @@ export class TeastoreApp {
   private readonly unsubscribe: () => void;
   private server: http.Server | undefined;
   private requestsReceived = 0;
+  /** How late responses leave after their modelled completion, ms. */
+  readonly overhead = new OverheadHistogram();
   url = '';
 
   constructor(
@@ -178,7 +182,7 @@ export class TeastoreApp {
 
   private failPending(endpoint: Endpoint): void {
     for (const p of endpoint.pending) {
-      clearTimeout(p.timer);
+      p.done = true;
       endpoint.queue.lose();
       send(p.res, 503, 'the pod stopped');
     }
@@ -197,18 +201,28 @@ export class TeastoreApp {
     const now = performance.now();
     const admitted = endpoint.queue.admit(now);
     if (!admitted) return send(res, 503, 'the pod is full');
-    const pending: Pending = {
-      res,
-      timer: setTimeout(() => {
+    const pending: Pending = { res, done: false };
+    endpoint.pending.add(pending);
+    res.once('close', () => {
+      pending.done = true;
+      endpoint.pending.delete(pending);
+    });
+    // Timers have a 1 ms resolution and fire no earlier than asked: wake up to 1 ms early, then
+    // finish on the event loop's check phase, so a response leaves when its queue says it is done.
+    const deliver = () => {
+      if (pending.done) return;
+      const remaining = admitted.completeAtMs - performance.now();
+      if (remaining > 1) setTimeout(deliver, remaining - 1);
+      else if (remaining > 0) setImmediate(deliver);
+      else {
+        pending.done = true;
         endpoint.pending.delete(pending);
         endpoint.queue.complete();
         send(res, 200, PAGE_BODY, admitted.sojournMs);
-      }, Math.max(0, admitted.completeAtMs - performance.now())),
+        this.overhead.record(performance.now() - admitted.completeAtMs);
+      }
     };
-    endpoint.pending.add(pending);
-    res.once('close', () => {
-      if (endpoint.pending.delete(pending)) clearTimeout(pending.timer);
-    });
+    deliver();
   }
 }
 
