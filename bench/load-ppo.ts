@@ -15,7 +15,7 @@
  * for every rate the sources use are prepared before the training clock starts (setup_seconds).
  *
  * Options: --seeds 1,2,3  --budget SECONDS (training time per seed, default 150)  --reward NAME
- *          --lr RATE (default 2e-3, annealed to 0)  --steps N (default 160000)
+ *          --lr RATE (default 1e-3, annealed over --steps)  --steps N (default 400000)
  */
 import * as path from 'node:path';
 import { teastoreModel } from '../src/model';
@@ -35,8 +35,8 @@ function option(name: string, fallback: string): string {
 const seeds = option('seeds', '1,2,3').split(',').map(Number);
 const budgetSeconds = Number(option('budget', '150'));
 const rewardName = option('reward', 'slo');
-const learningRate = Number(option('lr', '2e-3'));
-const totalSteps = Number(option('steps', '160000'));
+const learningRate = Number(option('lr', '1e-3'));
+const totalSteps = Number(option('steps', '400000'));
 const INTERVAL = 60;
 
 interface SeedResult {
