@@ -21,7 +21,7 @@ export async function run(args: string[]): Promise<number> {
     podStopDelayMs: nonNegative('pod-stop-ms', intOption(opts['pod-stop-ms'], 'pod-stop-ms', 2000)),
     measurementPeriodMs: nonNegative('period-ms', intOption(opts['period-ms'], 'period-ms', 10_000)) || 10_000,
   });
-  console.log(`simulator ready: api=${simulator.apiUrl} metrics=${simulator.metricsUrl} kubeconfig=${simulator.kubeconfigPath}`);
+  console.log(`simulator ready: api=${simulator.apiUrl} metrics=${simulator.metricsUrl} kubeconfig=${simulator.kubeconfigPath} app=${simulator.appUrl}`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -19,6 +19,10 @@ import { RolloutSimulator } from './rollout';
 import type { KubeObject } from './status';
 import { ObjectStore, type ResourceType } from './store';
 import { TEASTORE_NAMESPACE, teastoreDeployment, teastoreNamespace } from './teastore';
+import { teastoreModel } from '../model/model';
+import type { PerformanceModel } from '../model/types';
+import { TeastoreApp } from './app';
+import { LoadDrivenUsage } from './load-usage';
 
 export interface SimulatorOptions {
   /** TCP port (0 picks a free one). */
@@ -39,11 +43,19 @@ export interface SimulatorOptions {
   withTeastore?: boolean;
   /** Serve the operator's custom resource from the start (default true). */
   withRlAutoscalerResource?: boolean;
+  /** The performance model behind the web UI and its metrics (default: calibrated on the bundled data). */
+  model?: PerformanceModel;
+  /** Port of the web UI (default 0: a free one). */
+  appPort?: number;
 }
 
 export interface Simulator {
   apiUrl: string;
   metricsUrl: string;
+  /** The TeaStore web UI's base URL (the load generator's target). */
+  appUrl: string;
+  /** The web UI behind appUrl. */
+  app: TeastoreApp;
   kubeconfigPath: string;
   store: ObjectStore;
   faults: FaultInjector;
@@ -85,7 +97,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     podStopDelayMs: options.podStopDelayMs ?? 2000,
     random: () => nameRng.next(),
   });
-  const metrics = new DatasetMetrics(store, { table, seed: rng.nextUint32(), measurementPeriodMs: options.measurementPeriodMs ?? 10_000 });
+  const model = options.model ?? teastoreModel();
+  // The app is created after the metrics, so on a pod's deletion the metrics read its last counters first.
+  const appRef: { app?: TeastoreApp } = {};
+  const loadSource = { get everLoaded() { return appRef.app?.everLoaded ?? false; }, podLoad: (pod: string) => appRef.app?.podLoad(pod) };
+  const metrics = new DatasetMetrics(store, { table, seed: rng.nextUint32(), measurementPeriodMs: options.measurementPeriodMs ?? 10_000, load: { source: loadSource, usage: new LoadDrivenUsage(model, table) } });
+  const app = new TeastoreApp(store, { model, seed: rng.nextUint32(), port: options.appPort ?? 0, host: options.host });
+  appRef.app = app;
 
   const createDeployment = (manifest: KubeObject): KubeObject => {
     const namespace = manifest.metadata?.namespace ?? TEASTORE_NAMESPACE;
@@ -120,6 +138,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   });
   const { port } = server.address() as AddressInfo;
   const apiUrl = `http://${host}:${port}`;
+  try {
+    await app.listen();
+  } catch (err) {
+    metrics.stop();
+    await app.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw err;
+  }
 
   let tempDir: string | undefined;
   let kubeconfigPath = options.kubeconfigPath;
@@ -133,6 +159,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   return {
     apiUrl,
     metricsUrl: `${apiUrl}/metrics`,
+    appUrl: app.url,
+    app,
     kubeconfigPath,
     store,
     faults,
@@ -158,6 +186,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       stopped = true;
       rollout.stop();
       metrics.stop();
+      await app.close();
       for (const res of watches) res.end();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
