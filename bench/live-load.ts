@@ -25,22 +25,12 @@ import { readStepLog, StepLog } from '../src/env/step-log';
 import { StepLogger } from '../src/env/wrappers';
 import { GeneratedLoad, serveLiveLoadMetrics } from '../src/live/live-load';
 import { median } from '../src/live/summary';
-import { FAST_SIMULATOR, startSimulatorStack } from '../src/live/simulator-stack';
+import { simulatedRolloutMs, startSimulatorStack } from '../src/live/simulator-stack';
 import { parseProfileSpec } from '../src/load/profile-spec';
-import type { ScalingConfig } from '../src/space';
 
 const STEPS = Number(process.env.BENCH_STEPS ?? 12);
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 5);
 const PROFILE = 'steps:0=40,2m=120,5m=80,8m=160:for=1h';
-const POD_START_MS = FAST_SIMULATOR.podStartDelayMs!;
-const POD_STOP_MS = FAST_SIMULATOR.podStopDelayMs!;
-
-function simulatedDelayMs(before: ScalingConfig, after: ScalingConfig): number {
-  if (before.cpuMillis !== after.cpuMillis || before.heapMB !== after.heapMB) return POD_START_MS + POD_STOP_MS;
-  if (after.replicas > before.replicas) return POD_START_MS;
-  if (after.replicas < before.replicas) return POD_STOP_MS;
-  return 0;
-}
 
 /** The local test target in a process of its own (bench/load-target.ts); resolves to its URL and a stop function. */
 async function startTargetProcess(): Promise<{ url: string; stop: () => void }> {
@@ -72,7 +62,7 @@ async function main(): Promise<void> {
       const step = await env.step(policy.act(observation, env.actionMask()));
       const stepInfo = step.info as LiveStepInfo;
       const t = stepInfo.timings;
-      const waited = t.warmupMs + WINDOW_S * 1000 + Math.min(t.rolloutMs, simulatedDelayMs(config, stepInfo.config));
+      const waited = t.warmupMs + WINDOW_S * 1000 + Math.min(t.rolloutMs, simulatedRolloutMs(config, stepInfo.config));
       overheads.push(t.totalMs - waited);
       const r = stepInfo.requests!;
       agreements.push(r.latencyMs.p95 / r.generatorP95Ms);
