@@ -11,7 +11,8 @@
  *   generator's own HDR p95 for the same window; the worst step is printed beside it.
  *
  * Options from the environment: BENCH_STEPS (default 12), BENCH_WINDOW_S (default 5),
- * BENCH_APP_URL (default: a local test target with 5 ms service time, in a process of its own).
+ * BENCH_APP_URL (default: the simulator's own web UI, whose pods follow the performance model;
+ * `local` for a test target with a 5 ms service time in a process of its own).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -44,9 +45,11 @@ async function startTargetProcess(): Promise<{ url: string; stop: () => void }> 
 }
 
 async function main(): Promise<void> {
-  const target = process.env.BENCH_APP_URL ? { url: process.env.BENCH_APP_URL, stop: () => {} } : await startTargetProcess();
   const served = await serveLiveLoadMetrics({ scenario: 'home', profile: PROFILE });
   const stack = await startSimulatorStack({ seed: 1, scrapeTargets: [served.server.url] });
+  const app = process.env.BENCH_APP_URL;
+  const target = app === 'local' ? await startTargetProcess() : { url: app ?? stack.simulator.appUrl, stop: () => {} };
+  console.log(`load to ${target.url}`);
   const load = new GeneratedLoad({ targetUrl: target.url, profile: parseProfileSpec(PROFILE), prometheusUrl: stack.prometheus.url, process: 'even', seed: 1 }, served.metrics);
   const logFile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-live-load-')), 'steps.jsonl');
   const log = new StepLog(logFile);
