@@ -8,7 +8,8 @@
  * and of the two parameters every configuration informs.
  *
  * Options from the environment: BENCH_RATE (req/s, default 30: low enough that small
- * configurations saturate and large ones do not), BENCH_WARMUP_S (default 4), BENCH_WINDOW_S
+ * configurations saturate and large ones do not), BENCH_WARMUP_S (default 12: longer than the
+ * 10 s time-out, so a previous point's queue has drained), BENCH_WINDOW_S
  * (default 8). The plan: a grid of replicas 1..4 x CPU 300m..600m at a 500 MB heap (16 points).
  */
 import { mkdtempSync } from 'node:fs';
@@ -23,7 +24,7 @@ import { teastoreModel } from '../src/model/model';
 import { podCapacity } from '../src/model/steady-state';
 
 const RATE = Number(process.env.BENCH_RATE ?? 30);
-const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 4);
+const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 12);
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 8);
 
 const relative = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
