@@ -15,6 +15,7 @@ import { DatasetError, loadTeastoreData } from '../src/data';
 import { datasetV2Header, formatPointRow, parseDatasetV2, tableFromDatasetV2, type CollectedPoint } from '../src/dataset-v2';
 import { DatasetModel } from '../src/env/dataset-env';
 import { startTestTarget, type TestTarget } from '../src/load/test-target';
+import { teastoreModel } from '../src/model/model';
 import { Rng } from '../src/random';
 import { configIndex, type ScalingConfig } from '../src/space';
 
@@ -207,12 +208,26 @@ describe('rl-autoscaler collect on the simulator', () => {
   }
 
   it('refuses bad options before anything starts', async () => {
-    const noTarget = await cli(['--simulator']);
+    const noTarget = await cli(['--prometheus', 'http://127.0.0.1:1']);
     assert.equal(noTarget.code, 2);
     assert.match(noTarget.stderr, /--target URL is required/);
+    const badTarget = await cli(['--simulator', '--target', 'teastore:8080']);
+    assert.equal(badTarget.code, 2);
+    assert.match(badTarget.stderr, /--target must be an http:\/\/ or https:\/\/ URL, got "teastore:8080"/);
     const badRates = await cli(['--simulator', '--target', 'http://127.0.0.1:1/', '--rates', '10,-1']);
     assert.equal(badRates.code, 2);
     assert.match(badRates.stderr, /--rates must be positive/);
+  });
+
+  it("collects from the simulator's own web UI by default, and measures what the model predicts", { timeout: 120_000 }, async () => {
+    const out = path.join(dir, 'own-ui.csv');
+    const run = await cli(['--simulator', '--plan', 'grid', '--min', '2,700,500', '--max', '2,700,500', '--rates', '20', '--warmup-s', '4', '--window-s', '6', '--out', out]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /load to http:\/\/127\.0\.0\.1:\d+\/tools\.descartes\.teastore\.webui\//);
+    const [point] = parseDatasetV2(readFileSync(out, 'utf8'), out).points;
+    const predicted = teastoreModel().predict(point.config, 20);
+    assert.ok(Math.abs(point.servedRps - 20) / 20 < 0.25 && point.failedRps === 0, JSON.stringify(point));
+    assert.ok(Math.abs(point.usage.usedCpuCores - predicted.cpuCores) / predicted.cpuCores < 0.3, `cpu ${point.usage.usedCpuCores} cores/pod measured, ${predicted.cpuCores} predicted`);
   });
 
   it('measures each point, survives SIGKILL and resumes without losing or repeating a point', { timeout: 180_000 }, async () => {

@@ -38,8 +38,8 @@ const CLUSTER_TIMINGS: CollectTimings = { warmupS: 60, windowS: 60, rolloutTimeo
 
 export async function run(args: string[]): Promise<number> {
   const o = parseOptions(args, COLLECT.options);
-  if (!o.target) throw new UsageError('--target URL is required: the application the load generator sends to');
-  if (!/^https?:\/\//.test(o.target)) throw new UsageError(`--target must be an http:// or https:// URL, got ${JSON.stringify(o.target)}`);
+  if (!o.target && !o.simulator) throw new UsageError('--target URL is required: the application the load generator sends to');
+  if (o.target && !/^https?:\/\//.test(o.target)) throw new UsageError(`--target must be an http:// or https:// URL, got ${JSON.stringify(o.target)}`);
   if (!o.simulator && !o.prometheus) throw new UsageError('pass --simulator, or --prometheus URL (with --kubeconfig F or the default kubeconfig)');
   if (o.simulator && (o.prometheus || o.kubeconfig)) throw new UsageError('--simulator starts its own simulator and Prometheus; do not combine it with --kubeconfig/--prometheus');
   const kind = oneOf<PlanKind>(o.plan!, ['walk', 'grid'], 'plan');
@@ -64,10 +64,14 @@ export async function run(args: string[]): Promise<number> {
   let stack: SimulatorStack | undefined;
   let kube: DeploymentClient;
   let metrics: MetricClient;
+  let targetUrl = o.target;
   if (o.simulator) {
     console.log('starting the cluster simulator and a local Prometheus...');
     stack = await startSimulatorStack({ seed, target });
     ({ kube, metrics } = stack);
+    // By default the load goes to the simulator's own web UI, whose pods follow the performance model.
+    targetUrl ??= stack.simulator.appUrl;
+    console.log(`load to ${targetUrl}`);
   } else {
     kube = new DeploymentClient(loadKubeConfig(o.kubeconfig), target);
     metrics = new MetricClient({ url: o.prometheus! });
@@ -80,7 +84,7 @@ export async function run(args: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const result = await collect({ plan, timings, targetUrl: o.target, scenario, file, kube, metrics, signal: interrupt.signal, onProgress: (line) => console.log(line) });
+    const result = await collect({ plan, timings, targetUrl: targetUrl!, scenario, file, kube, metrics, signal: interrupt.signal, onProgress: (line) => console.log(line) });
     const done = result.resumedFrom + result.measured;
     console.log(`${done}/${result.planned} points in ${file}${result.interrupted ? ' (interrupted: run the same command again to resume)' : ''}`);
     return result.interrupted ? 130 : 0;

@@ -216,7 +216,7 @@ export const COLLECT = {
     kubeconfig: { type: 'string', value: 'FILE', help: 'kubeconfig of the cluster (default: KUBECONFIG or ~/.kube/config)' },
     prometheus: { type: 'string', value: 'URL', help: "the Prometheus that scrapes the pods' cAdvisor metrics" },
     simulator: { type: 'boolean', default: false, help: 'start the cluster simulator and a local Prometheus instead of using a cluster' },
-    target: { type: 'string', value: 'URL', help: "the application's base URL, where the load generator sends (required)" },
+    target: { type: 'string', value: 'URL', help: "the application's base URL, where the load generator sends (required, except with --simulator: its web UI)" },
     plan: { type: 'string', default: 'walk', value: 'walk|grid', help: 'a random walk changing one knob per move, or every configuration within the bounds' },
     rates: { type: 'string', default: '100', value: 'RPS,RPS,...', help: 'offered load levels in HTTP requests per second; each configuration is measured at each' },
     configs: { type: 'string', value: 'N', help: 'walk: configurations visited (default: 10)' },
@@ -231,9 +231,9 @@ export const COLLECT = {
     ...DEPLOYMENT_TARGET_OPTIONS,
   },
   examples: [
-    '--simulator --target http://127.0.0.1:8080/ --plan grid --min 1,300,300 --max 2,500,500 --rates 50,100 --out out/collect/small.csv',
+    '--simulator --plan grid --min 1,300,300 --max 2,500,500 --rates 50,100 --out out/collect/small.csv',
     '--kubeconfig ~/.kube/config --prometheus http://prometheus.example:9090 --target http://teastore-webui:8080/tools.descartes.teastore.webui/ --configs 20 --rates 50,100,200',
-    '--simulator --target URL --out out/collect/small.csv  # again after a crash: resumes',
+    '--simulator --plan grid --min 1,300,300 --max 2,500,500 --rates 50,100 --out out/collect/small.csv  # the same again after a crash: resumes',
   ],
 } as const satisfies CommandDefinition;
 
