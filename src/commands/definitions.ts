@@ -99,7 +99,7 @@ export const LIVE = {
     max: { type: 'string', default: '9,900,900', value: 'R,CPU,HEAP', help: 'upper bounds; a move above them is refused and penalised' },
     'warmup-ms': { type: 'string', value: 'N', help: 'wait after a change before measuring (default: 2000 on the simulator, 10000 on a cluster)' },
     'window-s': { type: 'string', value: 'N', help: 'measurement window in seconds (default: 3 on the simulator, 20 on a cluster)' },
-    reward: { type: 'string', value: 'classic|total-throughput', help: "the reward function (default: the checkpoint's)" },
+    reward: { type: 'string', value: 'classic|total-throughput|slo|app2scale-v2|cost-under-slo', help: "the reward function (default: the checkpoint's); the request-level ones need a load source" },
     ...DEPLOYMENT_TARGET_OPTIONS,
     checkpoints: { type: 'string', default: 'checkpoints', value: 'DIR', help: 'where fine-tuned checkpoints are saved' },
     'load-profile': { type: 'string', value: 'SPEC', help: 'run the load generator in this process against --app, following this profile (see `load --help`)' },

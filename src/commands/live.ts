@@ -1,16 +1,16 @@
 /** `rl-autoscaler live`: fine-tune or test a checkpoint on a cluster (or on the cluster simulator). */
 import * as path from 'node:path';
-import { readCheckpointMeta, trainedRewardName } from '../agent/checkpoint';
+import { observationKindOf, readCheckpointMeta } from '../agent/checkpoint';
 import { ClusterEnv, CLUSTER_TIMINGS, SIMULATOR_TIMINGS, type LiveTimings } from '../env/cluster-env';
 import { DeploymentClient, loadKubeConfig, type DeploymentTarget } from '../kube';
 import { MetricClient } from '../metric';
 import { runLive, unfinishedRun, type LiveRunConfig } from '../live/run';
 import { formatComparison, formatTimings } from '../live/summary';
 import { startSimulatorStack, type SimulatorStack } from '../live/simulator-stack';
-import type { RewardName } from '../reward';
+import { isLiveRewardName, isRequestReward, LIVE_REWARD_NAMES, liveRewardFor } from '../live/live-reward';
 import { parseConfigText } from '../env/start';
 import type { Bounds, ScalingConfig } from '../space';
-import { intOption, parseOptions, rewardOption } from './args';
+import { intOption, parseOptions } from './args';
 import { UsageError } from './types';
 import { LIVE } from './definitions';
 import { checkLoadCoversRun, liveLoadSetup, serveGeneratorMetrics, startLiveLoad, type LiveLoadSetup } from './live-load-options';
@@ -32,10 +32,10 @@ export async function run(args: string[]): Promise<number> {
   const previous = o.resume ? unfinishedRun(o.log!) : null;
   if (o.resume && !previous) throw new UsageError(`${o.log}: no unfinished run to resume`);
   const recorded = previous?.header.config as LiveRunConfig | undefined;
-  const recordedSetup = (recorded?.setup ?? {}) as { timings?: LiveTimings; bounds?: Bounds; startConfig?: ScalingConfig | 'current'; dryRun?: boolean; reward?: RewardName; load?: LiveLoadSetup | null };
+  const recordedSetup = (recorded?.setup ?? {}) as { timings?: LiveTimings; bounds?: Bounds; startConfig?: ScalingConfig | 'current'; dryRun?: boolean; reward?: string; load?: LiveLoadSetup | null };
   if (!o.simulator && !o.prometheus) throw new UsageError('pass --simulator, or --prometheus URL (with --kubeconfig F or the default kubeconfig)');
   if (o.simulator && (o.prometheus || o.kubeconfig)) throw new UsageError('--simulator starts its own simulator and Prometheus; do not combine it with --kubeconfig/--prometheus');
-  if (o.reward !== undefined) rewardOption(o.reward);
+  if (o.reward !== undefined && !isLiveRewardName(o.reward)) throw new UsageError(`--reward must be one of ${LIVE_REWARD_NAMES.join(', ')}`);
   const episodes = recorded?.episodes ?? intOption(o.episodes, 'episodes', 1);
   const steps = recorded?.steps ?? intOption(o.steps, 'steps', 10);
   const seed = recorded?.seed ?? intOption(o.seed, 'seed', 1);
@@ -46,11 +46,21 @@ export async function run(args: string[]): Promise<number> {
   const startConfig = recordedSetup.startConfig ? (recordedSetup.startConfig === 'current' ? undefined : recordedSetup.startConfig) : startText === 'current' ? undefined : parseConfig(startText, 'start-config');
   const bounds: Bounds = recordedSetup.bounds ?? { min: parseConfig(o.min!, 'min'), max: parseConfig(o.max!, 'max') };
   const dryRun = recordedSetup.dryRun ?? o['dry-run']!;
-  // The reward the policy was trained on, unless the run (or its record) names another.
-  const reward = recordedSetup.reward ?? (o.reward as RewardName | undefined) ?? trainedRewardName(readCheckpointMeta(o.checkpoint ?? recorded!.checkpoint), o.checkpoint ?? recorded!.checkpoint);
+  // The reward the policy was trained on (with its recorded parameters), unless the run (or its record) names another.
+  const checkpointDir = o.checkpoint ?? recorded!.checkpoint;
+  const checkpointMeta = readCheckpointMeta(checkpointDir);
+  const liveReward = liveRewardFor(recordedSetup.reward ?? o.reward, checkpointMeta, checkpointDir);
+  const reward = liveReward.name;
   const mode = recorded?.mode ?? (o.finetune ? 'finetune' : 'test');
   const logFile = o.log ?? path.join('out', 'live', `${mode}-${Date.now()}.jsonl`);
   const loadSetup = recordedSetup.load !== undefined ? recordedSetup.load : liveLoadSetup(o);
+  // Refused before anything starts: what needs the load cannot run without a load source.
+  if (!loadSetup && observationKindOf(checkpointMeta) === 'load') {
+    throw new UsageError(`${checkpointDir}: the policy reads the load observation (schema version 2): give it a load source, --load-profile SPEC --app URL (or --load-selector MATCHERS)`);
+  }
+  if (!loadSetup && isRequestReward(liveReward)) {
+    throw new UsageError(`--reward ${liveReward.name} is computed from the requests of each window: give it a load source, --load-profile SPEC --app URL (or --load-selector MATCHERS)`);
+  }
   // Test mode plays each episode with three policies (the checkpoint's, static-best, threshold).
   checkLoadCoversRun(loadSetup, { steps, episodesOfAllPolicies: episodes * (mode === 'test' ? 3 : 1), minStepSeconds: timings.warmupMs / 1000 + timings.windowSeconds });
   const served = await serveGeneratorMetrics(loadSetup, Boolean(o.simulator));
@@ -82,7 +92,7 @@ export async function run(args: string[]): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    const env = new ClusterEnv({ kube, metrics, reward, bounds, timings, dryRun, startConfig, load });
+    const env = new ClusterEnv({ kube, metrics, reward: liveReward, bounds, timings, dryRun, startConfig, load });
     const config: LiveRunConfig = {
       mode,
       checkpoint: o.checkpoint ? path.resolve(o.checkpoint) : '',
