@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { readCheckpointMeta, type CheckpointMeta } from '../src/agent/checkpoint';
@@ -16,6 +16,8 @@ import { LoadDynamics } from '../src/env/load-dynamics';
 import { traceSource } from '../src/env/load-source';
 import { readStepLog } from '../src/env/step-log';
 import { GeneratedLoad, serveLiveLoadMetrics, type RequestStepMetrics } from '../src/live/live-load';
+import { runLiveLoadDemo } from '../src/live/load-demo';
+import { writeReport } from '../src/report';
 import { liveRewardFor, makeLiveReward, requestMeasurementOf } from '../src/live/live-reward';
 import { staticBestForProfile, summariseLiveLoad, type LiveLoadStep } from '../src/live/load-comparison';
 import { runLive } from '../src/live/run';
@@ -184,4 +186,31 @@ test('under load', { timeout: 240_000 }, async (t) => {
     await metricsServer.close();
     await target.close();
   }
+});
+
+test('the live-under-load demo trains offline, fine-tunes and tests under a held-out step profile, and the report shows it', { timeout: 300_000 }, async () => {
+  const demo = await runLiveLoadDemo({
+    checkpointsDir: path.join(dir, 'demo-ckpt'),
+    logDir: path.join(dir, 'demo-logs'),
+    trainSteps: 512,
+    finetuneSteps: 2,
+    testSteps: 2,
+    profile: 'steps:0=30,60s=80:for=1h',
+    timings: { warmupMs: 500, windowSeconds: 2 },
+  });
+  assert.deepEqual(readCheckpointMeta(demo.tunedCheckpoint).schema, JSON.parse(JSON.stringify(LOAD_SPACE_SCHEMA)));
+  assert.equal(readCheckpointMeta(demo.tunedCheckpoint).parent, demo.checkpoint);
+  assert.deepEqual(demo.testEpisodes.map((e) => e.policy), ['ppo', 'static-best', 'hpa']);
+  for (const e of demo.testEpisodes) assert.deepEqual(e.load.rates.map(Math.round), [80, 80]);
+  const file = writeReport(path.join(dir, 'report.html'), {
+    returns: {},
+    optimum: [],
+    episodes: [],
+    liveLoad: { where: 'cluster simulator', comparison: demo.test.comparison!, stepsPerEpisode: demo.testSteps, testEpisodes: demo.testEpisodes, p99TargetMs: demo.p99TargetMs, stepSeconds: demo.stepSeconds },
+  });
+  const html = readFileSync(file, 'utf8');
+  assert.match(html, /Live under load on the cluster simulator/);
+  assert.match(html, /SLO attainment<\/th><th>mean cores<\/th><th>served\/offered<\/th><th>changes per episode/);
+  assert.match(html, /Live test episode 1 under load on the cluster simulator: load, capacity, p99 and cores per step/);
+  assert.match(html, /SLO p99 250 ms/);
 });
