@@ -9,7 +9,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { readCheckpointMeta, type CheckpointMeta } from '../src/agent/checkpoint';
+import { readCheckpointMeta, saveCheckpoint, type CheckpointMeta } from '../src/agent/checkpoint';
+import { defaultNetworkSpec, initPolicyWeights } from '../src/agent/policy';
+import { ppoConfig } from '../src/agent/ppo';
+import { Rng } from '../src/random';
 import { saveLoadCheckpoint, trainLoad } from '../src/agent/load-train';
 import { ClusterEnv } from '../src/env/cluster-env';
 import { LoadDynamics } from '../src/env/load-dynamics';
@@ -113,6 +116,50 @@ test('live with a load checkpoint and no load source is refused before anything 
   assert.match(output, /the policy reads the load observation \(schema version 2\): give it a load source, --load-profile SPEC --app URL/);
   assert.doesNotMatch(output, /starting the cluster simulator/);
   assert.equal(existsSync(logFile), false);
+});
+
+async function cli(args: string[]): Promise<{ code: unknown; output: string }> {
+  const child = spawn(process.execPath, ['bin/rl-autoscaler.js', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stderr.on('data', (d) => (output += d));
+  child.stdout.on('data', (d) => (output += d));
+  return { code: await new Promise((r) => child.once('exit', r)), output };
+}
+
+test('live --reward: an unknown name, or a request-level reward without a load source, is refused before anything starts', async () => {
+  const classic = await saveCheckpoint(path.join(dir, 'classic-ckpt'), {
+    policy: initPolicyWeights(defaultNetworkSpec([8]), new Rng(1)),
+    config: ppoConfig({ hidden: [8] }),
+    backend: 'cpu',
+    reward: makeLiveReward('classic'),
+    data: { file: 'data/teastore_data.csv', sha256: 'x', rowCount: 1 },
+  });
+  const unknown = await cli(['live', '--simulator', '--checkpoint', classic, '--reward', 'latency']);
+  assert.notEqual(unknown.code, 0);
+  assert.match(unknown.output, /--reward must be one of classic, total-throughput, slo, app2scale-v2, cost-under-slo/);
+  const noLoad = await cli(['live', '--simulator', '--checkpoint', classic, '--reward', 'slo']);
+  assert.notEqual(noLoad.code, 0);
+  assert.match(noLoad.output, /--reward slo is computed from the requests of each window: give it a load source/);
+  assert.doesNotMatch(noLoad.output, /starting the cluster simulator/);
+});
+
+test('live --simulator --load-profile --app --reward: the CLI tests a load checkpoint beside static-best and HPA and prints the load columns', { timeout: 180_000 }, async () => {
+  const target = await startTestTarget({ serviceTimeMs: 5, errorRate: 0, seed: 9 });
+  const logFile = path.join(dir, 'cli-load.jsonl');
+  try {
+    const args = ['bin/rl-autoscaler.js', 'live', '--simulator', '--checkpoint', loadCheckpointDir, '--load-profile', 'steps:0=30,60s=90:for=1h', '--app', target.url, '--reward', 'cost-under-slo', '--episodes', '1', '--steps', '1', '--warmup-ms', '500', '--window-s', '2', '--log', logFile, '--checkpoints', path.join(dir, 'ckpt')];
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    assert.equal(await new Promise((r) => child.once('exit', r)), 0, output);
+    assert.match(output, /p99<=250ms +mean cores +served +changes/);
+    for (const policy of ['ppo', 'static-best', 'hpa']) assert.match(output, new RegExp(`^ +${policy} +1 `, 'm'));
+    const header = readStepLog(logFile).records.find((r) => r.type === 'run') as unknown as { reward: { name: string } };
+    assert.equal(header.reward.name, 'cost-under-slo');
+  } finally {
+    await target.close();
+  }
 });
 
 test('under load', { timeout: 240_000 }, async (t) => {
