@@ -6,11 +6,14 @@
  * A decision is one answered action request; its latency is measured at the client.
  *
  * Phases: saturation (closed loop: the most the server answers), then paced (the clients offer
- * BENCH_RATE decisions/s, default 2500, and latency is measured at that load) with
- * training-enabled episodes, whose every step is fsynced before its answer, and with inference
- * (training-disabled) episodes, whose steps are logged without waiting for the disk.
+ * BENCH_RATE decisions/s, default 5000, and latency is measured at that load) with
+ * training-enabled episodes, whose every step is fsynced before its answer and feeds PPO updates
+ * (one per BENCH_TRAIN_BATCH steps, default 2048, in the server's learner thread, so updates run
+ * during the measurement), and with inference (training-disabled) episodes, whose steps are
+ * logged without waiting for the disk.
  * BENCH_SECONDS (default 5) sets the measured time per phase, after 1 s of warm-up.
- * Last line: `RESULT policy-server decisions_per_s=N p50_ms=X p99_ms=Y`.
+ * Last line, for the training phase:
+ * `RESULT policy-server decisions_per_s=N p50_ms=X p99_ms=Y updates=U`.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -26,7 +29,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP_SECONDS = 1;
 const EPISODE_LENGTH = 100;
 /** Decisions per second offered by all clients together in the paced phase. */
-const TARGET_RATE = Number(process.env.BENCH_RATE ?? 2500);
+const TARGET_RATE = Number(process.env.BENCH_RATE ?? 5000);
+/** Training-enabled steps per PPO update. */
+const TRAIN_BATCH = Number(process.env.BENCH_TRAIN_BATCH ?? 2048);
 
 /**
  * One keep-alive HTTP/1.1 connection, one request at a time, with just enough parsing for the
@@ -177,15 +182,24 @@ async function runPhase(port: number, periodMs: number, training: boolean): Prom
   return { rate: decisions / elapsed, p50: pct(50), p99: pct(99), max: latencies[latencies.length - 1], decisions };
 }
 
-/** The server's own view: its latency histogram of action requests over both phases. */
-async function serverSideLatency(port: number): Promise<string> {
-  const text = await new Promise<string>((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+function getText(port: number, path: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
       res.on('end', () => resolve(body));
     }).on('error', reject);
   });
+}
+
+/** PPO updates the server has finished so far. */
+async function updatesSoFar(port: number): Promise<number> {
+  return Number(/^policy_server_training_updates_total (\d+)$/m.exec(await getText(port, '/metrics'))?.[1] ?? NaN);
+}
+
+/** The server's own view: its latency histogram of action requests over all phases. */
+async function serverSideLatency(port: number): Promise<string> {
+  const text = await getText(port, '/metrics');
   const buckets = [...text.matchAll(/^policy_server_request_duration_seconds_bucket\{le="([^"]+)",route="POST \/v1\/episodes\/:id\/action"\} (\d+)$/gm)].map((m) => ({ le: m[1], count: Number(m[2]) }));
   const total = buckets.at(-1)?.count ?? 0;
   const share = buckets.map((b) => `<=${b.le === '+Inf' ? 'inf' : Number(b.le) * 1000 + 'ms'} ${((100 * b.count) / total).toFixed(2)}%`);
@@ -198,14 +212,17 @@ function describe(name: string, r: PhaseResult): string {
 
 async function main(): Promise<void> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-policy-server-'));
-  // A train batch larger than the run: PPO updates (bench:ppo measures them) stay out of the way.
-  const server = await startServer(stateDir, ['--train-batch', '1000000000']);
+  const server = await startServer(stateDir, ['--train-batch', String(TRAIN_BATCH)]);
   const period = (CLIENTS / TARGET_RATE) * 1000;
   console.log(`${CLIENTS} clients over loopback HTTP, ${SECONDS} s measured per phase; each step is an action and a returns request`);
   const saturated = await runPhase(server.port, 0, false);
   console.log(describe('inference episodes, saturation (each client sends as soon as answered)', saturated));
+  const updatesBefore = await updatesSoFar(server.port);
   const durable = await runPhase(server.port, period, true);
+  const updates = (await updatesSoFar(server.port)) - updatesBefore;
   console.log(describe(`training-enabled episodes, paced at ${TARGET_RATE} decisions/s (every step fsynced before its answer)`, durable));
+  const learner = JSON.parse(await getText(server.port, '/v1/status')).learner;
+  console.log(`updates=${updates} during the training phase (one per ${TRAIN_BATCH} steps, in the learner thread); learner now ${JSON.stringify(learner)}`);
   const paced = await runPhase(server.port, period, false);
   console.log(describe(`inference episodes, paced at ${TARGET_RATE} decisions/s (one step per ${period.toFixed(1)} ms per client)`, paced));
   console.log(await serverSideLatency(server.port));
@@ -214,8 +231,9 @@ async function main(): Promise<void> {
   fs.rmSync(stateDir, { recursive: true, force: true });
   console.log(`${events} events in the experience log`);
   // Under saturation latency is set by the closed loop (64 clients / throughput), so the line
-  // reports serving at the paced load: the achieved rate and the latency at that rate.
-  console.log(`RESULT policy-server decisions_per_s=${Math.round(paced.rate)} p50_ms=${paced.p50.toFixed(2)} p99_ms=${paced.p99.toFixed(2)}`);
+  // reports serving at the paced load with training on: the achieved rate, the latency at that
+  // rate, and the PPO updates that ran meanwhile.
+  console.log(`RESULT policy-server decisions_per_s=${Math.round(durable.rate)} p50_ms=${durable.p50.toFixed(2)} p99_ms=${durable.p99.toFixed(2)} updates=${updates}`);
 }
 
 main().catch((err) => {

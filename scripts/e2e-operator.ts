@@ -21,7 +21,7 @@ import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { saveTrainResult } from '../src/agent/checkpoint';
 import { ppoConfig, train } from '../src/agent/ppo';
-import { findContainer, readContainerKnobs } from '../src/kube-fields';
+import { CPU_LIMIT_ANNOTATION, findContainer, parseCpuMillis, readContainerKnobs } from '../src/kube-fields';
 import { startPrometheus, type PrometheusHandle } from '../src/prometheus-server';
 import { formatConfig, KNOB_UNIT, KNOBS, withinBounds, type Bounds, type ScalingConfig } from '../src/space';
 import { startSimulator, type Simulator } from '../src/simulator';
@@ -72,8 +72,10 @@ export class DeploymentAudit {
       if (!target || event.type === 'DELETED') return;
       const list = this.history.get(this.key(target))!;
       const last = list[list.length - 1];
-      if (last && last.generation === event.object.metadata?.generation) return; // a status update
-      list.push(this.version(target, event.object, event.old ? this.rolloutComplete(target, event.old) : true));
+      const next = this.version(target, event.object, event.old ? this.rolloutComplete(target, event.old) : true);
+      // A status update (same generation, same configuration); a CPU change in place changes only the annotation.
+      if (last && last.generation === next.generation && KNOBS.every((k) => last.config[k] === next.config[k])) return;
+      list.push(next);
     });
   }
 
@@ -88,6 +90,9 @@ export class DeploymentAudit {
   private version(t: AuditTarget, deployment: KubeObject, rolloutCompleteBefore: boolean): DeploymentVersion {
     const container = findContainer(deployment.spec?.template?.spec?.containers, t.container, this.key(t));
     const knobs = readContainerKnobs(container, t.heapEnvVar, this.key(t));
+    // A CPU limit applied in place lives in the Deployment's annotation, not in the template.
+    const inPlace = deployment.metadata?.annotations?.[CPU_LIMIT_ANNOTATION];
+    if (inPlace !== undefined) knobs.cpuMillis = parseCpuMillis(inPlace);
     return { atMs: Date.now(), generation: deployment.metadata?.generation, config: { replicas: deployment.spec?.replicas, ...knobs }, rolloutCompleteBefore };
   }
 
@@ -287,6 +292,12 @@ export async function runOperatorE2e(options: E2eOptions = {}): Promise<E2eResul
     const eventCounts = new Map<string, number>();
     for (const e of events) eventCounts.set(`${e.object}/${e.reason}`, (eventCounts.get(`${e.object}/${e.reason}`) ?? 0) + 1);
     log(`events: ${[...eventCounts].map(([k, n]) => `${k}=${n}`).join(' ') || 'none'}`);
+    const paths = new Map<string, number>();
+    for (const e of events) {
+      const path = e.reason === 'ConfigApplied' ? / by (InPlace|Rollout|Scale):/.exec(e.message)?.[1] : undefined;
+      if (path) paths.set(path, (paths.get(path) ?? 0) + 1);
+    }
+    log(`changes applied by path: ${[...paths].map(([k, n]) => `${k}=${n}`).join(' ') || 'none'}`);
     log(`recommend mode: ${recommendations.writes} status writes, ${recommendations.recommended} with a change recommended; status.recommended=${recommendStatus?.recommended}`);
     log(`operator exit code ${operatorExitCode} after SIGTERM; ${operatorLog.filter((l) => l.msg === 'decision').length} decisions logged`);
 

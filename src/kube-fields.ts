@@ -23,6 +23,12 @@ export const DEFAULT_TARGET: Readonly<DeploymentTarget> = {
   heapEnvVar: 'CATALINA_OPTS',
 };
 
+/**
+ * Deployment annotation holding the CPU limit applied in place to the running pods, when it
+ * differs from the pod template's (the template is left alone so that nothing rolls).
+ */
+export const CPU_LIMIT_ANNOTATION = 'autoscaling.app2scale.dev/cpu-limit';
+
 export class FieldError extends Error {
   override name = 'FieldError';
 }

@@ -6,7 +6,9 @@
 import * as k8s from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
 import { assertOnGrid, type ScalingConfig } from './space';
-import { DEFAULT_TARGET, FieldError, findContainer, formatCpuMillis, readContainerKnobs, withHeapMB, type DeploymentTarget } from './kube-fields';
+import { CPU_LIMIT_ANNOTATION, DEFAULT_TARGET, FieldError, findContainer, formatCpuMillis, parseCpuMillis, readContainerKnobs, withHeapMB, type DeploymentTarget } from './kube-fields';
+
+export { CPU_LIMIT_ANNOTATION } from './kube-fields';
 
 export { parseCpuMillis, formatCpuMillis, parseHeapMB, withHeapMB, FieldError, DEFAULT_TARGET, type DeploymentTarget } from './kube-fields';
 
@@ -134,7 +136,24 @@ export class DeploymentClient {
     return this.withRetry('read', () => this.apps.readNamespacedDeployment({ name: this.target.deployment, namespace: this.target.namespace }));
   }
 
-  private configOf(deployment: k8s.V1Deployment): ScalingConfig {
+  /**
+   * The deployment's configuration: the template's, except that a CPU limit applied in place
+   * (the annotation) is what the pods run with.
+   */
+  configOf(deployment: k8s.V1Deployment): ScalingConfig {
+    const config = this.templateConfigOf(deployment);
+    const annotated = deployment.metadata?.annotations?.[CPU_LIMIT_ANNOTATION];
+    if (annotated === undefined) return config;
+    try {
+      return { ...config, cpuMillis: parseCpuMillis(annotated) };
+    } catch (err) {
+      if (err instanceof FieldError) throw new KubeError(`deployment ${this.name}: annotation ${CPU_LIMIT_ANNOTATION}: ${err.message}`, this.name);
+      throw err;
+    }
+  }
+
+  /** The configuration written in the pod template (what a new pod starts with). */
+  templateConfigOf(deployment: k8s.V1Deployment): ScalingConfig {
     const where = `deployment ${this.name}`;
     try {
       const container = findContainer(deployment.spec?.template?.spec?.containers, this.target.container, where);
@@ -146,17 +165,19 @@ export class DeploymentClient {
     }
   }
 
-  /** The deployment's configuration as written in its spec (values as found, not snapped to the grid). */
+  /** The deployment's configuration as its pods run it (values as found, not snapped to the grid). */
   async readConfig(): Promise<ScalingConfig> {
     return this.configOf(await this.readDeployment());
   }
 
   /**
    * The strategic merge patch that takes `deployment` to `config`, touching only the fields that
-   * differ (null when nothing differs). Lists are merged by container and env var name.
+   * differ (null when nothing differs). Lists are merged by container and env var name. This is
+   * the rollout path: the template takes the CPU limit, so a CPU limit applied in place (the
+   * annotation) moves into the template and the annotation goes.
    */
   patchFor(deployment: k8s.V1Deployment, config: ScalingConfig): object | null {
-    const current = this.configOf(deployment);
+    const current = this.templateConfigOf(deployment);
     const containerPatch: Record<string, unknown> = { name: this.target.container };
     if (current.cpuMillis !== config.cpuMillis) containerPatch.resources = { limits: { cpu: formatCpuMillis(config.cpuMillis) } };
     if (current.heapMB !== config.heapMB) {
@@ -167,7 +188,9 @@ export class DeploymentClient {
     const spec: Record<string, unknown> = {};
     if (current.replicas !== config.replicas) spec.replicas = config.replicas;
     if (Object.keys(containerPatch).length > 1) spec.template = { spec: { containers: [containerPatch] } };
-    return Object.keys(spec).length > 0 ? { spec } : null;
+    const annotated = deployment.metadata?.annotations?.[CPU_LIMIT_ANNOTATION] !== undefined;
+    if (Object.keys(spec).length === 0 && !annotated) return null;
+    return annotated ? { metadata: { annotations: { [CPU_LIMIT_ANNOTATION]: null } }, spec } : { spec };
   }
 
   /**
@@ -199,6 +222,40 @@ export class DeploymentClient {
     }
     if (terms.length === 0) throw new KubeError(`deployment ${this.name} has an empty selector`, this.name);
     return terms.join(',');
+  }
+
+  /** Sends a strategic merge patch to the deployment. */
+  async patchDeployment(patch: object): Promise<k8s.V1Deployment> {
+    return this.withRetry('patch', () =>
+      this.apps.patchNamespacedDeployment(
+        { name: this.target.deployment, namespace: this.target.namespace, body: patch, fieldManager: 'rl-autoscaler' },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
+      ),
+    );
+  }
+
+  /** Every pod selected by the deployment (terminating ones included). */
+  async listPods(deployment?: k8s.V1Deployment): Promise<k8s.V1Pod[]> {
+    return this.podsOf(deployment ?? (await this.readDeployment()));
+  }
+
+  /**
+   * Sends a strategic merge patch to a pod's `resize` subresource. A 404 (no such subresource or
+   * pod) and a 422 (refused) come back as KubeError with their status, not retried.
+   */
+  async resizePod(pod: string, patch: object): Promise<k8s.V1Pod> {
+    return this.withRetry(`resize pod ${pod}`, () =>
+      this.core.patchNamespacedPodResize(
+        { name: pod, namespace: this.target.namespace, body: patch, fieldManager: 'rl-autoscaler' },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
+      ),
+    );
+  }
+
+  /** Whether the API server lists `pods/resize` in its core discovery (Kubernetes 1.33 on, or earlier with the feature gate). */
+  async servesPodResize(): Promise<boolean> {
+    const list = await this.withRetry('discover the core API', () => this.core.getAPIResources());
+    return list.resources.some((r) => r.name === 'pods/resize');
   }
 
   private async podsOf(deployment: k8s.V1Deployment): Promise<k8s.V1Pod[]> {

@@ -50,6 +50,26 @@ describe('arrival schedule (virtual time)', () => {
     assert.equal(times.filter((t) => t < 5).length, 50);
   });
 
+  it('the next arrival can be seen before it is due, without changing the schedule', () => {
+    const rate = (t: number) => (t < 0.5 ? 0 : 300);
+    const peeking = new ArrivalScheduler(rate, { process: 'poisson', rng: new Rng(11) });
+    const plain = new ArrivalScheduler(rate, { process: 'poisson', rng: new Rng(11) });
+    const expected = plain.advance(2);
+    const seen: number[] = [];
+    for (let h = 0.001; h <= 2 + 1e-9; h += 0.001) {
+      const next = peeking.nextArrivalBefore(h + 0.05);
+      const before = seen.length;
+      peeking.advance(h, seen);
+      // Whatever arrived in this step was announced as the next arrival, and nothing earlier than it.
+      if (seen.length > before) assert.ok(Math.abs(seen[before] - next) < 1e-9, `${seen[before]} vs ${next}`);
+      else assert.ok(next >= h - 1e-9, `announced ${next} before ${h}`);
+    }
+    assert.equal(seen.length, expected.length);
+    assert.ok(expected.length > 300, `${expected.length} arrivals`);
+    // Within the zero-rate half second, nothing is announced before the limit.
+    assert.equal(new ArrivalScheduler(rate, { process: 'even', rng: new Rng(0) }).nextArrivalBefore(0.2), 0.2);
+  });
+
   it('a zero, negative or undefined rate produces nothing', () => {
     assert.equal(new ArrivalScheduler((t) => (t < 1 ? 0 : t < 2 ? -5 : NaN), { process: 'poisson', rng: new Rng(1) }).advance(3).length, 0);
   });

@@ -190,10 +190,14 @@ test('training-enabled episodes lead to PPO updates, new weights and checkpoints
       const obs = randomObservation(rng);
       const action = await client.getAction(id, obs);
       await client.logReturns(id, action === 1 ? 1 : 0);
+      // Updates run in the learner thread: wait for each, as a client acting with the newest
+      // policy would, so that no step goes stale and the counts below are exact.
+      await server.waitForTraining();
     }
     await client.endEpisode(id, randomObservation(rng));
     await server.waitForTraining();
     const status = await client.status();
+    assert.equal(status.learner?.dropped_stale_steps, 0);
     // 50 transitions: three batches of 16, 2 left over.
     assert.equal(status.policy_version, 3);
     assert.equal(status.steps_trained, 48);
@@ -338,9 +342,10 @@ test('a server killed with SIGKILL mid-stream restarts from its state dir with e
     assert.match(second.output(), /resuming from .*update-\d{6}/);
     assert.ok(status.policy_version >= 2, `policy version ${status.policy_version}`);
     assert.equal(status.episodes_open, CLIENTS);
-    // Each open episode has one pending step; all the others are transitions, trained or waiting.
+    // Each open episode has one pending step; all the others are transitions, trained, waiting,
+    // or dropped as stale (steps acted while an update ran can fall behind by two versions).
     const logged = events.filter((e) => e.type === 'step').length;
-    assert.equal(status.steps_trained + status.transitions_buffered, logged - CLIENTS);
+    assert.equal(status.steps_trained + status.transitions_buffered + status.learner!.dropped_stale_steps, logged - CLIENTS);
     assert.equal(status.steps_trained, status.policy_version * 64);
     // The clients' episodes carry on where they were.
     for (const id of acked.keys()) {

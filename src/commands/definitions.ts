@@ -109,6 +109,7 @@ export const LIVE = {
     app: { type: 'string', value: 'URL', help: "the application's base URL the load goes to" },
     'load-selector': { type: 'string', value: 'MATCHERS', help: 'without --load-profile: read a generator already running (e.g. job="load") from Prometheus' },
     'load-metrics-port': { type: 'string', value: 'N', help: "on a cluster: serve the generator's /metrics on this port for your Prometheus to scrape (default: 9464)" },
+    'update-policy': { type: 'string', default: 'InPlacePreferred', value: 'InPlacePreferred|Rollout', help: 'InPlacePreferred: a CPU-only change resizes the pods in place where the cluster serves pods/resize (Kubernetes 1.33+), else rolls; Rollout: every change rolls' },
   },
   examples: ['--simulator --checkpoint checkpoints/<run-id> --episodes 1 --steps 4', '--simulator --finetune --checkpoint checkpoints/<run-id> --episodes 2 --steps 8 --batch-steps 8', '--kubeconfig ~/.kube/config --prometheus http://prometheus.example:9090 --checkpoint DIR --dry-run', '--simulator --log out/live/test.jsonl --resume'],
 } as const satisfies CommandDefinition;
@@ -126,6 +127,8 @@ export const SERVE = {
     'keep-checkpoints': { type: 'string', value: 'N', help: 'newest checkpoints kept in the state dir (default: 3)' },
     reward: { type: 'string', value: 'classic|total-throughput', help: "the reward clients are to compute (default: the checkpoint's, else classic)" },
     seed: { type: 'string', value: 'N', help: 'seed of action sampling and training (default: 1)' },
+    'max-staleness': { type: 'string', value: 'N', help: 'policy versions a step may lag behind and still be trained on; older steps are dropped and counted (default: 1)' },
+    'learner-niceness': { type: 'string', value: 'N', help: 'lower CPU priority of the learner thread, so requests go first (default: 10; 0 when learning speed matters more)' },
   },
   examples: ['--state-dir policy-server-state --train-batch 128', '--checkpoint checkpoints/<run-id>'],
 } as const satisfies CommandDefinition;
@@ -162,6 +165,9 @@ export const SIMULATOR = {
     'pod-start-ms': { type: 'string', value: 'N', help: 'simulated time for a new pod to become ready (default: 3000)' },
     'pod-stop-ms': { type: 'string', value: 'N', help: 'simulated time for a pod to stop (default: 2000)' },
     'period-ms': { type: 'string', value: 'N', help: 'how often each pod draws a new dataset row (default: 10000)' },
+    'k8s-version': { type: 'string', value: '1.N', help: 'Kubernetes version to behave as: 1.33 and later serve in-place pod resize, 1.32 and earlier do not (default: 1.33)' },
+    'node-cpu-millis': { type: 'string', value: 'N', help: 'CPU the simulated node can allocate, in millicores; resizes beyond it are Infeasible, beyond what is free Deferred (default: 16000)' },
+    'resize-ms': { type: 'string', value: 'N', help: 'from an accepted in-place resize until the container runs with it (default: 300)' },
   },
   examples: ['--port 8001 --kubeconfig /tmp/simulator.kubeconfig --pod-start-ms 500 --period-ms 2000'],
 } as const satisfies CommandDefinition;
@@ -274,4 +280,21 @@ export const MODEL = {
     json: { type: 'boolean', default: false, help: 'print JSON instead of a table' },
   },
   examples: ['--config 3,500,500 --rate 50,100,200', '--config 1,900,900 --rate 100 --json', '--fit --json'],
+} as const satisfies CommandDefinition;
+
+export const RUNNER = {
+  name: 'runner',
+  summary: 'environment runner: acts with a copy of the server\'s policy and reports experience in batches tagged with its policy version',
+  options: {
+    server: { type: 'string', default: 'http://127.0.0.1:9900', value: 'URL', help: 'the policy server' },
+    token: { type: 'string', value: 'T', help: "the server's bearer token (default: POLICY_SERVER_TOKEN)" },
+    env: { type: 'string', default: 'dataset', value: 'dataset|simulator', help: 'the dataset replay (batches over POST /v1/experience) or the cluster simulator (one request per step)' },
+    steps: { type: 'string', value: 'N', help: 'environment steps in all (default: 10000)' },
+    batch: { type: 'string', value: 'N', help: 'dataset: steps per reported batch (default: 256)' },
+    'max-steps': { type: 'string', value: 'N', help: 'steps per episode (default: 50)' },
+    start: { type: 'string', default: 'random-row', value: 'row:N|random-row|config:R,CPU,HEAP', help: 'where dataset episodes start' },
+    seed: { type: 'string', value: 'N', help: 'seed of the environment and of action sampling (default: 0)' },
+    'timeout-ms': { type: 'string', value: 'N', help: 'per-request time-out (default: 30000)' },
+  },
+  examples: ['--server http://127.0.0.1:9900 --env dataset --steps 50000 --seed 2', '--env simulator --steps 20'],
 } as const satisfies CommandDefinition;

@@ -3,7 +3,7 @@
  * TensorFlow.js, the Kubernetes client or Prometheus' client) is loaded only when it runs.
  */
 import type { CliCommand, CommandDefinition } from './types';
-import { BASELINES, CLIENT, COLLECT, EVALUATE, LIVE, LOAD, MODEL, OPERATOR, SERVE, SIMULATOR, SWEEP, TRAIN } from './definitions';
+import { BASELINES, CLIENT, COLLECT, EVALUATE, LIVE, LOAD, MODEL, OPERATOR, RUNNER, SERVE, SIMULATOR, SWEEP, TRAIN } from './definitions';
 
 type Implementation = { run(args: string[]): Promise<number> };
 
@@ -25,4 +25,5 @@ export const COMMANDS: CliCommand[] = [
   command(COLLECT, () => require('./collect') as typeof import('./collect')),
   command(SWEEP, () => require('./sweep') as typeof import('./sweep')),
   command(MODEL, () => require('./model') as typeof import('./model')),
+  command(RUNNER, () => require('./runner') as typeof import('./runner')),
 ];

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { observationKindOf, readCheckpointMeta } from '../agent/checkpoint';
 import { ClusterEnv, CLUSTER_TIMINGS, SIMULATOR_TIMINGS, type LiveTimings } from '../env/cluster-env';
 import { DeploymentClient, loadKubeConfig, type DeploymentTarget } from '../kube';
+import { parseUpdatePolicy, type UpdatePolicy } from '../kube-resize';
 import { MetricClient } from '../metric';
 import { runLive, unfinishedRun, type LiveRunConfig } from '../live/run';
 import { formatComparison, formatTimings } from '../live/summary';
@@ -32,7 +33,7 @@ export async function run(args: string[]): Promise<number> {
   const previous = o.resume ? unfinishedRun(o.log!) : null;
   if (o.resume && !previous) throw new UsageError(`${o.log}: no unfinished run to resume`);
   const recorded = previous?.header.config as LiveRunConfig | undefined;
-  const recordedSetup = (recorded?.setup ?? {}) as { timings?: LiveTimings; bounds?: Bounds; startConfig?: ScalingConfig | 'current'; dryRun?: boolean; reward?: string; load?: LiveLoadSetup | null };
+  const recordedSetup = (recorded?.setup ?? {}) as { timings?: LiveTimings; bounds?: Bounds; startConfig?: ScalingConfig | 'current'; dryRun?: boolean; reward?: string; updatePolicy?: UpdatePolicy; load?: LiveLoadSetup | null };
   if (!o.simulator && !o.prometheus) throw new UsageError('pass --simulator, or --prometheus URL (with --kubeconfig F or the default kubeconfig)');
   if (o.simulator && (o.prometheus || o.kubeconfig)) throw new UsageError('--simulator starts its own simulator and Prometheus; do not combine it with --kubeconfig/--prometheus');
   if (o.reward !== undefined && !isLiveRewardName(o.reward)) throw new UsageError(`--reward must be one of ${LIVE_REWARD_NAMES.join(', ')}`);
@@ -46,6 +47,12 @@ export async function run(args: string[]): Promise<number> {
   const startConfig = recordedSetup.startConfig ? (recordedSetup.startConfig === 'current' ? undefined : recordedSetup.startConfig) : startText === 'current' ? undefined : parseConfig(startText, 'start-config');
   const bounds: Bounds = recordedSetup.bounds ?? { min: parseConfig(o.min!, 'min'), max: parseConfig(o.max!, 'max') };
   const dryRun = recordedSetup.dryRun ?? o['dry-run']!;
+  let updatePolicy: UpdatePolicy;
+  try {
+    updatePolicy = recordedSetup.updatePolicy ?? parseUpdatePolicy(o['update-policy']!, '--update-policy');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   // The reward the policy was trained on (with its recorded parameters), unless the run (or its record) names another.
   const checkpointDir = o.checkpoint ?? recorded!.checkpoint;
   const checkpointMeta = readCheckpointMeta(checkpointDir);
@@ -92,7 +99,7 @@ export async function run(args: string[]): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    const env = new ClusterEnv({ kube, metrics, reward: liveReward, bounds, timings, dryRun, startConfig, load });
+    const env = new ClusterEnv({ kube, metrics, reward: liveReward, bounds, timings, dryRun, startConfig, updatePolicy, load });
     const config: LiveRunConfig = {
       mode,
       checkpoint: o.checkpoint ? path.resolve(o.checkpoint) : '',
@@ -100,7 +107,7 @@ export async function run(args: string[]): Promise<number> {
       steps,
       seed,
       finetune: { batchSteps: intOption(o['batch-steps'], 'batch-steps', 8) },
-      setup: { target, timings, bounds, startConfig: startConfig ?? 'current', dryRun, reward, simulator: Boolean(o.simulator), load: loadSetup },
+      setup: { target, timings, bounds, startConfig: startConfig ?? 'current', dryRun, reward, simulator: Boolean(o.simulator), updatePolicy, load: loadSetup },
     };
     const result = await runLive(env, config, logFile, o.checkpoints!, { resume: o.resume, onProgress: (line) => console.log(line) });
     console.log(`\nrun ${result.runId}${result.resumed ? ' (resumed)' : ''}: step log ${result.logFile}`);

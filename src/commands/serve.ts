@@ -1,6 +1,8 @@
 /** `rl-autoscaler serve`: the policy server (learns PPO from the experience clients report). */
+import { DEFAULT_MAX_STALENESS } from '../server/experience-training';
 import { DEFAULT_TRAIN_BATCH } from '../server/learner';
 import { PolicyServer } from '../server/server';
+import { DEFAULT_LEARNER_NICENESS } from '../server/threaded-learner';
 import { intOption, parseOptions, rewardOption } from './args';
 import { UsageError } from './types';
 import { SERVE } from './definitions';
@@ -14,6 +16,10 @@ export async function run(args: string[]): Promise<number> {
   if (trainBatch < 2) throw new UsageError(`--train-batch must be at least 2, got ${trainBatch}`);
   const keep = intOption(opts['keep-checkpoints'], 'keep-checkpoints', 3);
   if (keep < 1) throw new UsageError(`--keep-checkpoints must be at least 1, got ${keep}`);
+  const staleness = intOption(opts['max-staleness'], 'max-staleness', DEFAULT_MAX_STALENESS);
+  if (staleness < 0) throw new UsageError(`--max-staleness must be at least 0, got ${staleness}`);
+  const niceness = intOption(opts['learner-niceness'], 'learner-niceness', DEFAULT_LEARNER_NICENESS);
+  if (niceness < 0 || niceness > 19) throw new UsageError(`--learner-niceness must be 0..19, got ${niceness}`);
   // The token may come from the environment so that it does not show in the process list.
   const token = opts.token ?? process.env.POLICY_SERVER_TOKEN;
   let server: PolicyServer;
@@ -28,6 +34,8 @@ export async function run(args: string[]): Promise<number> {
       reward: opts.reward === undefined ? undefined : rewardOption(opts.reward),
       keepCheckpoints: keep,
       seed: intOption(opts.seed, 'seed', 1),
+      maxStaleness: staleness,
+      learnerNiceness: niceness,
     });
   } catch (err) {
     if (/token|cannot switch to/.test((err as Error).message)) throw new UsageError((err as Error).message);

@@ -20,8 +20,15 @@ export async function run(args: string[]): Promise<number> {
     podStartDelayMs: nonNegative('pod-start-ms', intOption(opts['pod-start-ms'], 'pod-start-ms', 3000)),
     podStopDelayMs: nonNegative('pod-stop-ms', intOption(opts['pod-stop-ms'], 'pod-stop-ms', 2000)),
     measurementPeriodMs: nonNegative('period-ms', intOption(opts['period-ms'], 'period-ms', 10_000)) || 10_000,
+    kubernetesVersion: opts['k8s-version'],
+    nodeCpuMillis: intOption(opts['node-cpu-millis'], 'node-cpu-millis', 16_000),
+    resizeDelayMs: nonNegative('resize-ms', intOption(opts['resize-ms'], 'resize-ms', 300)),
+  }).catch((err: unknown) => {
+    // Bad --k8s-version or --node-cpu-millis: a usage error naming the value.
+    if (err instanceof Error && /Kubernetes version|node CPU|resize delay/.test(err.message)) throw new UsageError(err.message);
+    throw err;
   });
-  console.log(`simulator ready: api=${simulator.apiUrl} metrics=${simulator.metricsUrl} kubeconfig=${simulator.kubeconfigPath}`);
+  console.log(`simulator ready: api=${simulator.apiUrl} metrics=${simulator.metricsUrl} kubeconfig=${simulator.kubeconfigPath} app=${simulator.appUrl}`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -8,6 +8,7 @@
  * applies nothing. `makeClusterEnv` adds the episode wrappers (time limit, call order, statistics).
  */
 import type { DeploymentClient } from '../kube';
+import { InPlaceApplier, type ApplyResult, type InPlaceOptions, type UpdatePolicy } from '../kube-resize';
 import { toStepMetrics, type StepMetrics } from '../measurement';
 import type { MetricClient, WindowMetrics } from '../metric';
 import type { RewardFunction, RewardName } from '../reward';
@@ -56,6 +57,8 @@ export interface LiveStepInfo extends StepInfo {
   pods: string[];
   /** With a load source: the requests of the measurement window. */
   requests?: RequestStepMetrics;
+  /** How the change of this step was applied (in place, rollout, scale) and why; absent when none was sent. */
+  change?: { path: ApplyResult['path']; reason: string; resizedPods: string[]; fallback?: ApplyResult['fallback'] };
 }
 
 export interface ClusterEnvOptions {
@@ -75,6 +78,10 @@ export interface ClusterEnvOptions {
   /** Load driven and measured with each step (live-load.ts); without it, whatever traffic there is. */
   load?: LiveLoad;
   sleep?: (ms: number) => Promise<void>;
+  /** InPlacePreferred (default): a CPU-only change resizes the pods in place where the cluster can; Rollout: every change rolls. */
+  updatePolicy?: UpdatePolicy;
+  /** Fallback limits of an in-place change (Deferred 5 min, in progress 1 h by default). */
+  resize?: Omit<InPlaceOptions, 'updatePolicy'>;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -87,6 +94,7 @@ export class ClusterEnv implements Env {
   readonly timings: LiveTimings;
   readonly dryRun: boolean;
   private readonly kube: DeploymentClient;
+  private readonly applier: InPlaceApplier;
   private readonly metrics: MetricClient;
   private readonly startConfig?: ScalingConfig;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -97,6 +105,7 @@ export class ClusterEnv implements Env {
 
   constructor(options: ClusterEnvOptions) {
     this.kube = options.kube;
+    this.applier = new InPlaceApplier(options.kube, { ...options.resize, updatePolicy: options.updatePolicy });
     this.metrics = options.metrics;
     const reward = options.reward ?? 'classic';
     // Offline normalisers, so a live reward means what the same reward meant in training.
@@ -125,6 +134,10 @@ export class ClusterEnv implements Env {
     return this.load;
   }
 
+  get updatePolicy(): UpdatePolicy {
+    return this.applier.updatePolicy;
+  }
+
   /** The configuration the episode is in (after the last reset or step). */
   get config(): ScalingConfig | null {
     return this.last ? this.last.info.config : null;
@@ -143,13 +156,14 @@ export class ClusterEnv implements Env {
     this.load?.beginStep(this.steps);
     let target = await this.kube.readConfig();
     let applied = false;
+    let change: ApplyResult | undefined;
     if (!resuming && this.startConfig && !this.dryRun && !sameConfig(target, this.startConfig)) {
-      await this.kube.applyConfig(this.startConfig);
+      change = await this.applier.apply(this.startConfig);
       target = this.startConfig;
       applied = true;
     }
     assertOnGrid(target, `deployment ${this.kube.name} configuration`);
-    const result = await this.settleAndMeasure(target, applied, started);
+    const result = await this.settleAndMeasure(target, applied, started, change);
     this.last = result;
     return result;
   }
@@ -174,11 +188,12 @@ export class ClusterEnv implements Env {
       };
     } else {
       let applied = false;
+      let change: ApplyResult | undefined;
       if (!this.dryRun && !sameConfig(current, next)) {
-        await this.kube.applyConfig(next);
+        change = await this.applier.apply(next);
         applied = true;
       }
-      const measured = await this.settleAndMeasure(this.dryRun ? current : next, applied, started);
+      const measured = await this.settleAndMeasure(this.dryRun ? current : next, applied, started, change);
       result = { ...measured, reward: this.rewardOf(measured.info) };
     }
     this.last = { observation: result.observation, info: result.info };
@@ -198,7 +213,7 @@ export class ClusterEnv implements Env {
   }
 
   /** Waits for the rollout (when something was applied), the warm-up and the window, then measures. */
-  private async settleAndMeasure(config: ScalingConfig, applied: boolean, started: number): Promise<{ observation: Observation; info: LiveStepInfo }> {
+  private async settleAndMeasure(config: ScalingConfig, applied: boolean, started: number, change?: ApplyResult): Promise<{ observation: Observation; info: LiveStepInfo }> {
     const t0 = performance.now();
     // Also when nothing was applied: cheap when settled, and it catches changes made by others.
     await this.kube.waitForRollout({ timeoutMs: this.timings.rolloutTimeoutMs });
@@ -227,7 +242,18 @@ export class ClusterEnv implements Env {
     this.lastArrivalRate = arrivalRate;
     return {
       observation: { ...config, usedCpu: metrics.usedCpuCores, usedRam: metrics.usedRamGiB, ...loadFields },
-      info: { config: { ...config }, metrics, invalidAction: false, step: this.steps, timings, applied, dryRun: this.dryRun, pods, ...(requests ? { requests } : {}) },
+      info: {
+        config: { ...config },
+        metrics,
+        invalidAction: false,
+        step: this.steps,
+        timings,
+        applied,
+        dryRun: this.dryRun,
+        pods,
+        ...(change ? { change: { path: change.path, reason: change.reason, resizedPods: change.resizedPods, ...(change.fallback ? { fallback: change.fallback } : {}) } } : {}),
+        ...(requests ? { requests } : {}),
+      },
     };
   }
 }

@@ -1,9 +1,11 @@
 /**
- * The open-loop load generator: arrivals follow the rate λ(t) whatever the target does. A
- * scheduling loop wakes about every millisecond and starts every session whose intended time has
- * passed (one timer for the whole run, not one per arrival, which keeps send lateness low at
- * thousands of arrivals per second). An arrival beyond the cap on sessions in flight is counted
- * as dropped at once, never queued.
+ * The open-loop load generator: arrivals follow the rate λ(t) whatever the target does. One timer
+ * drives the run: each time it fires, every session whose intended time has passed starts, and
+ * the timer is set again for the next arrival (at least 1 ms and at most `maxSleepMs` ahead).
+ * At thousands of arrivals per second that is a batch per millisecond, not a timer per arrival;
+ * at low rates the process sleeps between arrivals instead of waking every millisecond, which
+ * on a busy machine costs CPU time that the scheduler then takes back as lateness. An arrival
+ * beyond the cap on sessions in flight is counted as dropped at once, never queued.
  */
 import { LoadRun, type CommonLoadOptions } from './run';
 import { scheduledArrivals, toRateFunction, type Rate, type RateFunction } from './rate';
@@ -14,15 +16,20 @@ export interface OpenLoopOptions extends CommonLoadOptions {
   process?: ArrivalProcess;
   /** Arrivals beyond this many sessions in flight are dropped. Default 10,000. */
   maxSessionsInFlight?: number;
-  /** How often the scheduling loop wakes. Default 1 ms. */
-  tickMs?: number;
+  /** The longest the scheduling loop sleeps when no arrival is due (it wakes for the next one). Default 50 ms. */
+  maxSleepMs?: number;
 }
 
 export class OpenLoopGenerator extends LoadRun {
   private rate: RateFunction;
   private readonly scheduler: ArrivalScheduler;
   private readonly maxSessionsInFlight: number;
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly maxSleepS: number;
+  private readonly tick = (): void => {
+    this.timer = null;
+    this.catchUp();
+  };
   private readonly due: number[] = [];
   /** Run time up to which expected arrivals have been added. */
   private expectedUpTo = 0;
@@ -33,7 +40,8 @@ export class OpenLoopGenerator extends LoadRun {
     this.rate = toRateFunction(rate);
     this.scheduler = new ArrivalScheduler(this.rate, { process: options.process ?? 'poisson', rng: this.arrivalRng });
     this.maxSessionsInFlight = options.maxSessionsInFlight ?? 10_000;
-    this.timer = setInterval(() => this.catchUp(), options.tickMs ?? 1);
+    this.maxSleepS = (options.maxSleepMs ?? 50) / 1000;
+    this.catchUp();
   }
 
   /** Replaces the rate function from now on; t stays the time since the run started. */
@@ -41,6 +49,8 @@ export class OpenLoopGenerator extends LoadRun {
     this.catchUp();
     this.rate = toRateFunction(rate);
     this.scheduler.setRate(this.rate);
+    // The next arrival under the new rate may come sooner than the timer is set for.
+    if (this.running) this.wakeForNextArrival(this.scheduler.position);
   }
 
   protected override catchUp(): number {
@@ -48,19 +58,32 @@ export class OpenLoopGenerator extends LoadRun {
     const horizon = this.nowS();
     this.due.length = 0;
     this.scheduler.advance(horizon, this.due);
+    // Counted once per tick, not per arrival: the statistics and metrics see one update per batch.
+    let dropped = 0;
     for (const tS of this.due) {
-      this.stats.arrival();
-      if (this.sessionsInFlight >= this.maxSessionsInFlight) this.stats.dropped();
+      if (this.sessionsInFlight >= this.maxSessionsInFlight) dropped++;
       else void this.launch(this.t0 + tS * 1000);
     }
+    this.stats.arrival(this.due.length);
+    this.stats.dropped(dropped);
     this.addExpected(scheduledArrivals(this.rate, this.expectedUpTo, horizon));
     this.expectedUpTo = horizon;
+    this.wakeForNextArrival(horizon);
     return horizon;
+  }
+
+  /** Sets the one timer for the next arrival after `nowS`, replacing any earlier setting. */
+  private wakeForNextArrival(nowS: number): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    const nextS = this.scheduler.nextArrivalBefore(nowS + this.maxSleepS);
+    // Whole milliseconds, rounded down: a wake-up a little early finds nothing due and sets the timer again.
+    this.timer = setTimeout(this.tick, Math.max(1, Math.floor((nextS - nowS) * 1000)));
   }
 
   protected override halt(): void {
     this.running = false;
-    clearInterval(this.timer);
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
   }
 
   protected override promisesRate(): boolean {

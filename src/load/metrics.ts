@@ -64,8 +64,8 @@ export class LoadMetrics {
 
   /** Pass as the run's `observer` option. */
   readonly observer: LoadObserver = {
-    onArrival: () => this.arrivals.inc(),
-    onDrop: () => this.dropped.inc(),
+    onArrival: (count) => this.arrivals.inc(count),
+    onDrop: (count) => this.dropped.inc(count),
     onRequest: (name, outcome, latencyMs) => this.observeRequest(name, outcome, latencyMs),
   };
 

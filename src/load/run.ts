@@ -36,7 +36,13 @@ export abstract class LoadRun {
   private readonly sessionRng: Rng;
   protected readonly timeoutMs: number;
   protected readonly stats: StatsRecorder;
-  private readonly sessions = new Set<Promise<void>>();
+  private inFlight = 0;
+  /** Told when the last session in flight ends (drain waits on it). */
+  private onIdle: (() => void) | null = null;
+  /** Bound once: every session calls it as it ends, without a promise or closure per session. */
+  private readonly sessionEnded = (): void => {
+    if (--this.inFlight === 0 && this.onIdle) this.onIdle();
+  };
   private windowStartS = 0;
   private expectedInWindow = 0;
   private expectedInTotal = 0;
@@ -62,7 +68,7 @@ export abstract class LoadRun {
   }
 
   get sessionsInFlight(): number {
-    return this.sessions.size;
+    return this.inFlight;
   }
 
   get isStopped(): boolean {
@@ -114,21 +120,31 @@ export abstract class LoadRun {
 
   /** Starts one session meant to start at `intendedStartMs` (performance.now() time); resolves when it ends. */
   protected launch(intendedStartMs: number): Promise<void> {
-    const session = new Session(this.target, this.stats, this.sessionRng.fork(), intendedStartMs);
-    const running = session.run(this.scenario).finally(() => this.sessions.delete(running));
-    this.sessions.add(running);
-    return running;
+    this.inFlight++;
+    // The seed a fork() would use, drawn in arrival order, so each session's choices stay reproducible.
+    return new Session(this.target, this.stats, this.sessionRng.nextUint32(), intendedStartMs).run(this.scenario, this.sessionEnded);
+  }
+
+  /** Resolves when no session is in flight. */
+  private idle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.onIdle = () => {
+        this.onIdle = null;
+        resolve();
+      };
+    });
   }
 
   private async drain(drainMs: number): Promise<void> {
-    if (this.sessions.size === 0) return;
+    if (this.inFlight === 0) return;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)));
-    await Promise.race([Promise.allSettled([...this.sessions]), deadline]);
+    await Promise.race([this.idle(), deadline]);
     clearTimeout(timer);
     // Aborting makes the remaining requests resolve at once; wait for their sessions to record it.
     this.target.close();
-    await Promise.allSettled([...this.sessions]);
+    await this.idle();
   }
 }
 

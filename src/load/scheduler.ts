@@ -71,6 +71,29 @@ export class ArrivalScheduler {
     return out;
   }
 
+  /**
+   * The run time of the next arrival if it comes before `limit` with the rate as it stands, else
+   * `limit`. Consumes nothing: the gap to the next arrival is already drawn, so this only walks
+   * the cells ahead. It lets a caller sleep until the next arrival instead of polling.
+   */
+  nextArrivalBefore(limit: number): number {
+    let t = this.cursor;
+    let remaining = this.remaining;
+    while (t < limit) {
+      const cellIndex = Math.floor(t / this.cell + 1e-9);
+      const cellEnd = Math.min((cellIndex + 1) * this.cell, limit);
+      const r = safeRate(this.rate, (cellIndex + 0.5) * this.cell);
+      const mass = r * (cellEnd - t);
+      if (mass < remaining) {
+        remaining -= mass;
+        t = cellEnd;
+        continue;
+      }
+      return t + remaining / r;
+    }
+    return limit;
+  }
+
   private nextGap(): number {
     if (this.process === 'even') return 1;
     // 1 - u lies in (0, 1], so the logarithm is finite.

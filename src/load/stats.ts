@@ -25,8 +25,9 @@ export type FailureCounts = Record<FailureReason, number>;
  * the one the statistics record: a session's first request timed from its intended start.
  */
 export interface LoadObserver {
-  onArrival?(): void;
-  onDrop?(): void;
+  /** `count` arrivals at once (one scheduling tick's). */
+  onArrival?(count: number): void;
+  onDrop?(count: number): void;
   /** Every request, `aborted` ones included (cut off by stop(); their latency means nothing). */
   onRequest?(name: string, outcome: Outcome, latencyMs: number): void;
 }
@@ -145,12 +146,45 @@ class Accumulator {
     };
   }
 
+  /** Adds another period's counts and histograms to this one. */
+  add(other: Accumulator): void {
+    this.arrivals += other.arrivals;
+    this.sent += other.sent;
+    this.dropped += other.dropped;
+    this.completed += other.completed;
+    this.ok += other.ok;
+    const r = this.requests;
+    const o = other.requests;
+    r.sent += o.sent;
+    r.ok += o.ok;
+    r.failedTotal += o.failedTotal;
+    r.aborted += o.aborted;
+    r.failed.http += o.failed.http;
+    r.failed.timeout += o.failed.timeout;
+    r.failed.connection += o.failed.connection;
+    this.latency.add(other.latency);
+    this.session.add(other.session);
+    this.lateness.add(other.lateness);
+    for (const [name, h] of other.byName) {
+      let mine = this.byName.get(name);
+      if (!mine) {
+        mine = newHistogram();
+        this.byName.set(name, mine);
+      }
+      mine.add(h);
+    }
+  }
+
   destroy(): void {
     for (const h of [this.latency, this.session, this.lateness, ...this.byName.values()]) h.destroy();
   }
 }
 
-/** Records every event into the current window and the run's totals. */
+/**
+ * Records every event once, into the current window; a taken window is added to the run's
+ * totals, and totals() reads both. Each request then costs one histogram record per histogram,
+ * not two.
+ */
 export class StatsRecorder {
   private window = new Accumulator();
   private readonly total = new Accumulator();
@@ -160,51 +194,50 @@ export class StatsRecorder {
     private readonly observer: LoadObserver = {},
   ) {}
 
-  arrival(): void {
-    this.window.arrivals++;
-    this.total.arrivals++;
-    this.observer.onArrival?.();
+  /** Counts `count` arrivals (one timer tick's worth at once in open loop). */
+  arrival(count = 1): void {
+    if (count <= 0) return;
+    this.window.arrivals += count;
+    this.observer.onArrival?.(count);
   }
 
-  dropped(): void {
-    this.window.dropped++;
-    this.total.dropped++;
-    this.observer.onDrop?.();
+  dropped(count = 1): void {
+    if (count <= 0) return;
+    this.window.dropped += count;
+    this.observer.onDrop?.(count);
   }
 
   sessionStarted(latenessMs: number): void {
-    const us = toMicros(latenessMs);
-    for (const a of [this.window, this.total]) {
-      a.sent++;
-      a.lateness.recordValue(us);
-    }
+    this.window.sent++;
+    this.window.lateness.recordValue(toMicros(latenessMs));
   }
 
   sessionEnded(allOk: boolean, durationMs: number): void {
-    const us = toMicros(durationMs);
-    for (const a of [this.window, this.total]) {
-      a.completed++;
-      if (allOk) a.ok++;
-      a.session.recordValue(us);
-    }
+    this.window.completed++;
+    if (allOk) this.window.ok++;
+    this.window.session.recordValue(toMicros(durationMs));
   }
 
   request(name: string, outcome: Outcome, latencyMs: number): void {
-    const us = toMicros(latencyMs);
-    this.window.recordRequest(name, outcome, us);
-    this.total.recordRequest(name, outcome, us);
+    this.window.recordRequest(name, outcome, toMicros(latencyMs));
     this.observer.onRequest?.(name, outcome, latencyMs);
   }
 
   /** Returns the window's statistics and starts a new window. */
   takeWindow(startS: number, endS: number, expected: number | null): LoadStats {
     const stats = this.window.summary(this.mode, startS, endS, expected);
+    this.total.add(this.window);
     this.window.destroy();
     this.window = new Accumulator();
     return stats;
   }
 
   totals(startS: number, endS: number, expected: number | null): LoadStats {
-    return this.total.summary(this.mode, startS, endS, expected);
+    const all = new Accumulator();
+    all.add(this.total);
+    all.add(this.window);
+    const stats = all.summary(this.mode, startS, endS, expected);
+    all.destroy();
+    return stats;
   }
 }

@@ -23,7 +23,7 @@ import { configMeans, residualRatios } from './dataset-means';
 import { noNoise, residualNoise, type NoiseSource } from './noise';
 import { checkParameters, type ModelParameters } from './parameters';
 import { responseTimeQuantile } from './queue';
-import { checkConfig, podCapacity, podCpuCores, podMemoryGiB, podSteadyState } from './steady-state';
+import { checkConfig, podCapacity, podCpuCores, podMemoryGiB, podSteadyState, queueRoom } from './steady-state';
 import { transitionCost } from './transition';
 import type { ModelConfig, PerformanceModel, Prediction } from './types';
 
@@ -81,6 +81,10 @@ export function createPerformanceModel(parameters: ModelParameters, noise: Noise
     serviceTimeMs(config) {
       checkConfig(config);
       return 1000 / podCapacity(p, config);
+    },
+    queueRoom(config) {
+      checkConfig(config);
+      return queueRoom(p, podCapacity(p, config));
     },
   };
 }

@@ -75,4 +75,6 @@ export interface PerformanceModel {
   transition(from: ModelConfig, to: ModelConfig, offeredRps?: number): TransitionCost;
   /** Mean service time of one request on a pod of this configuration, ms (for real-time queues). */
   serviceTimeMs(config: ModelConfig): number;
+  /** Requests a pod of this configuration holds (in service and waiting) before it refuses more. */
+  queueRoom(config: ModelConfig): number;
 }

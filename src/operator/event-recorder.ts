@@ -16,6 +16,7 @@ export type EventType = 'Normal' | 'Warning';
 /** Reasons, CamelCase as Kubernetes writes them. */
 export type EventReason =
   | 'ConfigApplied'
+  | 'InPlaceResizeFellBack'
   | 'ApplyFailed'
   | 'Recommended'
   | 'FallbackActivated'

@@ -8,6 +8,7 @@
  */
 import type * as k8s from '@kubernetes/client-node';
 import { DeploymentClient, isRolloutComplete, KubeError, type DeploymentTarget } from '../kube';
+import { InPlaceApplier, type ApplyResult } from '../kube-resize';
 import { MetricClient, type WindowMetrics } from '../metric';
 import { actionMask, assertOnGrid, formatConfig, SpaceError, type Observation, type ScalingConfig } from '../space';
 import { apiErrorText, httpStatusOf, type AutoscalerApi } from './api';
@@ -43,11 +44,15 @@ interface GenerationClients {
   generation: number | undefined;
   spec: AutoscalerSpec;
   kube: DeploymentClient;
+  /** Applies a change in place or by a rollout, as spec.updatePolicy and the cluster allow. */
+  applier: InPlaceApplier;
   metrics: MetricClient;
   /** With spec.load or spec.slo. */
   load?: RequestMetricClient;
   policy: PolicySource;
 }
+
+const PATH_NAMES: Record<ApplyResult['path'], string> = { unchanged: 'Unchanged', scale: 'Scale', 'in-place': 'InPlace', rollout: 'Rollout' };
 
 export class Reconciler {
   private clients: GenerationClients | null = null;
@@ -103,6 +108,17 @@ export class Reconciler {
       return { kind: 'done', nextTickMs };
     }
     this.lastWarning.delete('target');
+
+    // Pods that came up from the template since a CPU change in place (scale-up, a replaced pod)
+    // get the CPU the deployment runs with.
+    if (spec.mode === 'Apply' && spec.updatePolicy === 'InPlacePreferred') {
+      try {
+        const resized = await clients.applier.syncPodCpu();
+        if (resized.length > 0) this.log.info('resized new pods in place', { pods: resized, cpuMillis: current.cpuMillis });
+      } catch (err) {
+        this.log.warn('could not resize new pods in place', { error: errorText(err) });
+      }
+    }
 
     // One change at a time: measuring or changing during a rollout would mix configurations.
     const rollout = await clients.kube.rolloutState().catch((err: unknown) => err as Error);
@@ -196,10 +212,12 @@ export class Reconciler {
     await this.clients?.policy.close();
     const timeoutMs = spec.metrics.timeoutSeconds * 1000;
     const target: DeploymentTarget = spec.target;
+    const kube = new DeploymentClient(this.deps.kubeConfig, target, { maxAttempts: 3, retryDelayMs: 100 });
     this.clients = {
       generation,
       spec,
-      kube: new DeploymentClient(this.deps.kubeConfig, target, { maxAttempts: 3, retryDelayMs: 100 }),
+      kube,
+      applier: new InPlaceApplier(kube, { updatePolicy: spec.updatePolicy, deferredTimeoutMs: spec.resizeFallback.deferredSeconds * 1000, inProgressTimeoutMs: spec.resizeFallback.inProgressSeconds * 1000 }),
       metrics: new MetricClient({ url: spec.metrics.prometheusUrl, timeoutMs, retryDelayMs: Math.min(500, timeoutMs / 4), requestTimeoutMs: Math.min(5000, timeoutMs) }),
       load: loadClient(spec),
       policy: createPolicySource(spec.policy, { timeoutMs: Math.min(10_000, spec.intervalSeconds * 1000) }),
@@ -252,16 +270,19 @@ export class Reconciler {
       return { applied: false, note: `not applied: the last change was ${Math.round((nowMs - memory.lastChangeMs) / 1000)} s ago, less than one interval` };
     }
     try {
-      const patch = await clients.kube.applyConfig(decision.decided);
+      const result = await clients.applier.apply(decision.decided);
       memory.lastChangeMs = nowMs;
+      const path = PATH_NAMES[result.path];
       // Recorded at once, not with the rest of the status: an operator restarted in between
       // would otherwise not know of this change.
-      await this.writeStatusFields({ lastChangeTime: memoryToStatus(memory).lastChangeTime });
+      const lastUpdate = { time: iso(this.now()), change, path, reason: result.reason, ...(result.fallback ? { fallback: `${result.fallback.cause}: ${result.fallback.message}` } : {}) };
+      await this.writeStatusFields({ lastChangeTime: memoryToStatus(memory).lastChangeTime, lastUpdate });
       // The trends that led here are spent; the next change must be asked for again.
       this.stabiliser = {};
-      await this.deps.events.record(object.metadata, 'Normal', 'ConfigApplied', `applied ${change} (${decision.source.toLowerCase()}): ${decision.reason}`);
-      this.log.info('applied', { change, patch });
-      return { applied: true };
+      await this.deps.events.record(object.metadata, 'Normal', 'ConfigApplied', `applied ${change} (${decision.source.toLowerCase()}) by ${path}: ${decision.reason}; ${result.reason}`);
+      if (result.fallback) await this.deps.events.record(object.metadata, 'Warning', 'InPlaceResizeFellBack', `in-place resize of pod ${result.fallback.pod} given up (${result.fallback.cause}): ${result.fallback.message}; rolled out instead`);
+      this.log.info('applied', { change, path, reason: result.reason, patch: result.patch, resizedPods: result.resizedPods, ...(result.fallback ? { fallback: result.fallback } : {}) });
+      return { applied: true, note: `applied by ${path}: ${result.reason}` };
     } catch (err) {
       const message = `could not apply ${change}: ${errorText(err)}`;
       await this.deps.events.record(object.metadata, 'Warning', 'ApplyFailed', message);

@@ -91,6 +91,8 @@ export interface RLAutoscalerStatus {
   lastDecision?: StatusDecision;
   /** When the operator last changed the deployment (Apply mode), with milliseconds; read back on restart. */
   lastChangeTime?: string;
+  /** How the last change was applied (in place, rollout, scale) and why. */
+  lastUpdate?: { time: string; change: string; path: string; reason: string; fallback?: string };
   /** Failures in a row under the observedGeneration spec; read back on restart. */
   consecutiveFailures?: { policy: number; metrics: number };
 }

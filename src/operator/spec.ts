@@ -5,6 +5,7 @@
  * on that (an older CRD, or a server without validation, must not crash the operator).
  */
 import type { DeploymentTarget } from '../kube';
+import { UPDATE_POLICIES, type UpdatePolicy } from '../kube-resize';
 import { KNOB_UNIT, KNOBS, LEVELS, type Bounds, type Knob } from '../space';
 
 export type Mode = 'Recommend' | 'Apply';
@@ -50,6 +51,10 @@ export interface AutoscalerSpec {
   /** With either: the load and its latency are read each interval and shown in the status. */
   slo?: SloSpec;
   load?: LoadSourceSpec;
+  /** InPlacePreferred: a CPU-only change resizes the pods in place where the cluster can; Rollout: every change rolls. */
+  updatePolicy: UpdatePolicy;
+  /** When an in-place resize is given up for a rollout (VPA's InPlaceOrRecreate limits by default). */
+  resizeFallback: { deferredSeconds: number; inProgressSeconds: number };
 }
 
 export const SLO_PERCENTILES: readonly SloSpec['percentile'][] = [50, 95, 99];
@@ -65,6 +70,9 @@ export const DEFAULTS = {
   scaleDownWindowSeconds: 300,
   failureThreshold: 3,
   targetCpuUtilizationPercentage: 70,
+  updatePolicy: 'InPlacePreferred' as UpdatePolicy,
+  resizeDeferredSeconds: 300,
+  resizeInProgressSeconds: 3600,
 };
 
 export type SpecResult = { ok: true; spec: AutoscalerSpec } | { ok: false; errors: string[] };
@@ -170,6 +178,14 @@ export function parseSpec(raw: unknown, namespace: string): SpecResult {
   const targetPercent = r.integer(fallbackRaw, 'targetCPUUtilizationPercentage', 'safety.fallback.targetCPUUtilizationPercentage', DEFAULTS.targetCpuUtilizationPercentage, 1, 100);
 
   const { slo, load } = readLoadFields(r, raw);
+  let updatePolicy = DEFAULTS.updatePolicy;
+  if (raw.updatePolicy !== undefined && raw.updatePolicy !== null) {
+    if (!(UPDATE_POLICIES as readonly unknown[]).includes(raw.updatePolicy)) r.errors.push(`spec.updatePolicy = ${JSON.stringify(raw.updatePolicy)} must be one of ${UPDATE_POLICIES.join(', ')}`);
+    else updatePolicy = raw.updatePolicy as UpdatePolicy;
+  }
+  const resizeRaw = r.object(raw, 'resizeFallback', 'resizeFallback', false);
+  const deferredSeconds = r.integer(resizeRaw, 'deferredSeconds', 'resizeFallback.deferredSeconds', DEFAULTS.resizeDeferredSeconds, 1, 86_400);
+  const inProgressSeconds = r.integer(resizeRaw, 'inProgressSeconds', 'resizeFallback.inProgressSeconds', DEFAULTS.resizeInProgressSeconds, 1, 86_400);
 
   if (r.errors.length > 0) return { ok: false, errors: r.errors };
   return {
@@ -184,6 +200,8 @@ export function parseSpec(raw: unknown, namespace: string): SpecResult {
       safety: { maxLevelChange, scaleUpWindowSeconds, scaleDownWindowSeconds, failureThreshold, targetCpuUtilisation: targetPercent / 100 },
       ...(slo ? { slo } : {}),
       ...(load ? { load } : {}),
+      updatePolicy,
+      resizeFallback: { deferredSeconds, inProgressSeconds },
     },
   };
 }

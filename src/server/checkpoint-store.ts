@@ -14,6 +14,8 @@ export interface ServerCheckpointMeta {
   trainedThroughSeq: number;
   /** Transitions trained on so far. */
   stepsTrained: number;
+  /** Transitions with seq <= trainedThroughSeq dropped as stale (0 in checkpoints older than the count). */
+  droppedStale?: number;
   /** The checkpoint these weights were trained from (a folder path), or null. */
   parent: string | null;
   /** The last update's statistics. */
@@ -51,7 +53,8 @@ export class CheckpointStore {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Error(`${dir}/meta.json: metrics.${key} is ${JSON.stringify(v)}, not a count (not a policy-server checkpoint?)`);
       return v;
     };
-    return { dir, meta: { version: number('policyVersion'), trainedThroughSeq: number('trainedThroughSeq'), stepsTrained: number('stepsTrained'), parent } };
+    const droppedStale = metrics.droppedStaleSteps === undefined ? 0 : number('droppedStaleSteps');
+    return { dir, meta: { version: number('policyVersion'), trainedThroughSeq: number('trainedThroughSeq'), stepsTrained: number('stepsTrained'), droppedStale, parent } };
   }
 
   /** Saves through `write`, which writes the checkpoint at the given path atomically; prunes old ones. */

@@ -56,6 +56,35 @@ export interface ServerStatus {
   /** The reward the server's policy learns from: the one its clients are to compute. */
   reward: string;
   checkpoint: string | null;
+  learner?: LearnerStatus;
+}
+
+export interface LearnerStatus {
+  state: 'idle' | 'training';
+  policy_version: number;
+  queued_steps: number;
+  dropped_stale_steps: number;
+  max_staleness: number;
+  last_update_time: string | null;
+}
+
+/** A runner's batch: each episode a stretch of steps acted by the policy of `policy_version`. */
+export interface ExperienceBatchBody {
+  policy_version: number;
+  episodes: {
+    steps: { observation: Observation; action: number; log_prob: number; value: number; reward: number }[];
+    end: { observation: Observation; terminated: boolean; bootstrap_value?: number };
+  }[];
+}
+
+export interface ExperienceAck {
+  accepted_steps: number;
+  episodes: number;
+  /** The server's policy version now: a runner behind it fetches new weights. */
+  policy_version: number;
+  /** Steps waiting for the learner, and steps per update: a runner ahead of the learner waits. */
+  queued_steps: number;
+  train_batch: number;
 }
 
 export interface EndResult {
@@ -207,6 +236,11 @@ export class PolicyClient {
   /** Credits a reward to the episode's last action (rewards add up until the next action). */
   async logReturns(episodeId: string, reward: number, info?: Record<string, unknown>): Promise<void> {
     await this.request('POST', `/v1/episodes/${encodeURIComponent(episodeId)}/returns`, info === undefined ? { reward } : { reward, info });
+  }
+
+  /** Reports finished stretches of experience in one request (POST /v1/experience; see runner.ts). */
+  async postExperience(batch: ExperienceBatchBody): Promise<ExperienceAck> {
+    return (await this.request<ExperienceAck>('POST', '/v1/experience', batch)).body;
   }
 
   /** Ends an episode; `terminated` only for a true terminal state (a time limit is not one). */

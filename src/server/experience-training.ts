@@ -63,8 +63,19 @@ export interface TrainingEvents {
   onError?(err: Error): void;
 }
 
+/** Policy versions a step may lag behind the learner and still be trained on, unless told. */
+export const DEFAULT_MAX_STALENESS = 1;
+
 export class Trainer {
   private buffer: Transition[] = [];
+  /** Versions a step may lag behind the current policy; older steps are dropped (PPO is on-policy). */
+  maxStaleness = DEFAULT_MAX_STALENESS;
+  /** Stale steps inside the newest checkpoint (seq <= trainedThroughSeq): a replay skips them. */
+  private droppedThroughCheckpoint: number;
+  /** Seqs of stale steps dropped after it: a replay meets them again. */
+  private droppedSince: number[] = [];
+  /** Wall-clock time (ms since the epoch) of the last finished update, or null. */
+  lastUpdateTime: number | null = null;
   private running = false;
   private readonly history: HistoryRecord[];
   /** Rewards so far of each open episode, and the returns of ended ones not yet trained on (by the seq of their last transition). */
@@ -89,6 +100,7 @@ export class Trainer {
   ) {
     this.stepsTrained = resumed?.meta.stepsTrained ?? 0;
     this.trainedThroughSeq = resumed?.meta.trainedThroughSeq ?? 0;
+    this.droppedThroughCheckpoint = resumed?.meta.droppedStale ?? 0;
     this.lastCheckpoint = resumed?.dir ?? parent;
     // A restart goes on with its newest checkpoint's history; a starting checkpoint's is its own run's.
     this.history = historyToContinue(resumed?.dir ?? null);
@@ -97,6 +109,14 @@ export class Trainer {
 
   get buffered(): number {
     return this.buffer.length;
+  }
+
+  /**
+   * Steps dropped as stale in this state dir, over restarts: with the steps trained and those
+   * queued, it accounts for every transition of a training-enabled episode in the log.
+   */
+  get droppedStale(): number {
+    return this.droppedThroughCheckpoint + this.droppedSince.length;
   }
 
   get busy(): boolean {
@@ -114,12 +134,31 @@ export class Trainer {
       this.episodeRewards.set(transition.episode, sum);
     }
     if (transition.seq <= this.trainedThroughSeq) return; // already inside the loaded checkpoint
+    if (this.isStale(transition)) {
+      this.droppedSince.push(transition.seq);
+      return;
+    }
     // Durable order is log order, so this is almost always an append; keep it sorted regardless,
     // because a batch must be a prefix in log order for trainedThroughSeq to mean anything.
     let i = this.buffer.length;
     while (i > 0 && this.buffer[i - 1].seq > transition.seq) i--;
     this.buffer.splice(i, 0, transition);
     if (!this.running && this.buffer.length >= this.trainBatch) void this.trainWhileFull();
+  }
+
+  /** Acted by a policy more than maxStaleness versions behind the current one. */
+  private isStale(transition: Transition): boolean {
+    return this.backend.version - transition.step.policyVersion > this.maxStaleness;
+  }
+
+  /** Drops buffered steps that the last update made stale; they never become current again. */
+  private dropStale(): void {
+    const kept: Transition[] = [];
+    for (const t of this.buffer) {
+      if (this.isStale(t)) this.droppedSince.push(t.seq);
+      else kept.push(t);
+    }
+    this.buffer = kept;
   }
 
   /** Resolves when no update is running. */
@@ -152,10 +191,16 @@ export class Trainer {
           version: this.backend.version,
           trainedThroughSeq: throughSeq,
           stepsTrained: this.stepsTrained + batch.length,
+          droppedStale: this.droppedThroughCheckpoint + this.droppedSince.filter((seq) => seq <= throughSeq).length,
           parent: this.lastCheckpoint,
           stats,
         };
-        const metrics: Record<string, number> = { policyVersion: meta.version, trainedThroughSeq: throughSeq, stepsTrained: meta.stepsTrained };
+        const metrics: Record<string, number> = {
+          policyVersion: meta.version,
+          trainedThroughSeq: throughSeq,
+          stepsTrained: meta.stepsTrained,
+          droppedStaleSteps: meta.droppedStale!,
+        };
         for (const [key, value] of Object.entries(stats)) if (Number.isFinite(value)) metrics[key] = value;
         const history = [...this.history, record];
         const checkpoint = await this.store.save(meta, (dir) =>
@@ -167,7 +212,11 @@ export class Trainer {
         this.buffer = this.buffer.slice(batch.length);
         this.stepsTrained = meta.stepsTrained;
         this.trainedThroughSeq = throughSeq;
+        this.droppedThroughCheckpoint = meta.droppedStale!;
+        this.droppedSince = this.droppedSince.filter((seq) => seq > throughSeq);
         this.lastCheckpoint = checkpoint;
+        this.lastUpdateTime = Date.now();
+        this.dropStale();
         this.events.onUpdate?.({ version: meta.version, stats, seconds: (performance.now() - started) / 1000, checkpoint });
       }
     } catch (err) {

@@ -24,6 +24,8 @@ export interface LearnerBackend {
   save(dir: string, record: CheckpointRecord): Promise<void>;
   /** The acting weights (a snapshot). */
   weights(): PolicyWeights;
+  /** Releases what the backend holds (a learner thread). */
+  close?(): Promise<void>;
 }
 
 /** What a server checkpoint records besides the weights. */
@@ -81,7 +83,7 @@ export class PpoBackend implements LearnerBackend {
   private readonly actRng: Rng;
   private readonly config: PpoConfig;
   private readonly reward: RewardFunction;
-  private backendName = 'unknown';
+  backendName = 'unknown';
   version: number;
 
   private constructor(options: PpoBackendOptions, root: Rng) {

@@ -19,7 +19,8 @@ import { SPACE_SCHEMA } from '../space';
 import { MicroBatcher } from './batcher';
 import { CheckpointStore } from './checkpoint-store';
 import type { Decision, DecisionRequest } from './batch-decisions';
-import { EpisodeStore } from './episode-store';
+import { EpisodeStore, type Transition } from './episode-store';
+import { EXPERIENCE_BODY_LIMIT, parseExperienceBatch } from './experience-batch';
 import { HttpError } from './errors';
 import type { ExperienceEvent } from './experience-events';
 import { ExperienceLog, readExperienceLog } from './experience-log';
@@ -27,7 +28,8 @@ import { BearerAuth, DEFAULT_BODY_LIMIT, isLoopback, readJsonBody, sendError, se
 import { DEFAULT_TRAIN_BATCH, loadPolicyWeights, PpoBackend, serverPpoConfig, serverReward, type LearnerBackend } from './learner';
 import { ServerMetrics } from './server-metrics';
 import { Router } from './router';
-import { Trainer } from './experience-training';
+import { DEFAULT_MAX_STALENESS, Trainer } from './experience-training';
+import { ThreadedPpoBackend } from './threaded-learner';
 import { parseActionRequest, parseEnd, parseEpisodeId, parseLogAction, parseReturns, parseStartEpisode, USAGE_LIMITS } from './validation';
 import { encodeWeights } from './weights-codec';
 
@@ -58,6 +60,12 @@ export interface PolicyServerOptions {
   maxBatchDelayMs?: number;
   /** A learner to use instead of PPO (tests). */
   backend?: LearnerBackend;
+  /** Run PPO updates in a worker thread, so requests never wait for them (default true). */
+  learnerThread?: boolean;
+  /** Policy versions a step may lag behind and still be trained on (default 1). */
+  maxStaleness?: number;
+  /** Niceness the learner thread adds to the process's (default 10; 0 for an even share of the CPUs). */
+  learnerNiceness?: number;
   log?: (message: string) => void;
 }
 
@@ -106,6 +114,8 @@ export class PolicyServer {
       this.auth = new BearerAuth(o.token);
     }
     const trainBatch = o.trainBatch ?? DEFAULT_TRAIN_BATCH;
+    const maxStaleness = o.maxStaleness ?? DEFAULT_MAX_STALENESS;
+    if (!Number.isInteger(maxStaleness) || maxStaleness < 0) throw new Error(`max staleness must be an integer >= 0, got ${maxStaleness}`);
     if (!Number.isInteger(trainBatch) || trainBatch < 2) throw new Error(`train batch must be an integer >= 2, got ${trainBatch}`);
     fs.mkdirSync(o.stateDir, { recursive: true });
 
@@ -125,14 +135,16 @@ export class PolicyServer {
     const startMeta = resumed ? readCheckpointMeta(resumed.dir) : parent ? readCheckpointMeta(parent) : null;
     this.reward = rewardToLearn(o.reward, startMeta, resumed !== null);
     this.log(`learning from rewards computed with ${this.reward}`);
+    const learning = {
+      config: serverPpoConfig(trainBatch, o.seed ?? 1, o.ppo, startMeta?.config),
+      weights: resumed ? loadPolicyWeights(resumed.dir) : parent ? loadPolicyWeights(parent) : undefined,
+      version: resumed?.meta.version ?? 0,
+    };
     this.backend =
       o.backend ??
-      (await PpoBackend.create({
-        config: serverPpoConfig(trainBatch, o.seed ?? 1, o.ppo, startMeta?.config),
-        reward: serverReward(this.reward),
-        weights: resumed ? loadPolicyWeights(resumed.dir) : parent ? loadPolicyWeights(parent) : undefined,
-        version: resumed?.meta.version ?? 0,
-      }));
+      (o.learnerThread === false
+        ? await PpoBackend.create({ ...learning, reward: serverReward(this.reward) })
+        : await ThreadedPpoBackend.create({ ...learning, reward: this.reward, niceness: o.learnerNiceness }));
 
     const file = path.resolve(o.stateDir, EXPERIENCE_FILE);
     this.trainer = new Trainer(this.backend, store, trainBatch, resumed, parent, file, {
@@ -145,6 +157,7 @@ export class PolicyServer {
       },
       onError: (err) => this.log(`training failed, experience kept for the next attempt: ${err.message}`),
     });
+    this.trainer.maxStaleness = maxStaleness;
     this.metrics.policyVersion.set(this.backend.version);
 
     // Replay: the same code path as live requests rebuilds episodes and the training buffer.
@@ -230,6 +243,30 @@ export class PolicyServer {
     }
   }
 
+  /**
+   * Logs and applies a run of events as one group: they share one fsync, and their transitions
+   * reach the learner once all are durable. The events must be valid (parsed) already.
+   */
+  private async recordBatch(events: ExperienceEvent[]): Promise<void> {
+    const transitions: Transition[] = [];
+    const durables: Promise<void>[] = [];
+    for (const event of events) {
+      const { seq, durable } = this.experience.append(event);
+      if (seq < 0) throw new HttpError(503, 'storage_failed', 'the experience log has failed; nothing can be recorded');
+      durables.push(durable);
+      const transition = this.episodes.apply(event, seq);
+      if (transition) transitions.push(transition);
+    }
+    try {
+      await Promise.all(durables);
+    } catch (err) {
+      throw new HttpError(503, 'storage_failed', `experience could not be stored: ${(err as Error).message}`);
+    }
+    this.metrics.experienceStored.inc(events.length);
+    for (const t of transitions) this.trainer.add(t);
+    this.metrics.transitionsBuffered.set(this.trainer.buffered);
+  }
+
   /** Runs a handler holding the episode, so that its requests cannot interleave. */
   private async withEpisode<T>(id: string, body: (episode: ReturnType<EpisodeStore['get']>) => Promise<T>): Promise<T> {
     const episode = this.episodes.acquire(parseEpisodeId(id));
@@ -262,6 +299,14 @@ export class PolicyServer {
         train_batch: this.trainer.trainBatch,
         reward: this.reward,
         checkpoint: this.trainer.lastCheckpoint,
+        learner: {
+          state: this.trainer.busy ? 'training' : 'idle',
+          policy_version: this.backend.version,
+          queued_steps: this.trainer.buffered,
+          dropped_stale_steps: this.trainer.droppedStale,
+          max_staleness: this.trainer.maxStaleness,
+          last_update_time: this.trainer.lastUpdateTime === null ? null : new Date(this.trainer.lastUpdateTime).toISOString(),
+        },
       }),
     );
     r.add('GET', '/v1/weights', (req, res) => {
@@ -319,6 +364,22 @@ export class PolicyServer {
       });
     });
 
+    r.add('POST', '/v1/experience', async (req, res) => {
+      const body = await readJsonBody(req, Math.max(EXPERIENCE_BODY_LIMIT, this.options.bodyLimit ?? 0));
+      const batch = parseExperienceBatch(body, this.backend.version, randomUUID);
+      await this.recordBatch(batch.episodes.flat());
+      this.metrics.episodesStarted.inc({ training: 'true' }, batch.episodes.length);
+      this.metrics.episodesEnded.inc(batch.episodes.length);
+      this.metrics.decisions.inc({ source: 'client' }, batch.steps);
+      sendJson(res, 200, {
+        accepted_steps: batch.steps,
+        episodes: batch.episodes.length,
+        policy_version: this.backend.version,
+        queued_steps: this.trainer.buffered,
+        train_batch: this.trainer.trainBatch,
+      });
+    });
+
     r.add('POST', '/v1/episodes/:id/end', async (req, res, { id }) => {
       const body = await this.body(req);
       await this.withEpisode(id, async (episode) => {
@@ -349,6 +410,7 @@ export class PolicyServer {
     });
     await this.trainer.idle();
     await this.experience.close();
+    await this.backend.close?.();
   }
 }
 

@@ -29,7 +29,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** The body as an object with only `allowed` keys. */
-function objectWith(value: unknown, field: string, allowed: readonly string[]): Record<string, unknown> {
+export function objectWith(value: unknown, field: string, allowed: readonly string[]): Record<string, unknown> {
   if (!isPlainObject(value)) throw invalidField(field, `must be a JSON object, got ${describe(value)}`);
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) throw invalidField(field === 'body' ? key : `${field}.${key}`, `unknown field (expected ${allowed.join(', ')})`);
@@ -43,7 +43,7 @@ export function finiteNumber(value: unknown, field: string, min: number, max: nu
   return value;
 }
 
-function booleanField(value: unknown, field: string, fallback?: boolean): boolean {
+export function booleanField(value: unknown, field: string, fallback?: boolean): boolean {
   if (value === undefined && fallback !== undefined) return fallback;
   if (typeof value !== 'boolean') throw invalidField(field, `must be true or false, got ${describe(value)}`);
   return value;

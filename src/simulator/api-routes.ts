@@ -35,6 +35,18 @@ export interface ApiHandlerContext {
   extraRoutes: Record<string, () => { contentType: string; body: string }>;
   /** Open watch responses, closed when the simulator stops. */
   watches: Set<ServerResponse>;
+  /** Subresources beyond status and scale, by `resource/subresource` (e.g. `pods/resize`). */
+  subresources?: Record<string, SubresourceHandler>;
+  /** The Kubernetes minor version reported at /version (default: discovery's). */
+  kubernetesMinor?: number;
+}
+
+/**
+ * A subresource whose reads return the object and whose writes (update or patch, already applied
+ * to the object) are checked and stored by `write`.
+ */
+export interface SubresourceHandler {
+  write(current: KubeObject, next: KubeObject): KubeObject;
 }
 
 interface Target {
@@ -70,7 +82,7 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
 }
 
 /** Resolves /api/v1/... or /apis/<group>/<version>/... into a resource target. */
-function resolveTarget(store: ObjectStore, group: string, version: string, rest: string[]): Target {
+function resolveTarget(store: ObjectStore, group: string, version: string, rest: string[], extraSubresources: Record<string, SubresourceHandler> = {}): Target {
   let namespace: string | undefined;
   let parts = rest;
   if (parts[0] === 'namespaces' && parts.length >= 3 && !(group === '' && (parts[2] === 'status' || parts[2] === 'finalize'))) {
@@ -81,7 +93,8 @@ function resolveTarget(store: ObjectStore, group: string, version: string, rest:
   if (!resource || extra.length > 0) throw new ApiError(404, 'the server could not find the requested resource');
   const type = store.requireType(group, version, resource);
   if (!type.namespaced && namespace) throw new ApiError(404, `${resource} are not namespaced`);
-  if (subresource && !((subresource === 'status' && type.status) || (subresource === 'scale' && type.scale))) {
+  const isExtra = group === '' && subresource !== undefined && extraSubresources[`${resource}/${subresource}`] !== undefined;
+  if (subresource && !((subresource === 'status' && type.status) || (subresource === 'scale' && type.scale) || isExtra)) {
     throw new ApiError(404, `the server could not find the requested resource (${resource}/${subresource})`);
   }
   return { type, namespace, name, subresource };
@@ -246,6 +259,9 @@ export function createApiHandler(ctx: ApiHandlerContext) {
     const params = writeParams(query);
     checkFields(type, next, params, res);
     const { dryRun } = params;
+    const extraHandler = subresource ? ctx.subresources?.[`${type.resource}/${subresource}`] : undefined;
+    // A subresource with its own handler (pods/resize) writes nothing under a dry run.
+    if (extraHandler) return send(res, 200, dryRun ? next : extraHandler.write(current, next));
     if (subresource === 'scale') {
       const replicas = next.spec?.replicas;
       if (!Number.isInteger(replicas) || replicas < 0) {
@@ -272,11 +288,11 @@ export function createApiHandler(ctx: ApiHandlerContext) {
       if (parts[0] === 'api') {
         if (parts.length === 1) return send(res, 200, apiVersions());
         if (parts.length === 2) {
-          const list = apiResourceList(store, '', parts[1]);
+          const list = apiResourceList(store, '', parts[1], Object.keys(ctx.subresources ?? {}));
           if (!list) throw new ApiError(404, `the server could not find the requested resource (api ${parts[1]})`);
           return send(res, 200, list);
         }
-        return await resource(req, res, resolveTarget(store, '', parts[1], parts.slice(2)), url.searchParams);
+        return await resource(req, res, resolveTarget(store, '', parts[1], parts.slice(2), ctx.subresources), url.searchParams);
       }
       if (parts[0] === 'apis') {
         if (parts.length === 1) return send(res, 200, apiGroupList(store));
@@ -292,7 +308,7 @@ export function createApiHandler(ctx: ApiHandlerContext) {
         }
         return await resource(req, res, resolveTarget(store, parts[1], parts[2], parts.slice(3)), url.searchParams);
       }
-      if (path === '/version') return send(res, 200, versionInfo());
+      if (path === '/version') return send(res, 200, versionInfo(ctx.kubernetesMinor));
       if (path === '/openapi/v2') {
         // Older kubectl (before v3 support) asks for the v2 document as protobuf. An empty
         // Document message is valid protobuf: kubectl then finds no schema and validates nothing

@@ -5,7 +5,12 @@
  * whenever the replica count changes. Counters grow at the row's rates; the memory gauge shows
  * the row's working set. Like cAdvisor, a pod also has pod-level (`container=""`) and pause
  * (`container="POD"`) series, so only a query filtered to the container reads the app alone.
+ *
+ * Once the simulator's web UI has received a request (`load`), the pods' usage follows the load
+ * each pod actually serves (load-usage.ts) and the drawn rows only lend their noise; without
+ * load a pod then falls to idle. Until then the rows are replayed as recorded.
  */
+import { actualCpuLimit } from './pod-resize';
 import type { TeastoreTable } from '../data';
 import { FieldError, parseCpuMillis, parseHeapMB } from '../kube-fields';
 import { Rng } from '../random';
@@ -15,6 +20,7 @@ import { isPodReady } from './rollout';
 import type { PodUsage } from '../measurement';
 import type { KubeObject } from './status';
 import type { ObjectStore } from './store';
+import type { LoadDrivenUsage, LoadSource } from './load-usage';
 
 /** One dataset row served to one pod over [fromMs, toMs) (toMs null while it is being served). */
 export interface ServedRow extends PodUsage {
@@ -34,7 +40,12 @@ export interface MetricsOptions {
   measurementPeriodMs: number;
   /** Env var that carries the heap setting of the main container. */
   heapEnvVar?: string;
+  /** The web UI's load and the model's usage for it; without, rows are replayed as recorded. */
+  load?: { source: LoadSource; usage: LoadDrivenUsage };
 }
+
+/** Shortest window over which a scrape turns the load's counters into usage (shorter ones wait). */
+const MIN_LOAD_WINDOW_MS = 500;
 
 const GIB = 2 ** 30;
 const PAUSE_IMAGE = 'registry.k8s.io/pause:3.9';
@@ -58,6 +69,11 @@ interface PodSeries {
   transmittedPackets: number;
   pauseSince: number;
   pauseCpuSeconds: number;
+  /** The web UI's counters of this pod when the usage was last brought up to date. */
+  loadArrivals: number;
+  loadServed: number;
+  /** Working set from the load (once load-driven). */
+  loadMemoryGiB: number | undefined;
 }
 
 const nearestLevel = (value: number, unit: number) => Math.min(LEVELS, Math.max(1, Math.round(value / unit))) * unit;
@@ -150,6 +166,9 @@ export class DatasetMetrics {
         transmittedPackets: 0,
         pauseSince: now,
         pauseCpuSeconds: 0,
+        loadArrivals: 0,
+        loadServed: 0,
+        loadMemoryGiB: undefined,
       };
       this.pods.set(key, series);
       this.draw(series, now);
@@ -170,7 +189,9 @@ export class DatasetMetrics {
     let cpuMillis = 900;
     let heapMB = 900;
     try {
-      if (container.resources?.limits?.cpu !== undefined) cpuMillis = parseCpuMillis(container.resources.limits.cpu);
+      // What the container runs with: after an in-place resize, the status's, not the spec's.
+      const limit = pod ? actualCpuLimit(pod, series.container) : undefined;
+      if (limit !== undefined) cpuMillis = parseCpuMillis(limit);
     } catch (err) {
       if (!(err instanceof FieldError)) throw err;
     }
@@ -187,10 +208,17 @@ export class DatasetMetrics {
     };
   }
 
-  /** Brings the counters up to `now` at the current rates. */
-  private advance(s: PodSeries, now: number): void {
+  private get loadDriven(): boolean {
+    return this.options.load?.source.everLoaded ?? false;
+  }
+
+  /** Brings the counters up to `now` at the current rates (`force`: even over a short window). */
+  private advance(s: PodSeries, now: number, force = true): void {
     const seconds = (now - s.since) / 1000;
-    if (s.served) {
+    if (this.options.load && this.loadDriven && s.served) {
+      if (!force && now - s.since < MIN_LOAD_WINDOW_MS) return;
+      this.advanceWithLoad(s, seconds, this.options.load);
+    } else if (s.served) {
       s.cpuSeconds += s.served.usedCpuCores * seconds;
       if (!s.served.networkSkipped) {
         s.receivedPackets += s.served.incomingPacketsPerSec * seconds;
@@ -198,6 +226,19 @@ export class DatasetMetrics {
       }
     }
     s.since = now;
+  }
+
+  private advanceWithLoad(s: PodSeries, seconds: number, load: NonNullable<MetricsOptions['load']>): void {
+    const counters = load.source.podLoad(s.pod);
+    const arrivals = counters ? counters.arrivals - s.loadArrivals : 0;
+    const served = counters ? counters.served - s.loadServed : 0;
+    const resources = counters ?? this.configOf(s);
+    const usage = load.usage.usage(resources, arrivals, served, seconds, s.served);
+    s.cpuSeconds += usage.usedCpuCores * seconds;
+    s.receivedPackets += usage.incomingPacketsPerSec * seconds;
+    s.transmittedPackets += usage.outgoingPacketsPerSec * seconds;
+    s.loadMemoryGiB = usage.usedRamGiB;
+    if (counters) [s.loadArrivals, s.loadServed] = [counters.arrivals, counters.served];
   }
 
   /** Draws a new dataset row for the pod, preferring rows without NaN packet counts. */
@@ -241,22 +282,23 @@ export class DatasetMetrics {
     const memory: string[] = [];
     const received: string[] = [];
     const transmitted: string[] = [];
+    const loadDriven = this.loadDriven;
     for (const s of this.pods.values()) {
-      this.advance(s, now);
+      this.advance(s, now, false);
       s.pauseCpuSeconds += (PAUSE_CPU_CORES * (now - s.pauseSince)) / 1000;
       s.pauseSince = now;
       const podCgroup = `/kubepods/burstable/pod${s.uid}`;
       const app = labels({ container: s.container, id: `${podCgroup}/${s.uid.slice(0, 8)}-${s.container}`, image: s.image, name: `${s.pod}_${s.container}`, namespace: s.namespace, pod: s.pod });
       const pause = labels({ container: 'POD', id: `${podCgroup}/pause`, image: PAUSE_IMAGE, name: `${s.pod}_POD`, namespace: s.namespace, pod: s.pod });
       const podLevel = labels({ container: '', id: podCgroup, image: '', name: '', namespace: s.namespace, pod: s.pod });
-      const appMemory = s.served.usedRamGiB * GIB;
+      const appMemory = (loadDriven && s.loadMemoryGiB !== undefined ? s.loadMemoryGiB : s.served.usedRamGiB) * GIB;
       cpu.push(`container_cpu_usage_seconds_total${app.replace('}', ',cpu="total"}')} ${num(s.cpuSeconds)}`);
       cpu.push(`container_cpu_usage_seconds_total${pause.replace('}', ',cpu="total"}')} ${num(s.pauseCpuSeconds)}`);
       cpu.push(`container_cpu_usage_seconds_total${podLevel.replace('}', ',cpu="total"}')} ${num(s.cpuSeconds + s.pauseCpuSeconds)}`);
       memory.push(`container_memory_working_set_bytes${app} ${num(Math.round(appMemory))}`);
       memory.push(`container_memory_working_set_bytes${pause} ${PAUSE_MEMORY_BYTES}`);
       memory.push(`container_memory_working_set_bytes${podLevel} ${num(Math.round(appMemory) + PAUSE_MEMORY_BYTES)}`);
-      if (!s.served.networkSkipped) {
+      if (!s.served.networkSkipped || loadDriven) {
         // Network counters belong to the pod's network namespace: one pod-level series per interface.
         const net = podLevel.replace('}', ',interface="eth0"}');
         received.push(`container_network_receive_packets_total${net} ${num(s.receivedPackets)}`);

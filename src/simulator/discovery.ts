@@ -33,7 +33,8 @@ export function apiGroup(store: ObjectStore, group: string): KubeObject | undefi
   return versions ? { kind: 'APIGroup', apiVersion: 'v1', ...groupDocument(group, versions) } : undefined;
 }
 
-export function apiResourceList(store: ObjectStore, group: string, version: string): KubeObject | undefined {
+/** `extraSubresources`: further subresources served, as `resource/subresource` (e.g. `pods/resize`). */
+export function apiResourceList(store: ObjectStore, group: string, version: string, extraSubresources: string[] = []): KubeObject | undefined {
   const types = store.resourceTypes().filter((t: ResourceType) => t.group === group && t.version === version);
   if (types.length === 0) return undefined;
   const resources: KubeObject[] = [];
@@ -41,15 +42,21 @@ export function apiResourceList(store: ObjectStore, group: string, version: stri
     resources.push({ name: t.resource, singularName: t.singular ?? t.kind.toLowerCase(), namespaced: t.namespaced, kind: t.kind, verbs: VERBS, ...(t.shortNames ? { shortNames: t.shortNames } : {}) });
     if (t.status) resources.push({ name: `${t.resource}/status`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] });
     if (t.scale) resources.push({ name: `${t.resource}/scale`, singularName: '', namespaced: t.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
+    for (const extra of extraSubresources.filter((s) => s.startsWith(`${t.resource}/`))) {
+      resources.push({ name: extra, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] });
+    }
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf(types[0]), resources };
 }
 
-export function versionInfo(): KubeObject {
+/** The default Kubernetes version the simulator reports (`minor` selects what it serves). */
+export const DEFAULT_KUBERNETES_MINOR = 33;
+
+export function versionInfo(minor: number = DEFAULT_KUBERNETES_MINOR): KubeObject {
   return {
     major: '1',
-    minor: '32',
-    gitVersion: 'v1.32.0-teastore-simulator',
+    minor: String(minor),
+    gitVersion: `v1.${minor}.0-teastore-simulator`,
     gitCommit: '0000000000000000000000000000000000000000',
     gitTreeState: 'clean',
     buildDate: '2025-01-01T00:00:00Z',

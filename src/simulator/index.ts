@@ -19,6 +19,11 @@ import { RolloutSimulator } from './rollout';
 import type { KubeObject } from './status';
 import { ObjectStore, type ResourceType } from './store';
 import { TEASTORE_NAMESPACE, teastoreDeployment, teastoreNamespace } from './teastore';
+import { kubernetesMinorOf, startPodResize } from './resize-setup';
+import { teastoreModel } from '../model/model';
+import type { PerformanceModel } from '../model/types';
+import { TeastoreApp } from './app';
+import { LoadDrivenUsage } from './load-usage';
 
 export interface SimulatorOptions {
   /** TCP port (0 picks a free one). */
@@ -39,11 +44,25 @@ export interface SimulatorOptions {
   withTeastore?: boolean;
   /** Serve the operator's custom resource from the start (default true). */
   withRlAutoscalerResource?: boolean;
+  /** Kubernetes version to behave as, e.g. "1.32" (no in-place resize) or "1.33" (default). */
+  kubernetesVersion?: string;
+  /** CPU the simulated node can allocate to pods, in millicores (default 16000). */
+  nodeCpuMillis?: number;
+  /** From an accepted in-place resize until the container runs with it (default 300 ms). */
+  resizeDelayMs?: number;
+  /** The performance model behind the web UI and its metrics (default: calibrated on the bundled data). */
+  model?: PerformanceModel;
+  /** Port of the web UI (default 0: a free one). */
+  appPort?: number;
 }
 
 export interface Simulator {
   apiUrl: string;
   metricsUrl: string;
+  /** The TeaStore web UI's base URL (the load generator's target). */
+  appUrl: string;
+  /** The web UI behind appUrl. */
+  app: TeastoreApp;
   kubeconfigPath: string;
   store: ObjectStore;
   faults: FaultInjector;
@@ -85,7 +104,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     podStopDelayMs: options.podStopDelayMs ?? 2000,
     random: () => nameRng.next(),
   });
-  const metrics = new DatasetMetrics(store, { table, seed: rng.nextUint32(), measurementPeriodMs: options.measurementPeriodMs ?? 10_000 });
+  const kubernetesMinor = kubernetesMinorOf(options.kubernetesVersion);
+  const podResize = startPodResize(store, kubernetesMinor, options);
+  const model = options.model ?? teastoreModel();
+  // The app is created after the metrics, so on a pod's deletion the metrics read its last counters first.
+  const appRef: { app?: TeastoreApp } = {};
+  const loadSource = { get everLoaded() { return appRef.app?.everLoaded ?? false; }, podLoad: (pod: string) => appRef.app?.podLoad(pod) };
+  const metrics = new DatasetMetrics(store, { table, seed: rng.nextUint32(), measurementPeriodMs: options.measurementPeriodMs ?? 10_000, load: { source: loadSource, usage: new LoadDrivenUsage(model, table) } });
+  const app = new TeastoreApp(store, { model, seed: rng.nextUint32(), port: options.appPort ?? 0, host: options.host });
+  appRef.app = app;
 
   const createDeployment = (manifest: KubeObject): KubeObject => {
     const namespace = manifest.metadata?.namespace ?? TEASTORE_NAMESPACE;
@@ -103,6 +130,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     faults,
     received,
     watches,
+    kubernetesMinor,
+    subresources: podResize.subresources,
     extraRoutes: {
       '/metrics': () => ({ contentType: 'text/plain; version=0.0.4; charset=utf-8', body: metrics.exposition() }),
       '/simulator/served-rows': () => ({ contentType: 'application/json', body: JSON.stringify(metrics.servedRows()) }),
@@ -120,6 +149,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   });
   const { port } = server.address() as AddressInfo;
   const apiUrl = `http://${host}:${port}`;
+  try {
+    await app.listen();
+  } catch (err) {
+    metrics.stop();
+    await app.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw err;
+  }
 
   let tempDir: string | undefined;
   let kubeconfigPath = options.kubeconfigPath;
@@ -133,6 +170,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   return {
     apiUrl,
     metricsUrl: `${apiUrl}/metrics`,
+    appUrl: app.url,
+    app,
     kubeconfigPath,
     store,
     faults,
@@ -157,7 +196,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (stopped) return;
       stopped = true;
       rollout.stop();
+      podResize.stop();
       metrics.stop();
+      await app.close();
       for (const res of watches) res.end();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -54,6 +54,8 @@ export class ObjectStore {
   private readonly objects = new Map<string, Map<string, KubeObject>>();
   private readonly history: StoreEvent[] = [];
   private readonly listeners = new Set<(event: StoreEvent) => void>();
+  /** Per-simulator defaulting on create (e.g. fields a given Kubernetes version adds), beside the type's own `prepare`. */
+  private readonly defaulters = new Map<string, ((object: KubeObject) => void)[]>();
   private revision = 1;
 
   /** `random` drives generated name suffixes, so a seeded simulator names objects reproducibly. */
@@ -66,6 +68,12 @@ export class ObjectStore {
       this.objects.set(key, new Map());
     }
     return this.types.get(key)!;
+  }
+
+  /** Runs `defaulter` on every new object of `type`, after the type's own defaults. */
+  addDefaulter(type: ResourceType, defaulter: (object: KubeObject) => void): void {
+    const key = typeKey(type.group, type.version, type.resource);
+    this.defaulters.set(key, [...(this.defaulters.get(key) ?? []), defaulter]);
   }
 
   resourceTypes(): ResourceType[] {
@@ -155,6 +163,7 @@ export class ObjectStore {
     const key = this.key(type, metadata.namespace, name);
     if (this.bucket(type).has(key)) throw alreadyExists(type.resource, name, type.group);
     type.prepare?.(object, undefined);
+    for (const defaulter of this.defaulters.get(typeKey(type.group, type.version, type.resource)) ?? []) defaulter(object);
     metadata.uid = randomUUID();
     metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     metadata.generation = 1;

@@ -1,0 +1,91 @@
+/**
+ * One open-loop run of the load generator in a process of its own, for bench/load.ts: the
+ * generator's event loop then shares time with neither the target nor autocannon. Takes one JSON
+ * argument ({url, rate, seconds, process, warmupRate, warmupSeconds}); a short warm-up run (not
+ * reported) lets the JIT compile the hot paths first. Prints `started T` (T in epoch milliseconds,
+ * performance.timeOrigin + performance.now(), comparable across processes) when the measured run
+ * begins and, at its end, one line of JSON: an OpenRunReport.
+ */
+import * as diagnostics from 'node:diagnostics_channel';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
+import { startLoad, type ArrivalProcess, type LoadStats } from '../src/load/generator';
+
+export interface OpenRunRequest {
+  url: string;
+  rate: number;
+  seconds: number;
+  process: ArrivalProcess;
+  warmupRate: number;
+  warmupSeconds: number;
+}
+
+export interface OpenRunReport {
+  rate: number;
+  /** Seconds of arrivals actually run. */
+  seconds: number;
+  sentPerS: number;
+  okPerS: number;
+  /** Sockets the generator opened in the measured run. */
+  sockets: number;
+  /** Epoch milliseconds at the run's start. */
+  startEpochMs: number;
+  totals: LoadStats;
+  gc: { pauses: number; totalMs: number; maxMs: number };
+  loopDelayMs: { p99: number; max: number };
+  /** The generator process's CPU time (user + system) per request sent: what the machine's load cannot inflate much. */
+  cpuMicrosPerRequest: number;
+}
+
+let socketsOpened = 0;
+diagnostics.subscribe('net.client.socket', () => socketsOpened++);
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const epochNow = () => performance.timeOrigin + performance.now();
+
+async function main(): Promise<void> {
+  const request = JSON.parse(process.argv[2] ?? '') as OpenRunRequest;
+  if (request.warmupSeconds > 0) {
+    const warm = startLoad(request.url, request.warmupRate, { scenario: 'home', seed: 1 });
+    await sleep(request.warmupSeconds * 1000);
+    await warm.stop({ drainMs: 2000 });
+  }
+  const gcDurations: number[] = [];
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcDurations.push(entry.duration);
+  });
+  gc.observe({ entryTypes: ['gc'] });
+  // 10 ms sampling: a 1 ms monitor would wake the process every millisecond, which the generator no longer does at low rates.
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const sockets = socketsOpened;
+  const cpuBefore = process.cpuUsage();
+  const before = epochNow();
+  const run = startLoad(request.url, request.rate, { scenario: 'home', process: request.process, seed: request.rate });
+  const startEpochMs = (before + epochNow()) / 2;
+  process.stdout.write(`started ${startEpochMs}\n`);
+  await sleep(request.seconds * 1000);
+  const seconds = (epochNow() - startEpochMs) / 1000;
+  const totals = await run.stop({ drainMs: 5000 });
+  const cpu = process.cpuUsage(cpuBefore);
+  gc.disconnect();
+  loop.disable();
+  const report: OpenRunReport = {
+    rate: request.rate,
+    seconds,
+    sentPerS: totals.sent / seconds,
+    okPerS: totals.ok / seconds,
+    sockets: socketsOpened - sockets,
+    startEpochMs,
+    totals,
+    gc: { pauses: gcDurations.length, totalMs: gcDurations.reduce((a, b) => a + b, 0), maxMs: gcDurations.reduce((a, b) => Math.max(a, b), 0) },
+    // The histogram's values are nanoseconds and include the 10 ms sampling interval.
+    loopDelayMs: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
+    cpuMicrosPerRequest: (cpu.user + cpu.system) / Math.max(1, totals.requests.sent),
+  };
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,27 @@
+/**
+ * Messages between the policy server's event loop and its learner thread. Weights and
+ * trajectories travel as structured clones (typed arrays copied, never JSON).
+ */
+import type { PolicyWeights } from '../agent/policy';
+import type { PpoConfig, Trajectory } from '../agent/ppo';
+import type { RewardName } from '../reward';
+import type { CheckpointRecord } from './learner';
+
+export interface LearnerInit {
+  config: PpoConfig;
+  reward: RewardName;
+  weights?: PolicyWeights;
+  version: number;
+  /** Added to the process's niceness for this thread only (Linux), so requests go first. */
+  niceness: number;
+}
+
+export type LearnerCommand = { kind: 'update'; trajectory: Trajectory } | { kind: 'save'; dir: string; record: CheckpointRecord };
+
+export type LearnerRequest = LearnerCommand & { id: number };
+
+export type LearnerReply =
+  | { id: 0; kind: 'ready'; weights: PolicyWeights; version: number; backend: string }
+  | { id: number; kind: 'updated'; weights: PolicyWeights; version: number; stats: Record<string, number> }
+  | { id: number; kind: 'saved' }
+  | { id: number; kind: 'failed'; message: string };
