@@ -24,12 +24,12 @@ import { writeReport } from '../src/report';
 import { liveRewardFor, makeLiveReward, requestMeasurementOf } from '../src/live/live-reward';
 import { staticBestForProfile, summariseLiveLoad, type LiveLoadStep } from '../src/live/load-comparison';
 import { runLive } from '../src/live/run';
+import { liveLoadSetup } from '../src/commands/live-load-options';
 import { formatComparison } from '../src/live/summary';
 import { startSimulatorStack, type SimulatorStack } from '../src/live/simulator-stack';
 import type { DeploymentClient } from '../src/kube';
 import type { MetricsServer } from '../src/load/metrics';
 import { parseProfileSpec } from '../src/load/profile-spec';
-import { startTestTarget, type TestTarget } from '../src/load/test-target';
 import { LOAD_SPACE_SCHEMA } from '../src/load-space';
 import type { MetricClient } from '../src/metric';
 import { teastoreModel } from '../src/model';
@@ -60,6 +60,9 @@ test('a request-level reward without a load source is refused by name; classic r
   assert.throws(() => new ClusterEnv({ kube: fakeKube, metrics: fakeMetrics, reward: 'slo' }), /reward slo is computed from the requests of each window, but the live environment has no load source/);
   assert.throws(() => new ClusterEnv({ kube: fakeKube, metrics: fakeMetrics, reward: makeRequestReward('cost-under-slo') }), /reward cost-under-slo .* no load source/);
   assert.equal(new ClusterEnv({ kube: fakeKube, metrics: fakeMetrics, reward: 'total-throughput' }).reward.name, 'total-throughput');
+  // On the simulator --app may be left out (the load goes to its TeaStore); elsewhere it is needed.
+  assert.equal(liveLoadSetup({ 'load-profile': 'constant:5' }, { simulator: true })?.app, undefined);
+  assert.throws(() => liveLoadSetup({ 'load-profile': 'constant:5' }), /needs --app URL/);
   assert.throws(() => makeLiveReward('latency'), /unknown reward "latency"; expected one of classic, total-throughput, slo, app2scale-v2, cost-under-slo/);
 });
 
@@ -143,31 +146,29 @@ test('live --reward: an unknown name, or a request-level reward without a load s
   assert.doesNotMatch(noLoad.output, /starting the cluster simulator/);
 });
 
-test('live --simulator --load-profile --app --reward: the CLI tests a load checkpoint beside static-best and HPA and prints the load columns', { timeout: 180_000 }, async () => {
-  const target = await startTestTarget({ serviceTimeMs: 5, errorRate: 0, seed: 9 });
+test("live --simulator --load-profile --reward: the CLI sends the load to the simulator's TeaStore, tests a load checkpoint beside static-best and HPA and prints the load columns", { timeout: 180_000 }, async () => {
   const logFile = path.join(dir, 'cli-load.jsonl');
-  try {
-    const args = ['bin/rl-autoscaler.js', 'live', '--simulator', '--checkpoint', loadCheckpointDir, '--load-profile', 'steps:0=30,60s=90:for=1h', '--app', target.url, '--reward', 'cost-under-slo', '--episodes', '1', '--steps', '1', '--warmup-ms', '500', '--window-s', '2', '--log', logFile, '--checkpoints', path.join(dir, 'ckpt')];
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    assert.equal(await new Promise((r) => child.once('exit', r)), 0, output);
-    assert.match(output, /p99<=250ms +mean cores +served +changes/);
-    for (const policy of ['ppo', 'static-best', 'hpa']) assert.match(output, new RegExp(`^ +${policy} +1 `, 'm'));
-    const header = readStepLog(logFile).records.find((r) => r.type === 'run') as unknown as { reward: { name: string } };
-    assert.equal(header.reward.name, 'cost-under-slo');
-  } finally {
-    await target.close();
-  }
+  const args = ['live', '--simulator', '--checkpoint', loadCheckpointDir, '--load-profile', 'steps:0=30,60s=90:for=1h', '--reward', 'cost-under-slo', '--episodes', '1', '--steps', '1', '--warmup-ms', '500', '--window-s', '2', '--log', logFile, '--checkpoints', path.join(dir, 'ckpt')];
+  const { code, output } = await cli(args);
+  assert.equal(code, 0, output);
+  assert.match(output, /app=http:\/\/127\.0\.0\.1:\d+\/tools\.descartes\.teastore\.webui\//);
+  assert.match(output, /p99<=250ms +mean cores +served +changes/);
+  for (const policy of ['ppo', 'static-best', 'hpa']) assert.match(output, new RegExp(`^ +${policy} +1 `, 'm'));
+  const records = readStepLog(logFile).records;
+  const header = records.find((r) => r.type === 'run') as unknown as { reward: { name: string } };
+  assert.equal(header.reward.name, 'cost-under-slo');
+  // The simulator's TeaStore served the load: every step measured requests.
+  const steps = records.filter((r) => r.type === 'step') as unknown as { info: { requests: RequestStepMetrics } }[];
+  assert.equal(steps.length, 3);
+  for (const s of steps) assert.ok(s.info.requests.servedRps > 0 && Math.round(s.info.requests.offeredRps) === 90, JSON.stringify(s.info.requests));
 });
 
 test('under load', { timeout: 240_000 }, async (t) => {
-  const target: TestTarget = await startTestTarget({ serviceTimeMs: 5, errorRate: 0, seed: 4 });
   const served = await serveLiveLoadMetrics({ scenario: 'home', profile: PROFILE });
   const metricsServer: MetricsServer = served.server;
   const stack: SimulatorStack = await startSimulatorStack({ seed: 11, scrapeTargets: [metricsServer.url] });
-  const load = new GeneratedLoad({ targetUrl: target.url, profile: parseProfileSpec(PROFILE), prometheusUrl: stack.prometheus.url, seed: 3 }, served.metrics);
+  // The load goes to the simulator's TeaStore web UI: its pods serve as the performance model says.
+  const load = new GeneratedLoad({ targetUrl: stack.simulator.appUrl, profile: parseProfileSpec(PROFILE), prometheusUrl: stack.prometheus.url, seed: 3 }, served.metrics);
   const timings = { warmupMs: 500, windowSeconds: 2 };
   try {
     await t.test('runLive refuses a load checkpoint on an environment without load, and writes nothing', async () => {
@@ -205,7 +206,10 @@ test('under load', { timeout: 240_000 }, async (t) => {
         assert.equal(row.load!.p99TargetMs, 400);
         assert.equal(row.load!.sloAttainment, own.filter((s) => s.info.requests.servedRps <= 0 || s.info.requests.latencyMs.p99 <= 400).length / own.length);
         assert.equal(row.load!.meanCores, own.reduce((sum, s) => sum + allocatedCores(s.info.config), 0) / own.length);
-        assert.ok(row.load!.servedShare > 0.5 && row.load!.servedShare <= 1, `${row.policy} served ${row.load!.servedShare}`);
+        const offered = own.reduce((sum, s) => sum + s.info.requests.offeredRps, 0);
+        const servedRps = own.reduce((sum, s) => sum + Math.min(s.info.requests.servedRps, s.info.requests.offeredRps), 0);
+        assert.ok(row.load!.servedShare > 0 && row.load!.servedShare <= 1, `${row.policy} served ${row.load!.servedShare}`);
+        assert.ok(Math.abs(row.load!.servedShare - servedRps / offered) < 1e-12);
         assert.equal(row.meanReturn, own.reduce((sum, s) => sum + s.reward, 0));
       }
       // static-best holds the best configuration for the profile's rates under the run's reward.
@@ -231,7 +235,6 @@ test('under load', { timeout: 240_000 }, async (t) => {
     await load.close();
     await stack.stop();
     await metricsServer.close();
-    await target.close();
   }
 });
 

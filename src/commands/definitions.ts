@@ -106,7 +106,7 @@ export const LIVE = {
     'load-pacing': { type: 'string', default: 'per-step', value: 'per-step|real-time', help: 'one profile point per step, or the profile in wall-clock time' },
     'load-step-s': { type: 'string', value: 'N', help: 'profile seconds each step stands for under per-step pacing (default: 60)' },
     'load-scenario': { type: 'string', default: 'home', value: 'home|browse', help: 'what each arrival requests' },
-    app: { type: 'string', value: 'URL', help: "the application's base URL the load goes to" },
+    app: { type: 'string', value: 'URL', help: "the application's base URL the load goes to (on --simulator, default: the simulator's TeaStore web UI)" },
     'load-selector': { type: 'string', value: 'MATCHERS', help: 'without --load-profile: read a generator already running (e.g. job="load") from Prometheus' },
     'load-metrics-port': { type: 'string', value: 'N', help: "on a cluster: serve the generator's /metrics on this port for your Prometheus to scrape (default: 9464)" },
     'update-policy': { type: 'string', default: 'InPlacePreferred', value: 'InPlacePreferred|Rollout', help: 'InPlacePreferred: a CPU-only change resizes the pods in place where the cluster serves pods/resize (Kubernetes 1.33+), else rolls; Rollout: every change rolls' },

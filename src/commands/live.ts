@@ -60,7 +60,7 @@ export async function run(args: string[]): Promise<number> {
   const reward = liveReward.name;
   const mode = recorded?.mode ?? (o.finetune ? 'finetune' : 'test');
   const logFile = o.log ?? path.join('out', 'live', `${mode}-${Date.now()}.jsonl`);
-  const loadSetup = recordedSetup.load !== undefined ? recordedSetup.load : liveLoadSetup(o);
+  const loadSetup = recordedSetup.load !== undefined ? recordedSetup.load : liveLoadSetup(o, { simulator: Boolean(o.simulator) });
   // Refused before anything starts: what needs the load cannot run without a load source.
   if (!loadSetup && observationKindOf(checkpointMeta) === 'load') {
     throw new UsageError(`${checkpointDir}: the policy reads the load observation (schema version 2): give it a load source, --load-profile SPEC --app URL (or --load-selector MATCHERS)`);
@@ -82,7 +82,7 @@ export async function run(args: string[]): Promise<number> {
       stack = await startSimulatorStack({ seed, target, scrapeTargets: served ? [served.server.url] : [] });
       ({ kube, metrics } = stack);
       prometheusUrl = stack.prometheus.url;
-      console.log(`simulator api=${stack.simulator.apiUrl} prometheus=${stack.prometheus.url}`);
+      console.log(`simulator api=${stack.simulator.apiUrl} prometheus=${stack.prometheus.url} app=${stack.simulator.appUrl}`);
     } else {
       kube = new DeploymentClient(loadKubeConfig(o.kubeconfig), target);
       metrics = new MetricClient({ url: o.prometheus! });
@@ -93,7 +93,7 @@ export async function run(args: string[]): Promise<number> {
     await served?.server.close();
     throw err;
   }
-  const load = startLiveLoad(loadSetup, served, prometheusUrl, seed);
+  const load = startLiveLoad(loadSetup, served, prometheusUrl, seed, stack?.simulator.appUrl);
   const shutdown = () => Promise.all([load?.close(), served?.server.close(), stack?.stop()]);
   const stop = () => void shutdown().finally(() => process.exit(130));
   process.once('SIGINT', stop);

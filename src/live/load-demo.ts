@@ -4,8 +4,8 @@
  * profile, then test it beside static-best for that profile and the HPA-like rule on the same
  * episodes. Shared by notebook 10 and the main job's load-aware section.
  *
- * The load goes to `appUrl` when given; otherwise to a local test target (src/load/test-target.ts),
- * a fixed-latency HTTP service standing in for the application.
+ * The load goes to the simulator's TeaStore web UI (pods as queues following the performance
+ * model), or to `appUrl` when given.
  */
 import * as path from 'node:path';
 import { saveLoadCheckpoint, trainLoad } from '../agent/load-train';
@@ -13,7 +13,6 @@ import { ClusterEnv, SIMULATOR_TIMINGS, type LiveTimings } from '../env/cluster-
 import { LoadDynamics } from '../env/load-dynamics';
 import { LOAD_TASK_BOUNDS, parseLoadSources, TRAINING_PROFILE_SPECS } from '../env/load-setup';
 import { parseProfileSpec } from '../load/profile-spec';
-import { startTestTarget } from '../load/test-target';
 import { teastoreModel } from '../model';
 import { makeRequestReward, type RequestRewardName } from '../request-reward';
 import type { Bounds, ScalingConfig } from '../space';
@@ -46,7 +45,7 @@ export interface LiveLoadDemoOptions {
   bounds?: Bounds;
   startConfig?: ScalingConfig;
   timings?: Partial<LiveTimings>;
-  /** The application's URL; default a local test target. */
+  /** The application's URL; default the simulator's TeaStore web UI. */
   appUrl?: string;
   onProgress?: (line: string) => void;
 }
@@ -92,14 +91,13 @@ export async function runLiveLoadDemo(options: LiveLoadDemoOptions): Promise<Liv
     progress(`offline checkpoint ${checkpoint}`);
   }
 
-  const target = options.appUrl ? null : await startTestTarget({ serviceTimeMs: 5, errorRate: 0, seed });
-  const appUrl = options.appUrl ?? target!.url;
   const served = await serveLiveLoadMetrics({ scenario: 'home', profile: profileSpec });
   let stack: Awaited<ReturnType<typeof startSimulatorStack>> | undefined;
   let load: GeneratedLoad | undefined;
   try {
     progress('starting the cluster simulator and a local Prometheus...');
     stack = await startSimulatorStack({ seed, scrapeTargets: [served.server.url] });
+    const appUrl = options.appUrl ?? stack.simulator.appUrl;
     load = new GeneratedLoad({ targetUrl: appUrl, profile, pacing: 'per-step', stepSeconds, prometheusUrl: stack.prometheus.url, seed }, served.metrics);
     const env = new ClusterEnv({ kube: stack.kube, metrics: stack.metrics, reward, bounds, timings, startConfig, load });
     const setup = { timings, bounds, startConfig, simulator: true, reward: reward.name, load: { profile: profileSpec, pacing: 'per-step', stepSeconds, scenario: 'home', app: appUrl } };
@@ -128,6 +126,5 @@ export async function runLiveLoadDemo(options: LiveLoadDemoOptions): Promise<Liv
     await load?.close();
     await stack?.stop();
     await served.server.close();
-    await target?.close();
   }
 }
