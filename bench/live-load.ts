@@ -11,7 +11,8 @@
  *   generator's own HDR p95 for the same window; the worst step is printed beside it.
  *
  * Options from the environment: BENCH_STEPS (default 12), BENCH_WINDOW_S (default 5),
- * BENCH_APP_URL (default: a local test target with 5 ms service time, in a process of its own).
+ * BENCH_APP_URL (default: the simulator's own web UI, whose pods follow the performance model;
+ * `local` for a test target with a 5 ms service time in a process of its own).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -25,22 +26,12 @@ import { readStepLog, StepLog } from '../src/env/step-log';
 import { StepLogger } from '../src/env/wrappers';
 import { GeneratedLoad, serveLiveLoadMetrics } from '../src/live/live-load';
 import { median } from '../src/live/summary';
-import { FAST_SIMULATOR, startSimulatorStack } from '../src/live/simulator-stack';
+import { simulatedRolloutMs, startSimulatorStack } from '../src/live/simulator-stack';
 import { parseProfileSpec } from '../src/load/profile-spec';
-import type { ScalingConfig } from '../src/space';
 
 const STEPS = Number(process.env.BENCH_STEPS ?? 12);
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 5);
 const PROFILE = 'steps:0=40,2m=120,5m=80,8m=160:for=1h';
-const POD_START_MS = FAST_SIMULATOR.podStartDelayMs!;
-const POD_STOP_MS = FAST_SIMULATOR.podStopDelayMs!;
-
-function simulatedDelayMs(before: ScalingConfig, after: ScalingConfig): number {
-  if (before.cpuMillis !== after.cpuMillis || before.heapMB !== after.heapMB) return POD_START_MS + POD_STOP_MS;
-  if (after.replicas > before.replicas) return POD_START_MS;
-  if (after.replicas < before.replicas) return POD_STOP_MS;
-  return 0;
-}
 
 /** The local test target in a process of its own (bench/load-target.ts); resolves to its URL and a stop function. */
 async function startTargetProcess(): Promise<{ url: string; stop: () => void }> {
@@ -54,9 +45,11 @@ async function startTargetProcess(): Promise<{ url: string; stop: () => void }> 
 }
 
 async function main(): Promise<void> {
-  const target = process.env.BENCH_APP_URL ? { url: process.env.BENCH_APP_URL, stop: () => {} } : await startTargetProcess();
   const served = await serveLiveLoadMetrics({ scenario: 'home', profile: PROFILE });
   const stack = await startSimulatorStack({ seed: 1, scrapeTargets: [served.server.url] });
+  const app = process.env.BENCH_APP_URL;
+  const target = app === 'local' ? await startTargetProcess() : { url: app ?? stack.simulator.appUrl, stop: () => {} };
+  console.log(`load to ${target.url}`);
   const load = new GeneratedLoad({ targetUrl: target.url, profile: parseProfileSpec(PROFILE), prometheusUrl: stack.prometheus.url, process: 'even', seed: 1 }, served.metrics);
   const logFile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-live-load-')), 'steps.jsonl');
   const log = new StepLog(logFile);
@@ -72,7 +65,7 @@ async function main(): Promise<void> {
       const step = await env.step(policy.act(observation, env.actionMask()));
       const stepInfo = step.info as LiveStepInfo;
       const t = stepInfo.timings;
-      const waited = t.warmupMs + WINDOW_S * 1000 + Math.min(t.rolloutMs, simulatedDelayMs(config, stepInfo.config));
+      const waited = t.warmupMs + WINDOW_S * 1000 + Math.min(t.rolloutMs, simulatedRolloutMs(config, stepInfo.config));
       overheads.push(t.totalMs - waited);
       const r = stepInfo.requests!;
       agreements.push(r.latencyMs.p95 / r.generatorP95Ms);

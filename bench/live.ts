@@ -13,23 +13,9 @@ import { DatasetModel } from '../src/env/dataset-env';
 import { readStepLog, StepLog } from '../src/env/step-log';
 import { StepLogger } from '../src/env/wrappers';
 import { median } from '../src/live/summary';
-import { FAST_SIMULATOR, startSimulatorStack } from '../src/live/simulator-stack';
-import type { ScalingConfig } from '../src/space';
+import { simulatedRolloutMs, startSimulatorStack } from '../src/live/simulator-stack';
 
 const STEPS = Number(process.env.BENCH_STEPS ?? 12);
-const POD_START_MS = FAST_SIMULATOR.podStartDelayMs!;
-const POD_STOP_MS = FAST_SIMULATOR.podStopDelayMs!;
-
-/**
- * The least time the simulator's pods make a rollout take: new pods start (and old ones then stop)
- * when the template changes; a scale-up waits for pods to start, a scale-down for pods to stop.
- */
-function simulatedDelayMs(before: ScalingConfig, after: ScalingConfig): number {
-  if (before.cpuMillis !== after.cpuMillis || before.heapMB !== after.heapMB) return POD_START_MS + POD_STOP_MS;
-  if (after.replicas > before.replicas) return POD_START_MS;
-  if (after.replicas < before.replicas) return POD_STOP_MS;
-  return 0;
-}
 
 async function main(): Promise<void> {
   const stack = await startSimulatorStack({ seed: 1 });
@@ -45,7 +31,7 @@ async function main(): Promise<void> {
     for (let k = 0; k < STEPS; k++) {
       const step = await env.step(policy.act(observation, env.actionMask()));
       const t = (step.info as LiveStepInfo).timings;
-      const waited = t.warmupMs + live.unwrapped.timings.windowSeconds * 1000 + Math.min(t.rolloutMs, simulatedDelayMs(config, step.info.config));
+      const waited = t.warmupMs + live.unwrapped.timings.windowSeconds * 1000 + Math.min(t.rolloutMs, simulatedRolloutMs(config, step.info.config));
       overheads.push(t.totalMs - waited);
       console.log(`step ${k + 1}: ${step.info.config.replicas}x ${step.info.config.cpuMillis}m ${step.info.config.heapMB}MB  total ${t.totalMs.toFixed(0)} ms, rollout ${t.rolloutMs.toFixed(0)} ms, overhead ${(t.totalMs - waited).toFixed(0)} ms`);
       observation = step.observation;

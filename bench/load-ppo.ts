@@ -15,7 +15,7 @@
  * for every rate the sources use are prepared before the training clock starts (setup_seconds).
  *
  * Options: --seeds 1,2,3  --budget SECONDS (training time per seed, default 150)  --reward NAME
- *          --lr RATE (default 2e-3, annealed to 0)  --steps N (default 160000)
+ *          --lr RATE (default 1e-3, annealed over --steps)  --steps N (default 400000)  --gamma G (default 0.99)
  */
 import * as path from 'node:path';
 import { teastoreModel } from '../src/model';
@@ -35,8 +35,9 @@ function option(name: string, fallback: string): string {
 const seeds = option('seeds', '1,2,3').split(',').map(Number);
 const budgetSeconds = Number(option('budget', '150'));
 const rewardName = option('reward', 'slo');
-const learningRate = Number(option('lr', '2e-3'));
-const totalSteps = Number(option('steps', '160000'));
+const learningRate = Number(option('lr', '1e-3'));
+const totalSteps = Number(option('steps', '400000'));
+const gamma = Number(option('gamma', '0.99'));
 const INTERVAL = 60;
 
 interface SeedResult {
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
       dynamics,
       sources: training,
       maxSteps: 60,
-      config: { seed, totalSteps, numEnvs: 16, numSteps: 64, learningRate },
+      config: { seed, totalSteps, numEnvs: 16, numSteps: 64, learningRate, gamma },
       onIteration: (stats, trainer) => {
         if (stats.trainingSeconds > budgetSeconds) return false;
         if (stats.iteration % 4 !== 0) return;

@@ -212,7 +212,7 @@ function describe(name: string, r: PhaseResult): string {
 
 async function main(): Promise<void> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-policy-server-'));
-  const server = await startServer(stateDir, ['--train-batch', String(TRAIN_BATCH)]);
+  const server = await startServer(stateDir, ['--train-batch', String(TRAIN_BATCH), ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)]);
   const period = (CLIENTS / TARGET_RATE) * 1000;
   console.log(`${CLIENTS} clients over loopback HTTP, ${SECONDS} s measured per phase; each step is an action and a returns request`);
   const saturated = await runPhase(server.port, 0, false);

@@ -138,10 +138,12 @@ describe('the CLI with --env load', () => {
     try {
       assert.equal((await cli(['baselines', '--env', 'cluster'])).code, 2);
       assert.equal((await cli(['baselines', '--env', 'load'])).code, 2);
+      assert.equal((await cli(['baselines', '--load-profile', 'app2scale'])).code, 2);
     } finally {
       console.error = error;
     }
     assert.match(errors.join('\n'), /--env must be classic or load, got "cluster"/);
     assert.match(errors.join('\n'), /--load-profile SPEC\|FILE is required with --env load/);
+    assert.match(errors.join('\n'), /--load-profile goes with --env load/);
   });
 });

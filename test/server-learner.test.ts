@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadCheckpoint } from '../src/agent/checkpoint';
+import { readHistory } from '../src/agent/history';
 import { Rng } from '../src/random';
 import { type Observation } from '../src/space';
 import { PolicyClient, PolicyServerError, type ExperienceBatchBody } from '../src/server/client';
@@ -236,5 +237,9 @@ test('a restarted server resumes its version, weights and queued steps with the 
     await client.postExperience(batchOf(rng, 2, 1, 44));
     await server.waitForTraining();
     assert.equal((await client.status()).policy_version, 3);
+    // The checkpoint's history holds every update, those before the restart included.
+    const history = readHistory(path.join(stateDir, 'checkpoints', 'update-000003'));
+    assert.deepEqual(history.map((h) => h.iteration), [1, 2, 3]);
+    assert.deepEqual((await client.weights())!.weights, encodeWeights(loadCheckpoint(path.join(stateDir, 'checkpoints', 'update-000003')).weights));
   });
 });

@@ -130,7 +130,10 @@ export function summariseLoadEpisodes(policy: string, episodes: LoadEpisode[], p
 export interface LoadTaskOptions {
   /** Steps per episode: default 60 on a Markov load, the whole trace for a trace. */
   horizon?: number;
-  /** Start configuration (default 3 replicas, 500m, 500 MB). */
+  /**
+   * Start configuration (default 2 replicas, 800m, 500 MB: pods that meet the SLO at light load,
+   * so the HPA-like rule, which changes only the replica count, has a fair start).
+   */
   start?: LoadStart;
   /** Monte-Carlo episodes for a Markov load and for policies that read noisy usage. */
   episodes?: number;
@@ -138,7 +141,7 @@ export interface LoadTaskOptions {
   observationNoise?: boolean;
 }
 
-export const DEFAULT_EVALUATION_START = { replicas: 3, cpuMillis: 500, heapMB: 500 } as const;
+export const DEFAULT_EVALUATION_START = { replicas: 2, cpuMillis: 800, heapMB: 500 } as const;
 export const DEFAULT_MARKOV_HORIZON = 60;
 
 /**

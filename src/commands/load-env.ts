@@ -32,9 +32,15 @@ export interface LoadEnvArgs {
   json?: boolean;
 }
 
-/** True when the command runs on the load environment; an unknown --env is a usage error. */
-export function wantsLoadEnv(opts: { env?: string }): boolean {
-  if (opts.env === undefined || opts.env === 'classic') return false;
+const LOAD_ONLY_OPTIONS = ['load-profile', 'profiles', 'interval', 'horizon'] as const;
+
+/** True when the command runs on the load environment; an unknown --env, or a load option without it, is a usage error. */
+export function wantsLoadEnv(opts: { env?: string } & Record<string, unknown>): boolean {
+  if (opts.env === undefined || opts.env === 'classic') {
+    const stray = LOAD_ONLY_OPTIONS.find((name) => opts[name] !== undefined);
+    if (stray) throw new UsageError(`--${stray} goes with --env load`);
+    return false;
+  }
   if (opts.env === 'load') return true;
   throw new UsageError(`--env must be classic or load, got ${JSON.stringify(opts.env)}`);
 }

@@ -6,6 +6,7 @@ import { DeploymentClient, loadKubeConfig, type DeploymentTarget } from '../kube
 import { MetricClient } from '../metric';
 import { startPrometheus, type PrometheusHandle } from '../prometheus-server';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../simulator';
+import type { ScalingConfig } from '../space';
 
 export interface SimulatorStack {
   simulator: Simulator;
@@ -24,6 +25,20 @@ export interface SimulatorStackOptions extends SimulatorOptions {
   metricTimeoutMs?: number;
   /** More /metrics URLs for Prometheus to scrape beside the simulator's, e.g. a load generator's. */
   scrapeTargets?: string[];
+}
+
+/**
+ * The least time the simulator's pods make a rollout take, given its start and stop delays: new
+ * pods start (and old ones then stop) when the template changes; a scale-up waits for pods to
+ * start, a scale-down for pods to stop. Benchmarks subtract it to find their own overhead.
+ */
+export function simulatedRolloutMs(before: ScalingConfig, after: ScalingConfig, simulator: SimulatorOptions = FAST_SIMULATOR): number {
+  const start = simulator.podStartDelayMs ?? 0;
+  const stop = simulator.podStopDelayMs ?? 0;
+  if (before.cpuMillis !== after.cpuMillis || before.heapMB !== after.heapMB) return start + stop;
+  if (after.replicas > before.replicas) return start;
+  if (after.replicas < before.replicas) return stop;
+  return 0;
 }
 
 export async function startSimulatorStack(options: SimulatorStackOptions = {}): Promise<SimulatorStack> {

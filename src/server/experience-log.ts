@@ -1,10 +1,10 @@
 /**
  * Append-only JSONL log of experience events, durable before acknowledgement.
  *
- * Group commit: events appended while a write is in flight wait and go out together in the next
- * write, followed by one fsync; each append's promise resolves only after the fsync that covers
- * it. One fsync per group keeps the cost per request small under load, and a crash can lose only
- * events whose requests were never answered.
+ * Group commit: events appended in one turn of the event loop go out together in one write,
+ * followed by one fsync; each append's promise resolves only after an fsync that started after
+ * its write. One fsync per group keeps the cost per request small under load, and a crash can
+ * lose only events whose requests were never answered.
  */
 import * as fs from 'node:fs';
 import type { ExperienceEvent, LoggedEvent } from './experience-events';
@@ -47,13 +47,26 @@ export function readExperienceLog(file: string): ReplayResult {
   return { events, droppedBytes: Buffer.byteLength(text.slice(complete)) };
 }
 
+/** Fsyncs in flight at once: a group need not wait for the previous group's fsync to start its own. */
+const MAX_SYNCS_IN_FLIGHT = 4;
+
+interface Group {
+  /** Bytes of the log up to the end of this group. */
+  end: number;
+  waiters: Waiter[];
+}
+
 export class ExperienceLog {
   readonly file: string;
   private readonly fd: number;
   private nextSeq: number;
   private queue: string[] = [];
   private waiters: Waiter[] = [];
-  private writing = false;
+  private scheduled = false;
+  private syncsInFlight = 0;
+  /** Groups written, oldest first, waiting for an fsync that started after their write. */
+  private unsynced: Group[] = [];
+  private bytesWritten = 0;
   private failure: Error | null = null;
   /** Groups written and events written, for metrics. */
   groups = 0;
@@ -89,52 +102,66 @@ export class ExperienceLog {
     const seq = this.nextSeq++;
     this.queue.push(JSON.stringify({ seq, ...event }) + '\n');
     const durable = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-    if (!this.writing) this.flushSoon();
+    if (!this.scheduled) {
+      this.scheduled = true;
+      // Let the requests already parsed in this turn of the event loop join the group.
+      setImmediate(() => this.flush());
+    }
     return { seq, durable };
   }
 
-  private flushSoon(): void {
-    this.writing = true;
-    // Let the requests already parsed in this turn of the event loop join the group.
-    setImmediate(() => this.flush());
-  }
-
+  /**
+   * Writes the queued events as one group and starts an fsync for it. The write goes to the page
+   * cache synchronously (microseconds, and it keeps the log in order); only the fsync runs on the
+   * thread pool. A group does not wait for an earlier group's fsync to finish before starting its
+   * own: under load each acknowledgement waits for one fsync, not for one and a half.
+   */
   private flush(): void {
+    this.scheduled = false;
+    if (this.failure || !this.queue.length) return;
+    if (this.syncsInFlight >= MAX_SYNCS_IN_FLIGHT) {
+      this.scheduled = true; // the next fsync to finish flushes again
+      return;
+    }
     const lines = this.queue;
     const waiters = this.waiters;
     this.queue = [];
     this.waiters = [];
     const data = Buffer.from(lines.join(''));
-    const done = (err: NodeJS.ErrnoException | null) => {
-      if (err) {
-        // After a failed write the file's tail is unknown: refuse everything from now on.
-        this.failure = new Error(`experience log ${this.file}: ${err.message}`);
-        for (const w of [...waiters, ...this.waiters]) w.reject(this.failure);
-        this.waiters = [];
-        this.queue = [];
-        this.writing = false;
-        return;
-      }
-      this.groups++;
-      this.written += lines.length;
-      for (const w of waiters) w.resolve();
-      if (this.queue.length) this.flush();
-      else this.writing = false;
-    };
-    writeAll(this.fd, data, 0, (err) => (err ? done(err) : fs.fdatasync(this.fd, done)));
+    try {
+      for (let offset = 0; offset < data.length; ) offset += fs.writeSync(this.fd, data, offset, data.length - offset);
+    } catch (err) {
+      this.fail(err as Error, waiters);
+      return;
+    }
+    this.bytesWritten += data.length;
+    this.groups++;
+    this.written += lines.length;
+    const group: Group = { end: this.bytesWritten, waiters };
+    this.unsynced.push(group);
+    this.syncsInFlight++;
+    fs.fdatasync(this.fd, (err) => {
+      this.syncsInFlight--;
+      if (err) return this.fail(err, []);
+      // This fsync started after the group was written, so it covers the group and every earlier one.
+      while (this.unsynced.length && this.unsynced[0].end <= group.end) for (const w of this.unsynced.shift()!.waiters) w.resolve();
+      if (this.scheduled && this.syncsInFlight < MAX_SYNCS_IN_FLIGHT) this.flush();
+    });
+  }
+
+  /** After a failed write or fsync the file's tail is unknown: refuse everything from now on. */
+  private fail(err: Error, extra: Waiter[]): void {
+    this.failure ??= new Error(`experience log ${this.file}: ${err.message}`);
+    this.scheduled = false;
+    for (const w of [...extra, ...this.unsynced.flatMap((g) => g.waiters), ...this.waiters]) w.reject(this.failure);
+    this.unsynced = [];
+    this.waiters = [];
+    this.queue = [];
   }
 
   /** Waits for queued events, then closes the file. */
   async close(): Promise<void> {
-    while (this.writing) await new Promise((r) => setTimeout(r, 1));
+    while (this.scheduled || this.syncsInFlight > 0) await new Promise((r) => setTimeout(r, 1));
     fs.closeSync(this.fd);
   }
-}
-
-function writeAll(fd: number, data: Buffer, offset: number, callback: (err: NodeJS.ErrnoException | null) => void): void {
-  fs.write(fd, data, offset, data.length - offset, null, (err, written) => {
-    if (err) return callback(err);
-    if (offset + written < data.length) return writeAll(fd, data, offset + written, callback);
-    callback(null);
-  });
 }

@@ -16,12 +16,17 @@ export interface LearnerInit {
   niceness: number;
 }
 
-export type LearnerCommand = { kind: 'update'; trajectory: Trajectory } | { kind: 'save'; dir: string; record: CheckpointRecord };
+/**
+ * A save sends only the history records the thread does not hold yet: it keeps the history, cut
+ * back to `historyFrom` records, then extended by the record's (the tail), so the cost of a save
+ * on the request thread does not grow with the length of the run.
+ */
+export type LearnerCommand = { kind: 'update'; trajectory: Trajectory } | { kind: 'save'; dir: string; record: CheckpointRecord; historyFrom: number };
 
 export type LearnerRequest = LearnerCommand & { id: number };
 
 export type LearnerReply =
-  | { id: 0; kind: 'ready'; weights: PolicyWeights; version: number; backend: string }
-  | { id: number; kind: 'updated'; weights: PolicyWeights; version: number; stats: Record<string, number> }
+  | { id: 0; kind: 'ready'; weights: PolicyWeights; version: number; backend: string; weightsBody: string }
+  | { id: number; kind: 'updated'; weights: PolicyWeights; version: number; stats: Record<string, number>; weightsBody: string }
   | { id: number; kind: 'saved' }
   | { id: number; kind: 'failed'; message: string };

@@ -7,7 +7,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { LearnerInit, LearnerReply, LearnerRequest } from './learner-protocol';
-import { PpoBackend, serverReward } from './learner';
+import { PpoBackend, serverReward, type CheckpointRecord } from './learner';
+import { encodeWeights } from './weights-codec';
+
+/** The `GET /v1/weights` body, serialised here so the request thread never does it. */
+function weightsBody(backend: PpoBackend): string {
+  return JSON.stringify({ version: backend.version, weights: encodeWeights(backend.weights()) });
+}
 
 /**
  * Lowers this thread's (only this thread's) scheduling priority: on Linux a thread id names one
@@ -31,17 +37,19 @@ async function main(): Promise<void> {
   yieldToRequests(init.niceness);
   const backend = await PpoBackend.create({ config: init.config, reward: serverReward(init.reward), weights: init.weights, version: init.version });
   const send = (reply: LearnerReply) => port.postMessage(reply);
-  send({ id: 0, kind: 'ready', weights: backend.weights(), version: backend.version, backend: backend.backendName });
+  send({ id: 0, kind: 'ready', weights: backend.weights(), version: backend.version, backend: backend.backendName, weightsBody: weightsBody(backend) });
   // One request at a time, in order: the server never has two updates in flight.
   let chain = Promise.resolve();
+  let history: CheckpointRecord['history'] = [];
   port.on('message', (request: LearnerRequest) => {
     chain = chain.then(async () => {
       try {
         if (request.kind === 'update') {
           const stats = await backend.update(request.trajectory);
-          send({ id: request.id, kind: 'updated', weights: backend.weights(), version: backend.version, stats });
+          send({ id: request.id, kind: 'updated', weights: backend.weights(), version: backend.version, stats, weightsBody: weightsBody(backend) });
         } else {
-          await backend.save(request.dir, request.record);
+          history = history.slice(0, request.historyFrom).concat(request.record.history);
+          await backend.save(request.dir, { ...request.record, history });
           send({ id: request.id, kind: 'saved' });
         }
       } catch (err) {

@@ -24,6 +24,8 @@ export interface LearnerBackend {
   save(dir: string, record: CheckpointRecord): Promise<void>;
   /** The acting weights (a snapshot). */
   weights(): PolicyWeights;
+  /** The `GET /v1/weights` body of the current version, when the backend prepares it off the event loop. */
+  weightsBody?(): { version: number; body: string } | null;
   /** Releases what the backend holds (a learner thread). */
   close?(): Promise<void>;
 }

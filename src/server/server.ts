@@ -317,6 +317,7 @@ export class PolicyServer {
         res.end();
         return;
       }
+      if (this.weightsCache?.version !== version) this.weightsCache = this.backend.weightsBody?.() ?? null;
       if (this.weightsCache?.version !== version) {
         this.weightsCache = { version, body: JSON.stringify({ version, weights: encodeWeights(this.backend.weights()) }) };
       }

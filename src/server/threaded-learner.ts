@@ -40,11 +40,13 @@ function threadEntry(): string {
 
 export class ThreadedPpoBackend implements LearnerBackend {
   /** Weights and version swap together, as one object. */
-  private current: { policy: PpoPolicy; version: number };
+  private current: { policy: PpoPolicy; version: number; body: string };
   private readonly actRng: Rng;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failure: Error | null = null;
+  /** History records the thread holds, as of its last successful save (0: unknown, send all). */
+  private threadHistory = 0;
   backendName = 'unknown';
 
   private constructor(
@@ -56,7 +58,7 @@ export class ThreadedPpoBackend implements LearnerBackend {
     const root = new Rng(seed);
     root.fork();
     this.actRng = root.fork();
-    this.current = { policy: new PpoPolicy(ready.weights), version: ready.version };
+    this.current = { policy: new PpoPolicy(ready.weights), version: ready.version, body: ready.weightsBody };
     this.backendName = ready.backend;
     worker.on('message', (reply: LearnerReply) => {
       const waiter = this.pending.get(reply.id);
@@ -98,16 +100,28 @@ export class ThreadedPpoBackend implements LearnerBackend {
   async update(batch: Trajectory): Promise<Record<string, number>> {
     const reply = await this.call({ kind: 'update', trajectory: batch });
     if (reply.kind !== 'updated') throw new Error(`learner thread answered ${reply.kind} to an update`);
-    this.current = { policy: new PpoPolicy(reply.weights), version: reply.version };
+    this.current = { policy: new PpoPolicy(reply.weights), version: reply.version, body: reply.weightsBody };
     return reply.stats;
   }
 
   async save(dir: string, record: CheckpointRecord): Promise<void> {
-    await this.call({ kind: 'save', dir, record });
+    // The server's history only ever grows by what a successful save recorded.
+    const from = Math.min(this.threadHistory, record.history.length);
+    try {
+      await this.call({ kind: 'save', dir, record: { ...record, history: record.history.slice(from) }, historyFrom: from });
+      this.threadHistory = record.history.length;
+    } catch (err) {
+      this.threadHistory = 0;
+      throw err;
+    }
   }
 
   weights(): PolicyWeights {
     return this.current.policy.getWeights();
+  }
+
+  weightsBody(): { version: number; body: string } {
+    return { version: this.current.version, body: this.current.body };
   }
 
   /** Stops the thread (after the server has waited for its running update). */
