@@ -8,6 +8,7 @@
  * model), or to `appUrl` when given.
  */
 import * as path from 'node:path';
+import { DEFAULT_EVALUATION_START } from '../agent/load-evaluate';
 import { saveLoadCheckpoint, trainLoad } from '../agent/load-train';
 import { ClusterEnv, SIMULATOR_TIMINGS, type LiveTimings } from '../env/cluster-env';
 import { LoadDynamics } from '../env/load-dynamics';
@@ -74,7 +75,8 @@ export async function runLiveLoadDemo(options: LiveLoadDemoOptions): Promise<Liv
   const finetuneSteps = options.finetuneSteps ?? 4;
   const testSteps = options.testSteps ?? 6;
   const testEpisodes = options.testEpisodes ?? 1;
-  const startConfig = options.startConfig ?? { replicas: 2, cpuMillis: 500, heapMB: 500 };
+  // The offline evaluation's start: pods that meet the SLO at light load, fair to the HPA-like rule.
+  const startConfig = options.startConfig ?? { ...DEFAULT_EVALUATION_START };
   const timings = { ...SIMULATOR_TIMINGS, ...options.timings };
   const progress = options.onProgress ?? (() => {});
   const profile = parseProfileSpec(profileSpec);
