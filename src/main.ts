@@ -15,6 +15,8 @@ import { DatasetModel } from './env/dataset-env';
 import { formatStart, ORIGINAL_START, parseStart, type Start } from './env/start';
 import { findPrometheus, PROMETHEUS_HINT, runLiveDemo, type LiveDemoResult } from './live/demo';
 import { formatComparison, formatTimings } from './live/summary';
+import { runLiveLoadDemo } from './live/load-demo';
+import type { LiveLoadSection } from './live/load-report';
 import { episodesAgainstOptimum, writeReport, type LiveSection, type ReturnsByStart } from './report';
 
 const REPORT_FILE = path.resolve(__dirname, '..', 'out', 'report.html');
@@ -39,6 +41,26 @@ async function livePhase(checkpoint: string): Promise<LiveSection | undefined> {
     stepsPerEpisode: demo.testSteps,
     testEpisodes: demo.testEpisodes,
     finetuneEpisodes: demo.finetuneEpisodes,
+  };
+}
+
+/**
+ * A few live steps under a step profile on the simulator: a small load-aware policy trained
+ * offline, fine-tuned for 2 steps, then tested for 4 steps beside static-best and HPA.
+ */
+async function liveLoadPhase(): Promise<LiveLoadSection | undefined> {
+  if (!findPrometheus()) return undefined;
+  console.log('live under load on the cluster simulator: a small load-aware policy, fine-tuned 2 steps, then tested 4 steps per policy under a step profile');
+  const demo = await runLiveLoadDemo({ checkpointsDir: DEFAULT_CHECKPOINT_ROOT, logDir: LIVE_LOG_DIR, trainSteps: 4096, finetuneSteps: 2, testSteps: 4, onProgress: (line) => console.log(`  ${line}`) });
+  console.log(`live comparison under load (${demo.profile}), ${demo.testSteps}-step episodes:\n${formatComparison(demo.test.comparison ?? [])}\n`);
+  return {
+    where: 'cluster simulator',
+    run: { 'offline checkpoint': demo.checkpoint, 'fine-tuned checkpoint': demo.tunedCheckpoint, profile: demo.profile, 'seconds per step (profile)': demo.stepSeconds, application: demo.appUrl, 'test step log': demo.test.logFile },
+    comparison: demo.test.comparison ?? [],
+    stepsPerEpisode: demo.testSteps,
+    testEpisodes: demo.testEpisodes,
+    p99TargetMs: demo.p99TargetMs,
+    stepSeconds: demo.stepSeconds,
   };
 }
 
@@ -80,6 +102,7 @@ async function main(): Promise<void> {
   const episodes = [];
   for (const start of starts) episodes.push({ title: `PPO against the optimum from ${formatStart(start)}`, episodes: await episodesAgainstOptimum(model, result.policy, start, 0, 'PPO') });
   const live = await livePhase(checkpoint);
+  const liveLoad = await liveLoadPhase();
   const report = writeReport(REPORT_FILE, {
     title: 'rl-autoscaler: PPO trained offline on the TeaStore dataset',
     run: { 'run id': runId, checkpoint, preset: 'fast', seed: config.seed, 'environment steps': last.envSteps, 'training seconds': Number(last.trainingSeconds.toFixed(1)), backend: result.backend, 'dataset sha256': model.table.sha256 },
@@ -91,6 +114,7 @@ async function main(): Promise<void> {
     ],
     episodes,
     live,
+    liveLoad,
   });
   console.log(`report ${report}`);
 }

@@ -14,6 +14,7 @@ import { tableHtml } from './plot';
 import type { LiveEpisode } from './live/log-episodes';
 import { episodesByIndex } from './live/log-episodes';
 import type { PolicyResult } from './live/run';
+import { liveLoadReportParts, type LiveLoadSection } from './live/load-report';
 import {
   actionFrequencyFigure, episodeFigure, escapeHtml, liveComparisonFigure, liveEpisodeFigure, returnsFigure, standaloneHtml, stepTimingFigure,
   trainingFigure, trainingPoints, writeHtmlFile, type Figure, type LabelledEpisode, type ReferenceLine, type TrainingPoint,
@@ -86,6 +87,8 @@ export interface ReportInput {
   episodes: EpisodeSection[];
   /** A live phase on the cluster simulator (or a cluster), when there was one. */
   live?: LiveSection;
+  /** A live phase under load (the checkpoint beside static-best and HPA), when there was one. */
+  liveLoad?: LiveLoadSection;
 }
 
 export interface LiveSection {
@@ -143,6 +146,7 @@ export function reportParts(input: ReportInput): (Figure | { html: string })[] {
     parts.push(actionFrequencyFigure([...byLabel].map(([label, actions]) => ({ label, actions })), 'Actions taken in the episodes above'));
   }
   if (input.live) parts.push(...liveReportParts(input.live));
+  if (input.liveLoad) parts.push(...liveLoadReportParts(input.liveLoad));
   return parts;
 }
 

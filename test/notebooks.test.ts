@@ -11,7 +11,7 @@ const skip = nbconvertAvailable() ? false : 'jupyter-nbconvert is not installed 
 const notebookFiles = readdirSync(NOTEBOOK_DIR).filter((f) => f.endsWith('.ipynb')).sort();
 
 test('the committed notebooks use the tslab kernel and have their outputs cleared', () => {
-  assert.deepEqual(notebookFiles, ['01-dataset.ipynb', '02-baselines.ipynb', '03-train-offline.ipynb', '04-evaluate.ipynb', '05-finetune-live.ipynb', '06-test-live.ipynb', '07-load.ipynb', '08-model.ipynb', '09-load-aware.ipynb', '11-in-place.ipynb']);
+  assert.deepEqual(notebookFiles, ['01-dataset.ipynb', '02-baselines.ipynb', '03-train-offline.ipynb', '04-evaluate.ipynb', '05-finetune-live.ipynb', '06-test-live.ipynb', '07-load.ipynb', '08-model.ipynb', '09-load-aware.ipynb', '10-live-load.ipynb', '11-in-place.ipynb']);
   for (const file of notebookFiles) {
     const notebook = JSON.parse(readFileSync(path.join(NOTEBOOK_DIR, file), 'utf8')) as NotebookJson & { metadata: { kernelspec?: { name?: string } } };
     assert.equal(notebook.metadata.kernelspec?.name, 'tslab', `${file}: kernel`);

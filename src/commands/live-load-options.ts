@@ -22,8 +22,11 @@ export interface LiveLoadSetup {
 
 type LoadOptionValues = { 'load-profile'?: string; 'load-pacing'?: string; 'load-step-s'?: string; 'load-scenario'?: string; app?: string; 'load-selector'?: string; 'load-metrics-port'?: string };
 
-/** Null without load options; a UsageError for an inconsistent or malformed one. */
-export function liveLoadSetup(o: LoadOptionValues): LiveLoadSetup | null {
+/**
+ * Null without load options; a UsageError for an inconsistent or malformed one. On the simulator
+ * `--app` may be left out: the load goes to the simulator's TeaStore web UI.
+ */
+export function liveLoadSetup(o: LoadOptionValues, where: { simulator?: boolean } = {}): LiveLoadSetup | null {
   if (!o['load-profile'] && !o['load-selector']) return null;
   if (o['load-profile'] && o['load-selector']) throw new UsageError('give --load-profile (run a generator here) or --load-selector (read one already running), not both');
   const pacing = o['load-pacing'] ?? 'per-step';
@@ -36,7 +39,7 @@ export function liveLoadSetup(o: LoadOptionValues): LiveLoadSetup | null {
     } catch (err) {
       throw new UsageError(`--load-profile: ${(err as Error).message}`);
     }
-    if (!o.app) throw new UsageError("--load-profile needs --app URL, the application's base URL the load goes to");
+    if (!o.app && !where.simulator) throw new UsageError("--load-profile needs --app URL, the application's base URL the load goes to");
   }
   if (o.app && !/^https?:\/\//.test(o.app)) throw new UsageError(`--app ${JSON.stringify(o.app)} must start with http:// or https://`);
   return {
@@ -68,11 +71,13 @@ export async function serveGeneratorMetrics(setup: LiveLoadSetup | null, onSimul
   return serveLiveLoadMetrics({ scenario: setup.scenario, profile: setup.profile }, listen);
 }
 
-export function startLiveLoad(setup: LiveLoadSetup | null, served: { metrics: LoadMetrics } | null, prometheusUrl: string, seed: number): LiveLoad | undefined {
+export function startLiveLoad(setup: LiveLoadSetup | null, served: { metrics: LoadMetrics } | null, prometheusUrl: string, seed: number, simulatorAppUrl?: string): LiveLoad | undefined {
   if (!setup) return undefined;
   if (setup.profile && served) {
-    const { profile, pacing, stepSeconds, scenario, app } = setup;
-    return new GeneratedLoad({ targetUrl: app!, profile: parseProfileSpec(profile), pacing, stepSeconds, scenario, seed, prometheusUrl }, served.metrics);
+    const { profile, pacing, stepSeconds, scenario } = setup;
+    const app = setup.app ?? simulatorAppUrl;
+    if (!app) throw new UsageError("--load-profile needs --app URL, the application's base URL the load goes to");
+    return new GeneratedLoad({ targetUrl: app, profile: parseProfileSpec(profile), pacing, stepSeconds, scenario, seed, prometheusUrl }, served.metrics);
   }
   return new ObservedLoad({ prometheusUrl, selector: setup.selector, scenario: setup.scenario });
 }

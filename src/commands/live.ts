@@ -1,6 +1,6 @@
 /** `rl-autoscaler live`: fine-tune or test a checkpoint on a cluster (or on the cluster simulator). */
 import * as path from 'node:path';
-import { readCheckpointMeta, trainedRewardName } from '../agent/checkpoint';
+import { observationKindOf, readCheckpointMeta } from '../agent/checkpoint';
 import { ClusterEnv, CLUSTER_TIMINGS, SIMULATOR_TIMINGS, type LiveTimings } from '../env/cluster-env';
 import { DeploymentClient, loadKubeConfig, type DeploymentTarget } from '../kube';
 import { parseUpdatePolicy, type UpdatePolicy } from '../kube-resize';
@@ -8,10 +8,10 @@ import { MetricClient } from '../metric';
 import { runLive, unfinishedRun, type LiveRunConfig } from '../live/run';
 import { formatComparison, formatTimings } from '../live/summary';
 import { startSimulatorStack, type SimulatorStack } from '../live/simulator-stack';
-import type { RewardName } from '../reward';
+import { isLiveRewardName, isRequestReward, LIVE_REWARD_NAMES, liveRewardFor } from '../live/live-reward';
 import { parseConfigText } from '../env/start';
 import type { Bounds, ScalingConfig } from '../space';
-import { intOption, parseOptions, rewardOption } from './args';
+import { intOption, parseOptions } from './args';
 import { UsageError } from './types';
 import { LIVE } from './definitions';
 import { checkLoadCoversRun, liveLoadSetup, serveGeneratorMetrics, startLiveLoad, type LiveLoadSetup } from './live-load-options';
@@ -33,10 +33,10 @@ export async function run(args: string[]): Promise<number> {
   const previous = o.resume ? unfinishedRun(o.log!) : null;
   if (o.resume && !previous) throw new UsageError(`${o.log}: no unfinished run to resume`);
   const recorded = previous?.header.config as LiveRunConfig | undefined;
-  const recordedSetup = (recorded?.setup ?? {}) as { timings?: LiveTimings; bounds?: Bounds; startConfig?: ScalingConfig | 'current'; dryRun?: boolean; reward?: RewardName; updatePolicy?: UpdatePolicy; load?: LiveLoadSetup | null };
+  const recordedSetup = (recorded?.setup ?? {}) as { timings?: LiveTimings; bounds?: Bounds; startConfig?: ScalingConfig | 'current'; dryRun?: boolean; reward?: string; updatePolicy?: UpdatePolicy; load?: LiveLoadSetup | null };
   if (!o.simulator && !o.prometheus) throw new UsageError('pass --simulator, or --prometheus URL (with --kubeconfig F or the default kubeconfig)');
   if (o.simulator && (o.prometheus || o.kubeconfig)) throw new UsageError('--simulator starts its own simulator and Prometheus; do not combine it with --kubeconfig/--prometheus');
-  if (o.reward !== undefined) rewardOption(o.reward);
+  if (o.reward !== undefined && !isLiveRewardName(o.reward)) throw new UsageError(`--reward must be one of ${LIVE_REWARD_NAMES.join(', ')}`);
   const episodes = recorded?.episodes ?? intOption(o.episodes, 'episodes', 1);
   const steps = recorded?.steps ?? intOption(o.steps, 'steps', 10);
   const seed = recorded?.seed ?? intOption(o.seed, 'seed', 1);
@@ -53,11 +53,21 @@ export async function run(args: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  // The reward the policy was trained on, unless the run (or its record) names another.
-  const reward = recordedSetup.reward ?? (o.reward as RewardName | undefined) ?? trainedRewardName(readCheckpointMeta(o.checkpoint ?? recorded!.checkpoint), o.checkpoint ?? recorded!.checkpoint);
+  // The reward the policy was trained on (with its recorded parameters), unless the run (or its record) names another.
+  const checkpointDir = o.checkpoint ?? recorded!.checkpoint;
+  const checkpointMeta = readCheckpointMeta(checkpointDir);
+  const liveReward = liveRewardFor(recordedSetup.reward ?? o.reward, checkpointMeta, checkpointDir);
+  const reward = liveReward.name;
   const mode = recorded?.mode ?? (o.finetune ? 'finetune' : 'test');
   const logFile = o.log ?? path.join('out', 'live', `${mode}-${Date.now()}.jsonl`);
-  const loadSetup = recordedSetup.load !== undefined ? recordedSetup.load : liveLoadSetup(o);
+  const loadSetup = recordedSetup.load !== undefined ? recordedSetup.load : liveLoadSetup(o, { simulator: Boolean(o.simulator) });
+  // Refused before anything starts: what needs the load cannot run without a load source.
+  if (!loadSetup && observationKindOf(checkpointMeta) === 'load') {
+    throw new UsageError(`${checkpointDir}: the policy reads the load observation (schema version 2): give it a load source, --load-profile SPEC --app URL (or --load-selector MATCHERS)`);
+  }
+  if (!loadSetup && isRequestReward(liveReward)) {
+    throw new UsageError(`--reward ${liveReward.name} is computed from the requests of each window: give it a load source, --load-profile SPEC --app URL (or --load-selector MATCHERS)`);
+  }
   // Test mode plays each episode with three policies (the checkpoint's, static-best, threshold).
   checkLoadCoversRun(loadSetup, { steps, episodesOfAllPolicies: episodes * (mode === 'test' ? 3 : 1), minStepSeconds: timings.warmupMs / 1000 + timings.windowSeconds });
   const served = await serveGeneratorMetrics(loadSetup, Boolean(o.simulator));
@@ -72,7 +82,7 @@ export async function run(args: string[]): Promise<number> {
       stack = await startSimulatorStack({ seed, target, scrapeTargets: served ? [served.server.url] : [] });
       ({ kube, metrics } = stack);
       prometheusUrl = stack.prometheus.url;
-      console.log(`simulator api=${stack.simulator.apiUrl} prometheus=${stack.prometheus.url}`);
+      console.log(`simulator api=${stack.simulator.apiUrl} prometheus=${stack.prometheus.url} app=${stack.simulator.appUrl}`);
     } else {
       kube = new DeploymentClient(loadKubeConfig(o.kubeconfig), target);
       metrics = new MetricClient({ url: o.prometheus! });
@@ -83,13 +93,13 @@ export async function run(args: string[]): Promise<number> {
     await served?.server.close();
     throw err;
   }
-  const load = startLiveLoad(loadSetup, served, prometheusUrl, seed);
+  const load = startLiveLoad(loadSetup, served, prometheusUrl, seed, stack?.simulator.appUrl);
   const shutdown = () => Promise.all([load?.close(), served?.server.close(), stack?.stop()]);
   const stop = () => void shutdown().finally(() => process.exit(130));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    const env = new ClusterEnv({ kube, metrics, reward, bounds, timings, dryRun, startConfig, updatePolicy, load });
+    const env = new ClusterEnv({ kube, metrics, reward: liveReward, bounds, timings, dryRun, startConfig, updatePolicy, load });
     const config: LiveRunConfig = {
       mode,
       checkpoint: o.checkpoint ? path.resolve(o.checkpoint) : '',

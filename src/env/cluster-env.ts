@@ -11,13 +11,14 @@ import type { DeploymentClient } from '../kube';
 import { InPlaceApplier, type ApplyResult, type InPlaceOptions, type UpdatePolicy } from '../kube-resize';
 import { toStepMetrics, type StepMetrics } from '../measurement';
 import type { MetricClient, WindowMetrics } from '../metric';
-import { loadTeastoreData } from '../data';
-import { datasetNormalisers, makeReward, type RewardFunction, type RewardName } from '../reward';
+import type { RewardFunction, RewardName } from '../reward';
+import type { RequestReward, RequestRewardName } from '../request-reward';
 import { ACTION_COUNT, FULL_BOUNDS, applyAction, assertOnGrid, type Bounds, type Observation, type ScalingConfig } from '../space';
 import { withEpisodeWrappers, type EpisodeEnv } from './episode-wrappers';
 import { DEFAULT_MAX_STEPS } from './dataset-env';
 import type { Env, ResetOptions, ResetResult, StepInfo, StepResult } from './types';
 import type { LiveLoad, RequestStepMetrics } from '../live/live-load';
+import { isRequestReward, makeLiveReward, requestMeasurementOf, type LiveReward } from '../live/live-reward';
 
 /** How long each phase of a live step may take or lasts. */
 export interface LiveTimings {
@@ -63,8 +64,11 @@ export interface LiveStepInfo extends StepInfo {
 export interface ClusterEnvOptions {
   kube: DeploymentClient;
   metrics: MetricClient;
-  /** Reward function, or a built-in name using the dataset's normalisers (default classic). */
-  reward?: RewardFunction | RewardName;
+  /**
+   * Reward function, or a built-in name using the dataset's normalisers (default classic); or a
+   * request-level reward (or its name), computed from each window's requests: it needs `load`.
+   */
+  reward?: RewardFunction | RewardName | RequestReward | RequestRewardName;
   bounds?: Bounds;
   timings?: Partial<LiveTimings>;
   /** Decide and report, but never change the deployment. */
@@ -85,7 +89,7 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 /** The live environment itself, without a time limit; `makeClusterEnv` gives the wrapped one. */
 export class ClusterEnv implements Env {
   readonly actionCount = ACTION_COUNT;
-  readonly reward: RewardFunction;
+  readonly reward: LiveReward;
   readonly bounds: Bounds;
   readonly timings: LiveTimings;
   readonly dryRun: boolean;
@@ -105,7 +109,10 @@ export class ClusterEnv implements Env {
     this.metrics = options.metrics;
     const reward = options.reward ?? 'classic';
     // Offline normalisers, so a live reward means what the same reward meant in training.
-    this.reward = typeof reward === 'string' ? makeReward(reward, datasetNormalisers(loadTeastoreData())) : reward;
+    this.reward = typeof reward === 'string' ? makeLiveReward(reward) : reward;
+    if (isRequestReward(this.reward) && !options.load) {
+      throw new Error(`reward ${this.reward.name} is computed from the requests of each window, but the live environment has no load source: give it one (live --load-profile SPEC --app URL, or --load-selector)`);
+    }
     this.bounds = options.bounds ?? FULL_BOUNDS;
     assertOnGrid(this.bounds.min, 'bounds.min');
     assertOnGrid(this.bounds.max, 'bounds.max');
@@ -115,6 +122,16 @@ export class ClusterEnv implements Env {
     if (this.startConfig) assertOnGrid(this.startConfig, 'startConfig');
     this.sleep = options.sleep ?? defaultSleep;
     this.load = options.load;
+  }
+
+  /** Whether a load source drives and measures each step (the observation then carries the load). */
+  get hasLoad(): boolean {
+    return this.load !== undefined;
+  }
+
+  /** The load source, when there is one. */
+  get liveLoad(): LiveLoad | undefined {
+    return this.load;
   }
 
   get updatePolicy(): UpdatePolicy {
@@ -177,7 +194,7 @@ export class ClusterEnv implements Env {
         applied = true;
       }
       const measured = await this.settleAndMeasure(this.dryRun ? current : next, applied, started, change);
-      result = { ...measured, reward: this.reward.compute({ config: measured.info.config, ...measured.info.metrics }) };
+      result = { ...measured, reward: this.rewardOf(measured.info) };
     }
     this.last = { observation: result.observation, info: result.info };
     return { ...result, terminated: false, truncated: false };
@@ -187,6 +204,12 @@ export class ClusterEnv implements Env {
     const config = this.last?.info.config;
     if (!config) return new Array<boolean>(ACTION_COUNT).fill(true);
     return Array.from({ length: ACTION_COUNT }, (_, a) => applyAction(config, a, this.bounds) !== null);
+  }
+
+  private rewardOf(info: LiveStepInfo): number {
+    if (!isRequestReward(this.reward)) return this.reward.compute({ config: info.config, ...info.metrics });
+    // The constructor refused a request reward without a load source, so every step has requests.
+    return this.reward.compute(requestMeasurementOf(info.config, info.metrics, info.requests!));
   }
 
   /** Waits for the rollout (when something was applied), the warm-up and the window, then measures. */

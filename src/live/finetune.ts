@@ -2,11 +2,12 @@
  * Fine-tuning on live experience: starts from a checkpoint, collects small batches from any `Env`
  * (the live cluster, a step taking seconds), runs a PPO update on each batch and checkpoints after
  * every update. Each new checkpoint's meta.json names its parent and records the reward of the
- * experience; its history.jsonl holds the run's updates so far.
+ * experience; its history.jsonl holds the run's updates so far. A load-aware checkpoint (schema
+ * v2) reads the load observation and its fine-tuned checkpoints keep that schema.
  */
 import * as path from 'node:path';
 import { initBackend } from '../agent/backend';
-import { loadCheckpoint, newRunId, saveCheckpoint, type LoadedCheckpoint } from '../agent/checkpoint';
+import { loadCheckpoint, newRunId, observationKindOf, readCheckpointMeta, saveCheckpoint, type LoadedCheckpoint } from '../agent/checkpoint';
 import { historyToContinue, updateHistoryRecord, type HistoryRecord } from '../agent/history';
 import { PpoLearner, ppoConfig, type PpoConfig, type Trajectory, type UpdateStats } from '../agent/ppo';
 import { ActorCritic, PpoPolicy, sampleFromLogits } from '../agent/policy';
@@ -15,6 +16,7 @@ import type { Env } from '../env/types';
 import { Rng } from '../random';
 import type { RewardFunction } from '../reward';
 import { ACTION_COUNT, OBSERVATION_SIZE, encodeObservation, type Observation } from '../space';
+import { encodeLoadObservation, LOAD_OBSERVATION_SIZE, type LoadObservation, type ObservationKind } from '../load-space';
 
 /**
  * Fine-tuning settings as live runs name them (and record them in their step logs): overrides of
@@ -68,8 +70,8 @@ export interface FinetuneOptions {
   env: Env;
   /** Folder that receives one checkpoint folder per update. */
   checkpointsDir: string;
-  /** The reward `env` computes: the one the new checkpoints record. */
-  reward: RewardFunction;
+  /** The reward `env` computes (classic or request-level): the one the new checkpoints record. */
+  reward: Pick<RewardFunction, 'name' | 'version' | 'params'>;
   settings?: Partial<FinetuneSettings>;
   /** Steps already experienced with the starting checkpoint's policy (a resumed run): used first. */
   pending?: Experience[];
@@ -83,18 +85,34 @@ export interface FinetuneOptions {
   initialObservation?: Observation;
 }
 
+/** How a checkpoint of `kind` encodes an observation: its size and encoder. */
+export function observationEncoding(kind: ObservationKind): { size: number; encode: (obs: Observation, out: Float32Array, offset: number) => void } {
+  if (kind === 'classic') return { size: OBSERVATION_SIZE, encode: (obs, out, offset) => void encodeObservation(obs, out, offset) };
+  return {
+    size: LOAD_OBSERVATION_SIZE,
+    encode: (obs, out, offset) => {
+      const o = obs as LoadObservation;
+      if (!Number.isFinite(o.arrivalRate) || !Number.isFinite(o.previousArrivalRate)) {
+        throw new Error(`the policy reads the load observation, but the observation has arrivalRate ${o.arrivalRate} and previousArrivalRate ${o.previousArrivalRate}: fine-tune it under a load source whose rate is known`);
+      }
+      encodeLoadObservation(o, out, offset);
+    },
+  };
+}
+
 /**
  * Builds a PPO trajectory (numEnvs = 1) from consecutive experience, with log-probabilities and
  * values recomputed under `policy` (the policy that acted, so they are exact).
  */
-export function trajectoryOf(experience: Experience[], policy: PpoPolicy): Trajectory {
+export function trajectoryOf(experience: Experience[], policy: PpoPolicy, kind: ObservationKind = 'classic'): Trajectory {
   const n = experience.length;
-  const observations = new Float32Array(n * OBSERVATION_SIZE);
-  const finals = new Float32Array(n * OBSERVATION_SIZE);
+  const { size, encode } = observationEncoding(kind);
+  const observations = new Float32Array(n * size);
+  const finals = new Float32Array(n * size);
   const masks = new Uint8Array(n * ACTION_COUNT);
   experience.forEach((e, k) => {
-    encodeObservation(e.observation, observations, k * OBSERVATION_SIZE);
-    encodeObservation(e.nextObservation, finals, k * OBSERVATION_SIZE);
+    encode(e.observation, observations, k * size);
+    encode(e.nextObservation, finals, k * size);
     e.mask.forEach((allowed, a) => (masks[k * ACTION_COUNT + a] = allowed ? 1 : 0));
   });
   const logits = policy.logits(observations, n);
@@ -128,7 +146,9 @@ export function trajectoryOf(experience: Experience[], policy: PpoPolicy): Traje
 /** Runs live fine-tuning; resolves to the last checkpoint written. */
 export async function finetune(options: FinetuneOptions): Promise<{ checkpoint: string; updates: FinetuneUpdate[] }> {
   const backend = await initBackend();
-  let parent: LoadedCheckpoint = loadCheckpoint(options.checkpoint);
+  const kind = observationKindOf(readCheckpointMeta(options.checkpoint));
+  const encoding = observationEncoding(kind);
+  let parent: LoadedCheckpoint = loadCheckpoint(options.checkpoint, { observation: kind });
   const config = finetuneConfig(parent.meta.config, options.settings);
   const networks = ActorCritic.fromWeights(parent.weights);
   const learner = new PpoLearner(networks, config, new Rng(config.seed));
@@ -149,12 +169,13 @@ export async function finetune(options: FinetuneOptions): Promise<{ checkpoint: 
   let batchReturns: number[] = [];
   const env = options.env;
   let observation = options.initialObservation ?? (await env.reset({ seed: config.seed })).observation;
-  const scratch = new Float32Array(OBSERVATION_SIZE);
+  const scratch = new Float32Array(encoding.size);
   try {
     while (envSteps < config.totalSteps || batch.length > 0) {
       if (batch.length < config.numSteps && envSteps < config.totalSteps) {
         const mask = env.actionMask();
-        const logits = policy.logits(encodeObservation(observation, scratch), 1);
+        encoding.encode(observation, scratch, 0);
+        const logits = policy.logits(scratch, 1);
         const { action } = sampleFromLogits(logits, 0, ACTION_COUNT, rng, config.maskActions ? mask : undefined);
         const step = await env.step(action);
         const experience: Experience = { observation, mask, action, reward: step.reward, done: step.terminated || step.truncated, truncated: step.truncated && !step.terminated, nextObservation: step.observation };
@@ -173,7 +194,7 @@ export async function finetune(options: FinetuneOptions): Promise<{ checkpoint: 
       }
       // A full batch (or the last, partial one): update, then checkpoint.
       const updateStarted = performance.now();
-      const stats = learner.update(trajectoryOf(batch, policy), config.learningRate);
+      const stats = learner.update(trajectoryOf(batch, policy, kind), config.learningRate);
       const now = performance.now();
       const weights = networks.getWeights();
       policy = new PpoPolicy(weights, { seed: config.seed });
@@ -197,6 +218,7 @@ export async function finetune(options: FinetuneOptions): Promise<{ checkpoint: 
         preset: 'live-finetune',
         backend: backend.name,
         reward: options.reward,
+        observation: kind,
         data: { file: table.file, sha256: table.sha256, rowCount: table.rowCount },
         history,
         metrics: { envSteps, updates: number, meanReward },
@@ -206,7 +228,7 @@ export async function finetune(options: FinetuneOptions): Promise<{ checkpoint: 
       const update: FinetuneUpdate = { update: number, envSteps, stats, checkpoint: dir, meanReward };
       updates.push(update);
       options.onUpdate?.(update);
-      parent = loadCheckpoint(dir);
+      parent = loadCheckpoint(dir, { observation: kind });
       batch = [];
       batchReturns = [];
       batchStarted = performance.now();

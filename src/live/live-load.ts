@@ -43,6 +43,8 @@ export interface LiveLoad {
   measure(windowSeconds: number, end: Date): Promise<RequestStepMetrics>;
   /** The profile rate (requests/s) that step `step` runs at, for the observation. */
   offeredAt(step: number): number;
+  /** Profile seconds a step stands for (per-step pacing), when the source knows its profile. */
+  readonly stepSeconds?: number;
   close(): Promise<void>;
 }
 

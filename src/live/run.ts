@@ -6,15 +6,16 @@
  */
 import { staticBestPolicy, thresholdPolicy } from '../agent/baselines';
 import { runEpisode, type Policy } from '../agent/episode';
-import { gitCommit, loadCheckpoint, packageVersions } from '../agent/checkpoint';
+import { gitCommit, observationKindOf, packageVersions, readCheckpointMeta } from '../agent/checkpoint';
 import { loadTeastoreData } from '../data';
-import { describeReward, type RewardFunction } from '../reward';
 import { DatasetModel } from '../env/dataset-env';
 import type { ClusterEnv, LiveStepInfo, StepTimings } from '../env/cluster-env';
 import { readStepLog, StepLog, type StepLogRecord } from '../env/step-log';
 import { withEpisodeWrappers } from '../env/episode-wrappers';
 import { StepLogger } from '../env/wrappers';
-import type { Observation } from '../space';
+import type { Observation, ScalingConfig } from '../space';
+import { describeLiveReward, isRequestReward, type LiveReward } from './live-reward';
+import { checkpointPolicy, comparisonSloMs, hpaPolicy, LOAD_TEST_POLICIES, profileRates, staticBestForProfile, staticBestPolicyFor, summariseLiveLoad, type LiveLoadStep } from './load-comparison';
 import { finetune, type Experience, type FinetuneSettings, type FinetuneUpdate } from './finetune';
 
 export type LiveMode = 'finetune' | 'test';
@@ -40,6 +41,19 @@ export interface PolicyResult {
   returns: number[];
   meanStepReward: number;
   invalidMoves: number;
+  /** Under load: what the policy did to the requests and what it allocated. */
+  load?: LoadPolicyFigures;
+  /** static-best: the configuration it holds. */
+  config?: ScalingConfig;
+}
+
+/** Per policy under load: share of steps with p99 <= SLO, mean allocated cores, served/offered, changes per episode. */
+export interface LoadPolicyFigures {
+  sloAttainment: number;
+  p99TargetMs: number;
+  meanCores: number;
+  servedShare: number;
+  changes: number;
 }
 
 export interface LiveRunResult {
@@ -92,17 +106,37 @@ export function unfinishedRun(logFile: string): { header: StepLogRecord; records
 
 const TEST_POLICIES = ['ppo', 'static-best', 'threshold'] as const;
 
-function makePolicy(name: (typeof TEST_POLICIES)[number], checkpoint: string, reward: RewardFunction): Policy {
-  switch (name) {
-    case 'ppo': {
-      const loaded = loadCheckpoint(checkpoint);
-      return { name: 'ppo', act: (obs, mask) => loaded.policy.act(obs, mask) };
-    }
-    case 'static-best':
-      // Best under the reward the run is scored with, or the comparison would be unfair to it.
-      return staticBestPolicy(new DatasetModel({ reward }));
-    case 'threshold':
-      return thresholdPolicy();
+/** The policies of a test run: under load the load-aware set (load-comparison.ts), else the classic one. */
+function testPolicies(env: ClusterEnv, config: LiveRunConfig): { name: string; make: () => Policy; config?: ScalingConfig }[] {
+  const reward = env.reward;
+  if (env.hasLoad) {
+    const rates = profileRates(env.liveLoad!, config.steps);
+    const best = staticBestForProfile(reward, rates, env.bounds, env.liveLoad!.stepSeconds ?? 60);
+    return LOAD_TEST_POLICIES.map((name) => {
+      if (name === 'ppo') return { name, make: () => checkpointPolicy(config.checkpoint, true) };
+      if (name === 'hpa') return { name, make: hpaPolicy };
+      // Without the profile's rates or with a classic reward, the dataset's static-best.
+      if (best) return { name, make: () => staticBestPolicyFor(best), config: best };
+      return { name, make: () => classicStaticBest(reward) };
+    });
+  }
+  return TEST_POLICIES.map((name) => ({
+    name,
+    make: () => (name === 'ppo' ? checkpointPolicy(config.checkpoint, false) : name === 'static-best' ? classicStaticBest(reward) : thresholdPolicy()),
+  }));
+}
+
+function classicStaticBest(reward: LiveReward): Policy {
+  if (isRequestReward(reward)) throw new Error(`static-best under reward ${reward.name} needs the load profile's rates: run the generator here (--load-profile) rather than reading one from Prometheus`);
+  // Best under the reward the run is scored with, or the comparison would be unfair to it.
+  return staticBestPolicy(new DatasetModel({ reward }));
+}
+
+/** Refuses, before anything starts, a checkpoint that reads the load on an environment without a load source. */
+function checkCheckpointFits(env: ClusterEnv, checkpoint: string): void {
+  if (!checkpoint || env.hasLoad) return;
+  if (observationKindOf(readCheckpointMeta(checkpoint)) === 'load') {
+    throw new Error(`${checkpoint}: the policy reads the load observation (schema version 2), but the live environment has no load source: give it one (--load-profile SPEC --app URL, or --load-selector)`);
   }
 }
 
@@ -115,12 +149,13 @@ export async function runLive(env: ClusterEnv, config: LiveRunConfig, logFile: s
   const previous = options.resume ? unfinishedRun(logFile) : null;
   if (options.resume && !previous) throw new Error(`${logFile}: no unfinished run to resume`);
   const runConfig: LiveRunConfig = previous ? (previous.header.config as LiveRunConfig) : config;
+  checkCheckpointFits(env, runConfig.checkpoint);
   const log = new StepLog(logFile);
   const runId = previous ? previous.header.runId : `live-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-seed${runConfig.seed}`;
   if (!previous) {
     // What makes the run reproducible: its settings, the data behind the reward's normalisers, versions.
     const table = loadTeastoreData();
-    log.append({ type: 'run', runId, config: runConfig, reward: describeReward(env.reward), data: { file: table.file, sha256: table.sha256 }, packages: packageVersions(), gitCommit: gitCommit() });
+    log.append({ type: 'run', runId, config: runConfig, reward: describeLiveReward(env.reward), data: { file: table.file, sha256: table.sha256 }, packages: packageVersions(), gitCommit: gitCommit() });
   }
   // The logger outermost, so it records what the policy saw (the time limit's truncation included).
   const logger = new StepLogger(withEpisodeWrappers(env, runConfig.steps), log, { runId, context: { mode: runConfig.mode } });
@@ -152,16 +187,20 @@ async function runTest(
   progress: (line: string) => void,
 ): Promise<Omit<LiveRunResult, 'runId' | 'logFile' | 'resumed' | 'timings'>> {
   const comparison: PolicyResult[] = [];
-  for (const [p, name] of TEST_POLICIES.entries()) {
-    const policy = makePolicy(name, config.checkpoint, env.reward);
+  const sloMs = comparisonSloMs(env.reward);
+  for (const [p, { name, make, config: held }] of testPolicies(env, config).entries()) {
+    const policy = make();
     logger.context = { mode: 'test', policy: name };
     const returns: number[] = [];
+    const stepsOf: LiveLoadStep[][] = [];
     let rewardSum = 0;
     let stepCount = 0;
     let invalidMoves = 0;
     for (let e = 0; e < config.episodes; e++) {
       const episode = p * config.episodes + e;
       const done = logged.filter((r) => r.episode === episode);
+      const played: LiveLoadStep[] = done.map((r) => ({ action: r.action, info: r.info }));
+      stepsOf.push(played);
       for (const r of done) {
         rewardSum += r.reward;
         stepCount++;
@@ -175,7 +214,11 @@ async function runTest(
       }
       logger.startEpisodeAt(episode);
       // An interrupted episode continues where its log ends.
-      const record = await runEpisode(logger, policy, config.seed + episode, { resumeAfterStep: last?.step, onStep: (step) => recordTimings(step.info) });
+      const onStep = (step: { info: unknown }, action: number) => {
+        recordTimings(step.info);
+        played.push({ action, info: step.info as LiveStepInfo });
+      };
+      const record = await runEpisode(logger, policy, config.seed + episode, { resumeAfterStep: last?.step, onStep });
       total += record.return;
       rewardSum += record.return;
       stepCount += record.actions.length;
@@ -190,9 +233,16 @@ async function runTest(
       returns,
       meanStepReward: stepCount ? rewardSum / stepCount : 0,
       invalidMoves,
+      ...loadFigures(summariseLiveLoad(name, stepsOf, sloMs)),
+      ...(held ? { config: held } : {}),
     });
   }
   return { mode: 'test', comparison };
+}
+
+function loadFigures(e: ReturnType<typeof summariseLiveLoad>): { load?: LoadPolicyFigures } {
+  if (!e) return {};
+  return { load: { sloAttainment: e.sloAttainment, p99TargetMs: e.p99TargetMs, meanCores: e.meanCores, servedShare: e.servedShare, changes: e.changes } };
 }
 
 async function runFinetune(
