@@ -4,7 +4,7 @@
  * changes the deployment every step, and each step reads its requests back from Prometheus. Prints
  * `RESULT live-load overhead_ms=X steps=N logged=M rate_error=E p95_agreement=A`:
  * - overhead: the median per step of the wall time not spent in configured waits (warm-up, window)
- *   or in the simulated pods' start and stop (as bench/live.ts);
+ *   or in the simulated pods' start and stop or in-place resize delay (as bench/live.ts);
  * - rate_error: |arrivals sent - arrivals the profile asked for| / asked, over the whole run
  *   (evenly spaced arrivals, so the figure is the generator's accuracy, not Poisson noise);
  * - p95_agreement: the median over steps of Prometheus' p95 (histogram_quantile) over the
@@ -26,7 +26,7 @@ import { readStepLog, StepLog } from '../src/env/step-log';
 import { StepLogger } from '../src/env/wrappers';
 import { GeneratedLoad, serveLiveLoadMetrics } from '../src/live/live-load';
 import { median } from '../src/live/summary';
-import { simulatedRolloutMs, startSimulatorStack } from '../src/live/simulator-stack';
+import { simulatedResizeMs, simulatedRolloutMs, startSimulatorStack } from '../src/live/simulator-stack';
 import { parseProfileSpec } from '../src/load/profile-spec';
 
 const STEPS = Number(process.env.BENCH_STEPS ?? 12);
@@ -65,7 +65,8 @@ async function main(): Promise<void> {
       const step = await env.step(policy.act(observation, env.actionMask()));
       const stepInfo = step.info as LiveStepInfo;
       const t = stepInfo.timings;
-      const waited = t.warmupMs + WINDOW_S * 1000 + Math.min(t.rolloutMs, simulatedRolloutMs(config, stepInfo.config));
+      const resizeMs = stepInfo.change?.path === 'in-place' ? simulatedResizeMs() : 0;
+      const waited = t.warmupMs + WINDOW_S * 1000 + resizeMs + Math.min(t.rolloutMs, simulatedRolloutMs(config, stepInfo.config));
       overheads.push(t.totalMs - waited);
       const r = stepInfo.requests!;
       agreements.push(r.latencyMs.p95 / r.generatorP95Ms);

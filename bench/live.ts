@@ -2,7 +2,7 @@
  * Live step overhead on the cluster simulator with a real Prometheus: a short episode of the
  * static-best walk (every step changes the deployment), logged step by step. Prints
  * `RESULT live-step overhead_ms=X steps=N logged=M`: the median per step of the wall time not spent
- * in configured waits (warm-up, window) or in the simulator's pod start and stop delays.
+ * in configured waits (warm-up, window) or in the simulator's pod start, stop and resize delays.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import { DatasetModel } from '../src/env/dataset-env';
 import { readStepLog, StepLog } from '../src/env/step-log';
 import { StepLogger } from '../src/env/wrappers';
 import { median } from '../src/live/summary';
-import { simulatedRolloutMs, startSimulatorStack } from '../src/live/simulator-stack';
+import { simulatedResizeMs, simulatedRolloutMs, startSimulatorStack } from '../src/live/simulator-stack';
 
 const STEPS = Number(process.env.BENCH_STEPS ?? 12);
 
@@ -31,7 +31,8 @@ async function main(): Promise<void> {
     for (let k = 0; k < STEPS; k++) {
       const step = await env.step(policy.act(observation, env.actionMask()));
       const t = (step.info as LiveStepInfo).timings;
-      const waited = t.warmupMs + live.unwrapped.timings.windowSeconds * 1000 + Math.min(t.rolloutMs, simulatedRolloutMs(config, step.info.config));
+      const resizeMs = (step.info as LiveStepInfo).change?.path === 'in-place' ? simulatedResizeMs() : 0;
+      const waited = t.warmupMs + live.unwrapped.timings.windowSeconds * 1000 + resizeMs + Math.min(t.rolloutMs, simulatedRolloutMs(config, step.info.config));
       overheads.push(t.totalMs - waited);
       console.log(`step ${k + 1}: ${step.info.config.replicas}x ${step.info.config.cpuMillis}m ${step.info.config.heapMB}MB  total ${t.totalMs.toFixed(0)} ms, rollout ${t.rolloutMs.toFixed(0)} ms, overhead ${(t.totalMs - waited).toFixed(0)} ms`);
       observation = step.observation;

@@ -7,6 +7,7 @@ import { MetricClient } from '../metric';
 import { startPrometheus, type PrometheusHandle } from '../prometheus-server';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../simulator';
 import type { ScalingConfig } from '../space';
+import { DEFAULT_RESIZE_DELAY_MS } from '../simulator/pod-resize';
 
 export interface SimulatorStack {
   simulator: Simulator;
@@ -39,6 +40,14 @@ export function simulatedRolloutMs(before: ScalingConfig, after: ScalingConfig, 
   if (after.replicas > before.replicas) return start;
   if (after.replicas < before.replicas) return stop;
   return 0;
+}
+
+/**
+ * The least time the simulator takes to put an in-place resize in force (its resize delay); the
+ * library waits for it while applying the change, before the rollout check.
+ */
+export function simulatedResizeMs(simulator: SimulatorOptions = FAST_SIMULATOR): number {
+  return simulator.resizeDelayMs ?? DEFAULT_RESIZE_DELAY_MS;
 }
 
 export async function startSimulatorStack(options: SimulatorStackOptions = {}): Promise<SimulatorStack> {
