@@ -4,7 +4,6 @@
  * resumed without losing or repeating a point.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,8 +17,8 @@ import { startTestTarget, type TestTarget } from '../src/load/test-target';
 import { teastoreModel } from '../src/model/model';
 import { Rng } from '../src/random';
 import { configIndex, type ScalingConfig } from '../src/space';
+import { runCli, type CliOptions } from './support/run-cli';
 
-const ROOT = path.resolve(__dirname, '..');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'collect-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -99,16 +98,7 @@ describe('offline commands on a collected dataset (--data)', () => {
   const rng = new Rng(11);
   const rows = box.flatMap((c, i) => [0, 1, 2].map((k) => point(3 * i + k, c, 100, rng)));
 
-  function run(args: string[]) {
-    return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['bin/rl-autoscaler.js', ...args], { cwd: ROOT });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.once('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const run = (args: string[]) => runCli(args, { timeoutMs: 180_000 });
 
   it('baselines and train replay it within the bounds it measured; a hole in the box is named', { timeout: 180_000 }, async () => {
     const file = path.join(dir, 'box.csv');
@@ -188,24 +178,7 @@ describe('rl-autoscaler collect on the simulator', () => {
   });
   after(() => target.close());
 
-  function cli(args: string[], onLine?: (line: string, kill: () => void) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['bin/rl-autoscaler.js', 'collect', ...args], { cwd: ROOT });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => {
-        stdout += c.toString();
-        for (const line of c.toString().split('\n')) if (line) onLine?.(line, () => child.kill('SIGKILL'));
-      });
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-      child.once('error', reject);
-      child.once('close', (code, signal) => {
-        clearTimeout(killer);
-        resolve({ code, signal, stdout, stderr });
-      });
-    });
-  }
+  const cli = (args: string[], onLine?: CliOptions['onLine']) => runCli(['collect', ...args], { onLine });
 
   it('refuses bad options before anything starts', async () => {
     const noTarget = await cli(['--prometheus', 'http://127.0.0.1:1']);

@@ -3,33 +3,17 @@
  * metrics scraped by a real Prometheus.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startLoad, type LoadStats } from '../src/load/generator';
 import { LATENCY_BUCKETS_SECONDS, LoadMetrics, serveLoadMetrics } from '../src/load/metrics';
 import { startTestTarget, type TestTarget } from '../src/load/test-target';
 import { findBinary, startPrometheus } from '../src/prometheus-server';
+import { runCli } from './support/run-cli';
 
-const ROOT = path.resolve(__dirname, '..');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs the CLI without blocking this process's event loop (the target lives here). */
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/rl-autoscaler.js', 'load', ...args], { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(killer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[]) => runCli(['load', ...args], { timeoutMs: 60_000 });
 
 describe('rl-autoscaler load', () => {
   let target: TestTarget;

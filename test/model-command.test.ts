@@ -1,27 +1,10 @@
 /** `rl-autoscaler model` as users run it: predictions and the fit report, as JSON anyone can recompute. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { rSquared, spearman, type FitReport, type Prediction } from '../src/model';
+import { runCli } from './support/run-cli';
 
-const ROOT = path.resolve(__dirname, '..');
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/rl-autoscaler.js', 'model', ...args], { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(killer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[]) => runCli(['model', ...args], { timeoutMs: 60_000 });
 
 describe('rl-autoscaler model', () => {
   it('prints one prediction per rate, served never above offered, latency rising with load', async () => {
