@@ -132,4 +132,31 @@ describe('operator restart', () => {
     const secondChangeMs = await waitFor('the second change recorded', () => Date.parse(statusOf()!.lastChangeTime!) !== recordedChangeMs && Date.parse(statusOf()!.lastChangeTime!));
     assert.ok(secondChangeMs - recordedChangeMs >= INTERVAL_SECONDS * 1000 - 500);
   });
+
+  it('records a change in the status before the patch, and takes it back when the patch is refused', async () => {
+    // What the status said at the moment the deployment changed: an operator dying right after
+    // the patch must already have recorded it.
+    const recordedAtChange: (string | null | undefined)[] = [];
+    const unsubscribe = simulator.store.subscribe((event) => {
+      if (event.resourceType !== DEPLOYMENTS || event.object.metadata?.name !== NAME) return;
+      if (event.old && event.old.spec?.replicas !== event.object.spec?.replicas) recordedAtChange.push(statusOf()?.lastChangeTime);
+    });
+    try {
+      const before = statusOf()!.lastChangeTime!;
+      const injected = simulator.faults.injected;
+      simulator.faults.failNext({ status: 403, verb: 'patch', resource: 'deployments', message: 'the operator may not patch deployments' });
+      // Raising the bounds makes the guard want one more replica.
+      simulator.store.mutate(RL_AUTOSCALERS, NS, NAME, (object) => (object.spec.bounds.replicas.min = 4));
+      await waitFor('the refused patch', () => simulator.faults.injected > injected, INTERVAL_SECONDS * 1000 + 10_000);
+      const refused = await waitFor('the refused patch in the status', () => /could not apply .*may not patch deployments/.test(statusOf()?.lastDecision?.reason ?? '') && statusOf()!);
+      assert.equal(refused.lastChangeTime, before, 'a refused patch left its time as the last change');
+      assert.equal(replicas(), 3);
+
+      await waitFor('replicas 4', () => replicas() === 4, INTERVAL_SECONDS * 1000 + 10_000);
+      assert.equal(recordedAtChange.length, 1);
+      assert.ok(recordedAtChange[0] && Date.parse(recordedAtChange[0]) > Date.parse(before), `the status said ${recordedAtChange[0]} when the deployment changed`);
+    } finally {
+      unsubscribe();
+    }
+  });
 });

@@ -42,10 +42,12 @@ export function memoryFromStatus(status: RLAutoscalerStatus | undefined): LoopMe
  * second, a restarted operator could change the deployment up to a second early.
  */
 export function memoryToStatus(memory: LoopMemory): MemoryStatus {
-  return {
-    ...(memory.lastChangeMs !== null ? { lastChangeTime: new Date(memory.lastChangeMs).toISOString() } : {}),
-    consecutiveFailures: { ...memory.failures },
-  };
+  return { lastChangeTime: changeTimeField(memory), consecutiveFailures: { ...memory.failures } };
+}
+
+/** The change time as a status field: null (removed by a merge patch) when there is none. */
+export function changeTimeField(memory: LoopMemory): string | null {
+  return memory.lastChangeMs !== null ? new Date(memory.lastChangeMs).toISOString() : null;
 }
 
 /** A new spec starts the failure counts again; the last change still counts against the interval. */

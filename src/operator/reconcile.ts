@@ -16,7 +16,7 @@ import { updateConditions, type ConditionInput } from './conditions';
 import { decide, type Decision, type PolicyAnswer } from './interval-decision';
 import type { EventSink } from './event-recorder';
 import { errorText, type Logger } from './log';
-import { memoryForGeneration, memoryFromStatus, memoryToStatus, type LoopMemory } from './memory';
+import { changeTimeField, memoryForGeneration, memoryFromStatus, memoryToStatus, type LoopMemory } from './memory';
 import { createPolicySource, type PolicySource } from './policy-source';
 import type { RLAutoscalerObject, RLAutoscalerStatus, StatusDecision, StatusMetrics } from './resource';
 import { parseSpec, DEFAULTS, type AutoscalerSpec } from './spec';
@@ -269,14 +269,17 @@ export class Reconciler {
     if (memory.lastChangeMs !== null && nowMs - memory.lastChangeMs < spec.intervalSeconds * 1000 - INTERVAL_SLACK_MS) {
       return { applied: false, note: `not applied: the last change was ${Math.round((nowMs - memory.lastChangeMs) / 1000)} s ago, less than one interval` };
     }
+    // The change time goes into the status before the patch, not after: an operator that dies
+    // between the two then waits one interval too long after its restart, instead of changing
+    // the deployment again too early.
+    const previousChangeMs = memory.lastChangeMs;
+    memory.lastChangeMs = nowMs;
+    await this.writeStatusFields({ lastChangeTime: changeTimeField(memory) });
     try {
       const result = await clients.applier.apply(decision.decided);
-      memory.lastChangeMs = nowMs;
       const path = PATH_NAMES[result.path];
-      // Recorded at once, not with the rest of the status: an operator restarted in between
-      // would otherwise not know of this change.
       const lastUpdate = { time: iso(this.now()), change, path, reason: result.reason, ...(result.fallback ? { fallback: `${result.fallback.cause}: ${result.fallback.message}` } : {}) };
-      await this.writeStatusFields({ lastChangeTime: memoryToStatus(memory).lastChangeTime, lastUpdate });
+      await this.writeStatusFields({ lastUpdate });
       // The trends that led here are spent; the next change must be asked for again.
       this.stabiliser = {};
       await this.deps.events.record(object.metadata, 'Normal', 'ConfigApplied', `applied ${change} (${decision.source.toLowerCase()}) by ${path}: ${decision.reason}; ${result.reason}`);
@@ -284,6 +287,9 @@ export class Reconciler {
       this.log.info('applied', { change, path, reason: result.reason, patch: result.patch, resizedPods: result.resizedPods, ...(result.fallback ? { fallback: result.fallback } : {}) });
       return { applied: true, note: `applied by ${path}: ${result.reason}` };
     } catch (err) {
+      // The patch was refused, so nothing changed: the next tick may try again.
+      memory.lastChangeMs = previousChangeMs;
+      await this.writeStatusFields({ lastChangeTime: changeTimeField(memory) });
       const message = `could not apply ${change}: ${errorText(err)}`;
       await this.deps.events.record(object.metadata, 'Warning', 'ApplyFailed', message);
       this.log.warn('apply failed', { change, error: errorText(err) });

@@ -89,8 +89,11 @@ export interface RLAutoscalerStatus {
   lastMetrics?: StatusMetrics;
   lastLoad?: StatusLoad;
   lastDecision?: StatusDecision;
-  /** When the operator last changed the deployment (Apply mode), with milliseconds; read back on restart. */
-  lastChangeTime?: string;
+  /**
+   * When the operator last changed the deployment (Apply mode), with milliseconds; read back on
+   * restart. Null in a merge patch removes it (a change that was announced and then failed).
+   */
+  lastChangeTime?: string | null;
   /** How the last change was applied (in place, rollout, scale) and why. */
   lastUpdate?: { time: string; change: string; path: string; reason: string; fallback?: string };
   /** Failures in a row under the observedGeneration spec; read back on restart. */
