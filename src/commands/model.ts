@@ -1,6 +1,9 @@
 /** `rl-autoscaler model`: predictions of the calibrated performance model, or its fit to the dataset. */
+import { readFileSync } from 'node:fs';
 import { loadTeastoreData } from '../data';
+import { isDatasetV2, parseDatasetV2 } from '../dataset-v2';
 import { fitReport, loadPerformanceModel, type FitReport, type Prediction } from '../model';
+import { pointFitReport, type PointFitReport } from '../model/point-fit-report';
 import type { ScalingConfig } from '../space';
 import { parseOptions } from './args';
 import { MODEL } from './definitions';
@@ -42,11 +45,42 @@ function fitTable(report: FitReport): string {
   return lines.join('\n');
 }
 
+function parameterLines(p: Record<string, number>): string {
+  const fitted = ['capacityPerCore', 'cpuExponent', 'heapPenalty', 'heapScaleMB', 'cpuBusyExponent', 'outPacketsPerRequest', 'inPacketsPerRequest'];
+  return `calibrated: ${fitted.map((k) => `${k}=${p[k].toPrecision(4)}`).join(' ')}`;
+}
+
+function pointFitTable(report: PointFitReport): string {
+  const saturated = report.rows.filter((r) => r.role === 'saturated').length;
+  const lines = [`fit over ${report.rows.length} collected points, ${saturated} saturated, each at its own offered load (data sha256 ${report.dataSha256.slice(0, 12)}…)`, 'metric                   R^2     median |error| %'];
+  for (const m of report.metrics) lines.push(`${m.metric.padEnd(22)}  ${fixed(m.rSquared, 3).padStart(6)}  ${fixed(m.medianAbsPercentError, 1).padStart(8)}`);
+  lines.push('latency: unsaturated points only');
+  return lines.join('\n');
+}
+
+/** The file's v2 dataset when it is one (read errors are left to the model's loader). */
+function collectedDataset(file: string | undefined) {
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return isDatasetV2(text) ? parseDatasetV2(text, file) : undefined;
+}
+
 export async function run(args: string[]): Promise<number> {
   const opts = parseOptions(args, MODEL.options);
   const model = loadPerformanceModel(opts.data);
   if (opts.fit) {
     if (opts.rate !== undefined) throw new UsageError('--fit compares at the dataset\'s own rate; leave out --rate');
+    const collected = collectedDataset(opts.data);
+    if (collected) {
+      const points = pointFitReport(model, collected);
+      console.log(opts.json ? JSON.stringify({ parameters: model.parameters, ...points }) : `${parameterLines(model.parameters)}\n${pointFitTable(points)}`);
+      return 0;
+    }
     const report = fitReport(model, loadTeastoreData(opts.data));
     console.log(opts.json ? JSON.stringify({ parameters: model.parameters, ...report }) : fitTable(report));
     return 0;

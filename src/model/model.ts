@@ -16,12 +16,16 @@
  * c0, a, penalty, scale, beta, packets per request and the memory coefficients are fitted; the
  * time-out, idle CPU, start delay and warm-up are stated, and a user may override any of them.
  */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { DEFAULT_DATA_PATH, loadTeastoreData, type TeastoreTable } from '../data';
+import { isDatasetV2, parseDatasetV2, type DatasetV2 } from '../dataset-v2';
 import type { Rng } from '../random';
 import { calibrate } from './calibration';
 import { configMeans, residualRatios } from './dataset-means';
 import { noNoise, residualNoise, type NoiseSource } from './noise';
 import { checkParameters, type ModelParameters } from './parameters';
+import { calibrateFromPoints } from './point-calibration';
 import { responseTimeQuantile } from './queue';
 import { checkConfig, podCapacity, podCpuCores, podMemoryGiB, podSteadyState, queueRoom } from './steady-state';
 import { transitionCost } from './transition';
@@ -96,17 +100,46 @@ export function modelFromTable(table: TeastoreTable, overrides: Partial<ModelPar
   return createPerformanceModel(parameters, residualNoise(residualRatios(table, configMeans(table))), { dataSha256: table.sha256, ...source });
 }
 
+/**
+ * A model calibrated on collected points (dataset v2, point-calibration.ts). Without noise: a v2
+ * file holds one row per point, so it has no per-configuration residuals to lend.
+ */
+export function modelFromDatasetV2(dataset: DatasetV2, overrides: Partial<ModelParameters> = {}, source: ModelSource = {}): ReturnType<typeof createPerformanceModel> {
+  const { parameters } = calibrateFromPoints(dataset.points, { start: overrides, windowS: planWindowS(dataset) });
+  return createPerformanceModel({ ...parameters, ...overrides }, noNoise, { dataSha256: dataset.sha256, ...source });
+}
+
+/** The measurement window a v2 file's plan line records, s. */
+export function planWindowS(dataset: DatasetV2): number | undefined {
+  const windowS = dataset.plan.windowS;
+  return typeof windowS === 'number' && windowS > 0 ? windowS : undefined;
+}
+
+/** The file's v2 dataset, or undefined when it is not one (or cannot be read: loadTeastoreData says why). */
+function readDatasetV2(file: string): DatasetV2 | undefined {
+  const resolved = path.resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(resolved, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return isDatasetV2(text) ? parseDatasetV2(text, resolved) : undefined;
+}
+
 const cache = new Map<string, ReturnType<typeof createPerformanceModel>>();
 
 /**
  * The model calibrated on a dataset file (the bundled data by default), cached per file when no
- * overrides are given. Overrides replace fitted or assumed parameters after the fit.
+ * overrides are given. Overrides replace fitted or assumed parameters after the fit. A v2 file
+ * (written by `collect`) is calibrated from its points' requests (modelFromDatasetV2).
  */
 export function loadPerformanceModel(dataFile: string = DEFAULT_DATA_PATH, overrides: Partial<ModelParameters> = {}): ReturnType<typeof createPerformanceModel> {
   const plain = Object.keys(overrides).length === 0;
   const cached = plain ? cache.get(dataFile) : undefined;
   if (cached) return cached;
-  const model = modelFromTable(loadTeastoreData(dataFile), overrides, { dataFile });
+  const collected = dataFile === DEFAULT_DATA_PATH ? undefined : readDatasetV2(dataFile);
+  const model = collected ? modelFromDatasetV2(collected, overrides, { dataFile }) : modelFromTable(loadTeastoreData(dataFile), overrides, { dataFile });
   if (plain) cache.set(dataFile, model);
   return model;
 }
