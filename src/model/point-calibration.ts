@@ -9,9 +9,12 @@
  *    - served rate against the model's at the point's offered rate: at a saturated point served
  *      is about replicas x capacity (less refusals); at an unsaturated one it only bounds the
  *      capacity from below (a capacity under the offered load would serve less than was served);
- *    - at unsaturated points, the median and p95 latency against the model's percentiles (log
- *      ratios). Saturated points' latencies are left out: their queues fill for longer than any
- *      warm-up (at 10% overload a pod needs K / (0.1 mu), minutes, to fill), so they are transients.
+ *    - at unsaturated points, the median latency against the model's plus a constant the client
+ *      adds (network, the generator's send lateness; fitted too when latency comes from two or
+ *      more CPU limits), as log ratios. The median, not the p95: from the few dozen requests of a
+ *      short window at a low rate, a p95 is the third-largest latency and scatters by 20% or more.
+ *      Saturated points' latencies are left out: their queues fill for longer than any warm-up
+ *      (at 10% overload a pod needs K / (0.1 mu), minutes, to fill), so they are transients.
  *    Only what the points identify is fitted: the exponent needs two CPU limits, the heap penalty
  *    two heap sizes and its scale three; the rest keep their starting values.
  * 2. The CPU curve separately, from CPU against utilisation (served per pod over the fitted
