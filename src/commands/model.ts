@@ -1,7 +1,6 @@
 /** `rl-autoscaler model`: predictions of the calibrated performance model, or its fit to the dataset. */
-import { readFileSync } from 'node:fs';
 import { loadTeastoreData } from '../data';
-import { isDatasetV2, parseDatasetV2 } from '../dataset-v2';
+import { readDatasetV2File } from '../dataset-v2';
 import { fitReport, loadPerformanceModel, type FitReport, type Prediction } from '../model';
 import { pointFitReport, type PointFitReport } from '../model/point-fit-report';
 import type { ScalingConfig } from '../space';
@@ -58,24 +57,12 @@ function pointFitTable(report: PointFitReport): string {
   return lines.join('\n');
 }
 
-/** The file's v2 dataset when it is one (read errors are left to the model's loader). */
-function collectedDataset(file: string | undefined) {
-  if (file === undefined) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  return isDatasetV2(text) ? parseDatasetV2(text, file) : undefined;
-}
-
 export async function run(args: string[]): Promise<number> {
   const opts = parseOptions(args, MODEL.options);
   const model = loadPerformanceModel(opts.data);
   if (opts.fit) {
     if (opts.rate !== undefined) throw new UsageError('--fit compares at the dataset\'s own rate; leave out --rate');
-    const collected = collectedDataset(opts.data);
+    const collected = opts.data === undefined ? undefined : readDatasetV2File(opts.data);
     if (collected) {
       const points = pointFitReport(model, collected);
       console.log(opts.json ? JSON.stringify({ parameters: model.parameters, ...points }) : `${parameterLines(model.parameters)}\n${pointFitTable(points)}`);

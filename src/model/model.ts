@@ -16,10 +16,8 @@
  * c0, a, penalty, scale, beta, packets per request and the memory coefficients are fitted; the
  * time-out, idle CPU, start delay and warm-up are stated, and a user may override any of them.
  */
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { DEFAULT_DATA_PATH, loadTeastoreData, type TeastoreTable } from '../data';
-import { isDatasetV2, parseDatasetV2, type DatasetV2 } from '../dataset-v2';
+import { planWindowS, readDatasetV2File, type DatasetV2 } from '../dataset-v2';
 import type { Rng } from '../random';
 import { calibrate } from './calibration';
 import { configMeans, residualRatios } from './dataset-means';
@@ -109,24 +107,6 @@ export function modelFromDatasetV2(dataset: DatasetV2, overrides: Partial<ModelP
   return createPerformanceModel({ ...parameters, ...overrides }, noNoise, { dataSha256: dataset.sha256, ...source });
 }
 
-/** The measurement window a v2 file's plan line records, s. */
-export function planWindowS(dataset: DatasetV2): number | undefined {
-  const windowS = dataset.plan.windowS;
-  return typeof windowS === 'number' && windowS > 0 ? windowS : undefined;
-}
-
-/** The file's v2 dataset, or undefined when it is not one (or cannot be read: loadTeastoreData says why). */
-function readDatasetV2(file: string): DatasetV2 | undefined {
-  const resolved = path.resolve(file);
-  let text: string;
-  try {
-    text = readFileSync(resolved, 'utf8');
-  } catch {
-    return undefined;
-  }
-  return isDatasetV2(text) ? parseDatasetV2(text, resolved) : undefined;
-}
-
 const cache = new Map<string, ReturnType<typeof createPerformanceModel>>();
 
 /**
@@ -138,7 +118,7 @@ export function loadPerformanceModel(dataFile: string = DEFAULT_DATA_PATH, overr
   const plain = Object.keys(overrides).length === 0;
   const cached = plain ? cache.get(dataFile) : undefined;
   if (cached) return cached;
-  const collected = dataFile === DEFAULT_DATA_PATH ? undefined : readDatasetV2(dataFile);
+  const collected = dataFile === DEFAULT_DATA_PATH ? undefined : readDatasetV2File(dataFile);
   const model = collected ? modelFromDatasetV2(collected, overrides, { dataFile }) : modelFromTable(loadTeastoreData(dataFile), overrides, { dataFile });
   if (plain) cache.set(dataFile, model);
   return model;

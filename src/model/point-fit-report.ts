@@ -4,7 +4,7 @@
  * per metric. Latency is compared at unsaturated points only (a saturated point's latency is a
  * queue still filling, see point-calibration.ts); its cells are NaN elsewhere.
  */
-import type { CollectedPoint, DatasetV2 } from '../dataset-v2';
+import { planWindowS, type CollectedPoint, type DatasetV2 } from '../dataset-v2';
 import type { ScalingConfig } from '../space';
 import { pointRole, type PointRole } from './point-calibration';
 import { medianAbsPercentError, rSquared } from './statistics';
@@ -41,7 +41,7 @@ function measured(p: CollectedPoint, latency: boolean): Record<PointFitMetric, n
 }
 
 export function pointFitReport(model: PerformanceModel, dataset: DatasetV2): PointFitReport {
-  const windowS = typeof dataset.plan.windowS === 'number' ? dataset.plan.windowS : undefined;
+  const windowS = planWindowS(dataset);
   const rows: PointFitRow[] = dataset.points.map((p) => {
     const role = pointRole(p, windowS);
     const latency = role === 'unsaturated';
