@@ -144,12 +144,17 @@ describe("the simulator's CPU noise", () => {
 });
 
 describe('collect on the simulator, then fit: the loop closes', () => {
+  // Four points, 8 s windows: a saturated window counts 280-520 completions (4-6% Poisson scatter)
+  // and the median latency comes from ~50 requests, so a measured capacity scatters by about 5%;
+  // 15% is three of those. (The bench's 18-point plan is held to CAPACITY_TOLERANCE.)
+  const SMALL_COLLECTION_TOLERANCE = 0.15;
+
   it('recovers the capacity of the measured configurations within tolerance (small seeded collection)', { timeout: 180_000 }, async () => {
     const stack = await startSimulatorStack({ seed: 4, model: truth });
     try {
       const result = await collect({
-        plan: { kind: 'grid', bounds: { min: { replicas: 1, cpuMillis: 500, heapMB: 500 }, max: { replicas: 1, cpuMillis: 900, heapMB: 500 } }, stride: { cpuMillis: 400 }, ratesRps: [6, 110], seed: 4 },
-        timings: { warmupS: 2, windowS: 6, rolloutTimeoutMs: 30_000 },
+        plan: { kind: 'grid', bounds: { min: { replicas: 1, cpuMillis: 700, heapMB: 100 }, max: { replicas: 1, cpuMillis: 900, heapMB: 100 } }, stride: { cpuMillis: 200 }, ratesRps: [6, 110], seed: 4 },
+        timings: { warmupS: 2, windowS: 8, rolloutTimeoutMs: 30_000 },
         targetUrl: stack.simulator.appUrl,
         scenario: 'home',
         file: path.join(dir, 'small.csv'),
@@ -157,12 +162,15 @@ describe('collect on the simulator, then fit: the loop closes', () => {
         metrics: stack.metrics,
       });
       assert.equal(result.points.length, 4);
-      const fit = calibrateFromPoints(result.points, { windowS: 6 });
+      const fit = calibrateFromPoints(result.points, { windowS: 8 });
       assert.deepEqual(fit.roles.map((r) => r.role), ['unsaturated', 'saturated', 'unsaturated', 'saturated']);
-      for (const config of [{ replicas: 1, cpuMillis: 500, heapMB: 500 }, { replicas: 1, cpuMillis: 900, heapMB: 500 }]) {
+      assert.ok(CAPACITY_TOLERANCE.max < SMALL_COLLECTION_TOLERANCE);
+      for (const config of [{ replicas: 1, cpuMillis: 700, heapMB: 100 }, { replicas: 1, cpuMillis: 900, heapMB: 100 }]) {
         const error = relative(podCapacity(fit.parameters, config), podCapacity(truth.parameters, config));
-        assert.ok(error <= CAPACITY_TOLERANCE.max, `${JSON.stringify(config)}: capacity error ${error}`);
+        assert.ok(error <= SMALL_COLLECTION_TOLERANCE, `${JSON.stringify(config)}: capacity error ${error}`);
       }
+      // The fit starts from the defaults, which are far off: passing means it moved to the truth.
+      assert.ok(relative(podCapacity(DEFAULT_PARAMETERS, { replicas: 1, cpuMillis: 700, heapMB: 100 }), podCapacity(truth.parameters, { replicas: 1, cpuMillis: 700, heapMB: 100 })) > SMALL_COLLECTION_TOLERANCE, 'the starting values are not already the answer');
     } finally {
       await stack.stop();
     }
