@@ -19,11 +19,11 @@
  *    two heap sizes and its scale three; the rest keep their starting values.
  * 2. The CPU curve separately, from CPU against utilisation (served per pod over the fitted
  *    capacity): beta by golden-section search; the idle CPU stays the stated assumption.
- * 3. Packets per request: least-squares slopes of total packets on served requests.
+ * 3. Packets per request: all points' packets over all their served requests.
  * 4. Memory: as calibration.ts, linear least squares per heap cap with the utilisation above.
  */
 import type { CollectedPoint } from '../dataset-v2';
-import { fitMemory, slopeThroughOrigin } from './calibration';
+import { fitMemory } from './calibration';
 import { nelderMead } from './optimise';
 import { checkParameters, DEFAULT_PARAMETERS, type ModelParameters } from './parameters';
 import { responseTimeQuantile } from './queue';
@@ -199,6 +199,23 @@ function fitBusyExponent(p: ModelParameters, points: CollectedPoint[], busy: num
   return Math.exp(goldenSection(loss, Math.log(0.02), Math.log(5)));
 }
 
+/**
+ * Packets per served request: all points' packets over all their served requests (packets are
+ * counted per request, so a point weighs by its requests). A least-squares slope through the
+ * origin would weigh by requests squared and let the two or three busiest points decide; a mean
+ * of per-point ratios would let the quietest, whose few requests scatter most, count as much.
+ */
+function perRequest(points: readonly CollectedPoint[], perPod: (p: CollectedPoint) => number): number {
+  let packets = 0;
+  let served = 0;
+  for (const p of points) {
+    if (!(p.servedRps > 0) || !Number.isFinite(perPod(p))) continue;
+    packets += perPod(p) * p.config.replicas;
+    served += p.servedRps;
+  }
+  return served > 0 ? packets / served : 0;
+}
+
 /** Fits the model to collected points; deterministic for given points. */
 export function calibrateFromPoints(points: readonly CollectedPoint[], options: PointCalibrationOptions = {}): PointCalibration {
   const start = checkParameters({ ...DEFAULT_PARAMETERS, ...options.start });
@@ -213,12 +230,11 @@ export function calibrateFromPoints(points: readonly CollectedPoint[], options: 
   const capacity = fitCapacity(start, usable);
   const busy = points.map((point) => pointUtilisation(capacity.parameters, point));
   const withBeta = { ...capacity.parameters, cpuBusyExponent: fitBusyExponent(capacity.parameters, [...points], busy) };
-  const served = points.map((p) => p.servedRps);
   const memory = fitMemory(withBeta, points.map((p) => ({ config: p.config, memoryGiB: p.usage.usedRamGiB })), Float64Array.from(busy));
   const parameters = checkParameters({
     ...withBeta,
-    outPacketsPerRequest: slopeThroughOrigin(served, points.map((p) => p.usage.outgoingPacketsPerSec * p.config.replicas)),
-    inPacketsPerRequest: slopeThroughOrigin(served, points.map((p) => p.usage.incomingPacketsPerSec * p.config.replicas)),
+    outPacketsPerRequest: perRequest(points, (p) => p.usage.outgoingPacketsPerSec),
+    inPacketsPerRequest: perRequest(points, (p) => p.usage.incomingPacketsPerSec),
     ...memory,
   });
   return {
