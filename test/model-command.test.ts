@@ -96,5 +96,7 @@ describe('rl-autoscaler model', () => {
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /fit over 4 collected points, 2 saturated/);
     assert.match(table.stdout, /calibrated: capacityPerCore=/);
+    assert.match(table.stdout, /not identified by these points, kept at their starting values: heapPenalty, heapScaleMB/);
+    assert.ok(!(out as unknown as { fitted: string[] }).fitted.includes('heapPenalty'));
   });
 });

@@ -1,7 +1,7 @@
 /** `rl-autoscaler model`: predictions of the calibrated performance model, or its fit to the dataset. */
 import { loadTeastoreData } from '../data';
-import { readDatasetV2File } from '../dataset-v2';
-import { fitReport, loadPerformanceModel, type FitReport, type Prediction } from '../model';
+import { planWindowS, readDatasetV2File, type DatasetV2 } from '../dataset-v2';
+import { calibrateFromPoints, createPerformanceModel, fitReport, loadPerformanceModel, noNoise, type FitReport, type Prediction } from '../model';
 import { pointFitReport, type PointFitReport } from '../model/point-fit-report';
 import type { ScalingConfig } from '../space';
 import { parseOptions } from './args';
@@ -57,17 +57,33 @@ function pointFitTable(report: PointFitReport): string {
   return lines.join('\n');
 }
 
+/** `--fit` on a v2 dataset: the calibration, what it could not identify, and each point against the model. */
+function collectedFit(dataset: DatasetV2, json: boolean): void {
+  const calibration = calibrateFromPoints(dataset.points, { windowS: planWindowS(dataset) });
+  const model = createPerformanceModel(calibration.parameters, noNoise, { dataFile: dataset.file, dataSha256: dataset.sha256 });
+  const points = pointFitReport(model, dataset);
+  const kept = CAPACITY_PARAMETERS.filter((name) => !calibration.fitted.includes(name));
+  if (json) {
+    console.log(JSON.stringify({ parameters: model.parameters, fitted: calibration.fitted, latencyOverheadMs: calibration.latencyOverheadMs, ...points }));
+    return;
+  }
+  const lines = [parameterLines(model.parameters), `client latency overhead ${calibration.latencyOverheadMs.toFixed(1)} ms`];
+  if (kept.length > 0) lines.push(`not identified by these points, kept at their starting values: ${kept.join(', ')} (capacity needs two CPU limits for the exponent, two heaps for the penalty, three for its scale)`);
+  console.log(`${lines.join('\n')}\n${pointFitTable(points)}`);
+}
+
+const CAPACITY_PARAMETERS = ['capacityPerCore', 'cpuExponent', 'heapPenalty', 'heapScaleMB'] as const;
+
 export async function run(args: string[]): Promise<number> {
   const opts = parseOptions(args, MODEL.options);
+  const collected = opts.fit && opts.data !== undefined ? readDatasetV2File(opts.data) : undefined;
+  if (opts.fit && opts.rate !== undefined) throw new UsageError('--fit compares at the dataset\'s own rate; leave out --rate');
+  if (collected) {
+    collectedFit(collected, opts.json === true);
+    return 0;
+  }
   const model = loadPerformanceModel(opts.data);
   if (opts.fit) {
-    if (opts.rate !== undefined) throw new UsageError('--fit compares at the dataset\'s own rate; leave out --rate');
-    const collected = opts.data === undefined ? undefined : readDatasetV2File(opts.data);
-    if (collected) {
-      const points = pointFitReport(model, collected);
-      console.log(opts.json ? JSON.stringify({ parameters: model.parameters, ...points }) : `${parameterLines(model.parameters)}\n${pointFitTable(points)}`);
-      return 0;
-    }
     const report = fitReport(model, loadTeastoreData(opts.data));
     console.log(opts.json ? JSON.stringify({ parameters: model.parameters, ...report }) : fitTable(report));
     return 0;
