@@ -13,7 +13,7 @@ import { collect } from '../src/collect/collector';
 import { planPoints, PlanError } from '../src/collect/plan';
 import type { CollectedPoint } from '../src/dataset-v2';
 import { startSimulatorStack } from '../src/live/simulator-stack';
-import { teastoreModel } from '../src/model/model';
+import { createPerformanceModel, teastoreModel } from '../src/model/model';
 import { DEFAULT_PARAMETERS } from '../src/model/parameters';
 import { calibrateFromPoints, pointRole } from '../src/model/point-calibration';
 import { CAPACITY_TOLERANCE, formatRecovery, recovery } from '../src/model/recovery';
@@ -101,9 +101,14 @@ describe('calibration from collected points', () => {
     assert.deepEqual(fit.fitted.slice(0, 2), ['capacityPerCore', 'cpuBusyExponent']);
     assert.equal(fit.parameters.cpuExponent, DEFAULT_PARAMETERS.cpuExponent);
     assert.equal(fit.parameters.heapPenalty, DEFAULT_PARAMETERS.heapPenalty);
-    // c0 alone still makes the one measured configuration's capacity right.
+    // c0 alone still makes the one measured configuration's capacity right, and memory at its heap.
     const config = { replicas: 1, cpuMillis: 700, heapMB: 500 };
     assert.ok(relative(podCapacity(fit.parameters, config), podCapacity(truth.parameters, config)) < 0.01);
+    assert.ok(!fit.fitted.includes('memoryHeapIdle'));
+    for (const rate of [6, 30]) {
+      const [fitted, expected] = [createPerformanceModel(fit.parameters).predict(config, rate).memoryGiB, truth.predict(config, rate).memoryGiB];
+      assert.ok(relative(fitted, expected) < 0.01, `memory at ${rate} req/s: ${fitted} fitted, ${expected} true`);
+    }
   });
 
   it('says so when no point identifies capacity', () => {

@@ -20,7 +20,8 @@
  * 2. The CPU curve separately, from CPU against utilisation (served per pod over the fitted
  *    capacity): beta by golden-section search; the idle CPU stays the stated assumption.
  * 3. Packets per request: all points' packets over all their served requests.
- * 4. Memory: as calibration.ts, linear least squares per heap cap with the utilisation above.
+ * 4. Memory: as calibration.ts, linear least squares per heap cap with the utilisation above
+ *    (with a single heap size, only the base and the busy share).
  */
 import type { CollectedPoint } from '../dataset-v2';
 import { fitMemory } from './calibration';
@@ -216,6 +217,28 @@ function perRequest(points: readonly CollectedPoint[], perPod: (p: CollectedPoin
   return served > 0 ? packets / served : 0;
 }
 
+/**
+ * Memory coefficients. With two or more heap sizes, as calibration.ts fits them; with one, the
+ * heap's own share cannot be told from the base, so the idle share keeps its starting value and
+ * the base and the busy share are a straight line of memory against utilisation.
+ */
+function fitPointMemory(p: ModelParameters, points: readonly CollectedPoint[], busy: number[]): ReturnType<typeof fitMemory> {
+  const measured = points.map((point, i) => ({ config: point.config, memoryGiB: point.usage.usedRamGiB, busy: busy[i] })).filter((m) => Number.isFinite(m.memoryGiB));
+  if (distinct(measured.map((m) => m.config.heapMB)) >= 2) return fitMemory(p, measured, Float64Array.from(measured, (m) => m.busy));
+  const kept = { memoryBaseGiB: p.memoryBaseGiB, memoryHeapIdle: p.memoryHeapIdle, memoryHeapBusy: p.memoryHeapBusy, memoryHeapCapMB: p.memoryHeapCapMB };
+  if (measured.length < 2 || distinct(measured.map((m) => m.busy)) < 2) return kept;
+  const n = measured.length;
+  const mx = measured.reduce((s, m) => s + m.busy, 0) / n;
+  const my = measured.reduce((s, m) => s + m.memoryGiB, 0) / n;
+  const slope = measured.reduce((s, m) => s + (m.busy - mx) * (m.memoryGiB - my), 0) / measured.reduce((s, m) => s + (m.busy - mx) ** 2, 0);
+  const heapGiB = Math.min(measured[0].config.heapMB, p.memoryHeapCapMB) / 1024;
+  return { ...kept, memoryBaseGiB: Math.max(0, my - slope * mx - heapGiB * p.memoryHeapIdle), memoryHeapBusy: Math.max(0, slope / heapGiB) };
+}
+
+function memoryFitted(points: readonly CollectedPoint[]): (keyof ModelParameters)[] {
+  return distinct(points.map((p) => p.config.heapMB)) >= 2 ? ['memoryBaseGiB', 'memoryHeapIdle', 'memoryHeapBusy', 'memoryHeapCapMB'] : ['memoryBaseGiB', 'memoryHeapBusy'];
+}
+
 /** Fits the model to collected points; deterministic for given points. */
 export function calibrateFromPoints(points: readonly CollectedPoint[], options: PointCalibrationOptions = {}): PointCalibration {
   const start = checkParameters({ ...DEFAULT_PARAMETERS, ...options.start });
@@ -230,7 +253,7 @@ export function calibrateFromPoints(points: readonly CollectedPoint[], options: 
   const capacity = fitCapacity(start, usable);
   const busy = points.map((point) => pointUtilisation(capacity.parameters, point));
   const withBeta = { ...capacity.parameters, cpuBusyExponent: fitBusyExponent(capacity.parameters, [...points], busy) };
-  const memory = fitMemory(withBeta, points.map((p) => ({ config: p.config, memoryGiB: p.usage.usedRamGiB })), Float64Array.from(busy));
+  const memory = fitPointMemory(withBeta, points, busy);
   const parameters = checkParameters({
     ...withBeta,
     outPacketsPerRequest: perRequest(points, (p) => p.usage.outgoingPacketsPerSec),
@@ -239,7 +262,7 @@ export function calibrateFromPoints(points: readonly CollectedPoint[], options: 
   });
   return {
     parameters,
-    fitted: [...capacity.fitted, 'cpuBusyExponent', 'outPacketsPerRequest', 'inPacketsPerRequest', 'memoryBaseGiB', 'memoryHeapIdle', 'memoryHeapBusy', 'memoryHeapCapMB'],
+    fitted: [...capacity.fitted, 'cpuBusyExponent', 'outPacketsPerRequest', 'inPacketsPerRequest', ...memoryFitted(points)],
     roles,
     latencyOverheadMs: capacity.overheadMs,
   };
