@@ -96,8 +96,9 @@ interface Usable {
 }
 
 /**
- * Sum of squared log residuals of served rates and (unsaturated points) latency percentiles, the
- * latter with `overheadMs` added to the model's.
+ * Sum of squared log residuals of served rates and, at unsaturated points, of the median latency
+ * (the model's plus `overheadMs`). The served residuals get a floor of 1% of the offered load, so
+ * a point that served nothing stays finite.
  */
 function capacityLoss(p: ModelParameters, usable: Usable[], overheadMs: number): number {
   let loss = 0;
@@ -122,7 +123,7 @@ type CapacityName = 'capacityPerCore' | 'cpuExponent' | 'heapPenalty' | 'heapSca
 function fitCapacity(start: ModelParameters, usable: Usable[]): { parameters: ModelParameters; fitted: CapacityName[]; overheadMs: number } {
   const informative = usable.filter((u) => u.role === 'saturated' || u.latencyUsed).map((u) => u.point.config);
   if (informative.length === 0) {
-    throw new RangeError('no collected point identifies capacity: it needs points above saturation (served < offered) or with latency percentiles below it');
+    throw new RangeError('no collected point identifies capacity: it needs points above saturation (served < offered) or with a median latency below it');
   }
   const fitted: CapacityName[] = ['capacityPerCore'];
   if (distinct(informative.map((c) => c.cpuMillis)) >= 2) fitted.push('cpuExponent');
