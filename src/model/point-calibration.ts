@@ -11,7 +11,7 @@
  *      capacity from below (a capacity under the offered load would serve less than was served);
  *    - at unsaturated points, the median latency against the model's plus a constant the client
  *      adds (network, the generator's send lateness; fitted too when latency comes from two or
- *      more CPU limits), as log ratios. The median, not the p95: from the few dozen requests of a
+ *      more CPU limits), as log ratios weighted by LATENCY_WEIGHT. The median, not the p95: from the few dozen requests of a
  *      short window at a low rate, a p95 is the third-largest latency and scatters by 20% or more.
  *      Saturated points' latencies are left out: their queues fill for longer than any warm-up
  *      (at 10% overload a pod needs K / (0.1 mu), minutes, to fill), so they are transients.
@@ -38,6 +38,15 @@ import { podCapacity, podCpuCores, podSteadyState } from './steady-state';
 const SATURATED_FAILED_SHARE = 0.02;
 const SATURATED_SERVED_SIGMAS = 3;
 const SATURATED_SERVED_SHARE = 0.95;
+/**
+ * Weight of a median-latency residual against a served-rate one, about the inverse ratio of their
+ * variances: a saturated 10 s window's served rate scatters by 5-8% (Poisson completions), the
+ * median latency of a few dozen requests at a low rate by 30-50% (their sojourns share busy
+ * periods, so they are far from independent samples; seen: +58% and +94% at 500 millicores).
+ */
+const LATENCY_WEIGHT = 0.1;
+/** Nelder-Mead runs, each from the last one's best (a fresh simplex escapes a collapsed one on the heap ridge). */
+const RESTARTS = 4;
 /** Stationary probabilities below this are cut off before latency percentiles (speed only). */
 const NEGLIGIBLE_TAIL = 1e-12;
 
@@ -109,7 +118,7 @@ function capacityLoss(p: ModelParameters, usable: Usable[], overheadMs: number):
     if (latencyUsed) {
       const distribution = truncated(pod.distribution);
       const ms = (q: number) => 1000 * responseTimeQuantile(distribution, pod.mu, q, p.timeoutSec) + overheadMs;
-      loss += squaredLogRatio(point.latencyMs.p50, ms(0.5));
+      loss += LATENCY_WEIGHT * squaredLogRatio(point.latencyMs.p50, ms(0.5));
     }
   }
   return loss;
@@ -119,7 +128,7 @@ const distinct = (values: number[]) => new Set(values).size;
 
 type CapacityName = 'capacityPerCore' | 'cpuExponent' | 'heapPenalty' | 'heapScaleMB';
 
-/** Nelder-Mead over the identified capacity parameters, in unconstrained coordinates, restarted once. */
+/** Nelder-Mead over the identified capacity parameters, in unconstrained coordinates, with restarts. */
 function fitCapacity(start: ModelParameters, usable: Usable[]): { parameters: ModelParameters; fitted: CapacityName[]; overheadMs: number } {
   const informative = usable.filter((u) => u.role === 'saturated' || u.latencyUsed).map((u) => u.point.config);
   if (informative.length === 0) {
@@ -144,18 +153,18 @@ function fitCapacity(start: ModelParameters, usable: Usable[]): { parameters: Mo
     return p;
   };
   // The client's overhead is a constant added to every latency: identified by latency at two or
-  // more CPU limits (their service times differ), fitted as log(ms) after the parameters.
+  // more CPU limits (their service times differ), fitted as its square root (so 0 is reachable).
   const withOverhead = distinct(usable.filter((u) => u.latencyUsed).map((u) => u.point.config.cpuMillis)) >= 2;
-  const overhead = (x: number[]) => (withOverhead ? Math.exp(x[fitted.length]) : 0);
+  const overhead = (x: number[]) => (withOverhead ? x[fitted.length] ** 2 : 0);
   const objective = (x: number[]) => {
     const p = parameters(x);
     // Outside these the model is meaningless (or the heap scale runs off along a flat ridge).
     if (p.cpuExponent < 0.1 || p.cpuExponent > 6 || p.heapScaleMB < 1 || p.heapScaleMB > 1e5 || overhead(x) > 1000) return Infinity;
     return capacityLoss(p, usable, overhead(x));
   };
-  let x = [...fitted.map((name) => encode[name](start[name])), ...(withOverhead ? [0] : [])];
+  let x = [...fitted.map((name) => encode[name](start[name])), ...(withOverhead ? [1] : [])];
   const steps = [...fitted.map((name) => (name === 'heapPenalty' ? 0.5 : 0.3)), ...(withOverhead ? [1] : [])];
-  for (let round = 0; round < 2; round++) x = nelderMead(objective, x, { steps, maxIterations: 600 * x.length }).x;
+  for (let round = 0; round < RESTARTS; round++) x = nelderMead(objective, x, { steps, maxIterations: 600 * x.length, tolerance: 1e-14 }).x;
   return { parameters: parameters(x), fitted, overheadMs: overhead(x) };
 }
 
