@@ -15,6 +15,8 @@
  * requests served in the window, in milliseconds (empty when nothing was served).
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { DatasetError, indexByConfig, type TeastoreTable } from './data';
 import type { PodUsage } from './measurement';
 import { assertOnGrid, SpaceError, type ScalingConfig } from './space';
@@ -137,6 +139,24 @@ export function parseDatasetV2(text: string, file = '<memory>'): DatasetV2 {
     });
   }
   return { file, sha256: createHash('sha256').update(text).digest('hex'), plan, points, tornTail };
+}
+
+/** A file's v2 dataset; undefined when it is not one or cannot be read (the v1 loader then says why). */
+export function readDatasetV2File(file: string): DatasetV2 | undefined {
+  const resolved = path.resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(resolved, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return isDatasetV2(text) ? parseDatasetV2(text, resolved) : undefined;
+}
+
+/** The measurement window the plan line records, s (undefined when it records none). */
+export function planWindowS(dataset: DatasetV2): number | undefined {
+  const windowS = dataset.plan.windowS;
+  return typeof windowS === 'number' && windowS > 0 ? windowS : undefined;
 }
 
 /** The distinct offered loads of a dataset's points, rounded to 0.1 req/s, ascending. */

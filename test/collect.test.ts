@@ -190,6 +190,9 @@ describe('rl-autoscaler collect on the simulator', () => {
     const badRates = await cli(['--simulator', '--target', 'http://127.0.0.1:1/', '--rates', '10,-1']);
     assert.equal(badRates.code, 2);
     assert.match(badRates.stderr, /--rates must be positive/);
+    const badStride = await cli(['--simulator', '--plan', 'grid', '--stride', '1,150,100']);
+    assert.equal(badStride.code, 2);
+    assert.match(badStride.stderr, /grid stride cpuMillis=150 is not a positive multiple of 100/);
   });
 
   it("collects from the simulator's own web UI by default, and measures what the model predicts", { timeout: 120_000 }, async () => {

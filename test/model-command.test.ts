@@ -1,7 +1,12 @@
 /** `rl-autoscaler model` as users run it: predictions and the fit report, as JSON anyone can recompute. */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { rSquared, spearman, type FitReport, type Prediction } from '../src/model';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { datasetV2Header, formatPointRow, type CollectedPoint } from '../src/dataset-v2';
+import { rSquared, spearman, teastoreModel, type FitReport, type Prediction } from '../src/model';
+import type { PointFitReport } from '../src/model/point-fit-report';
 import { runCli } from './support/run-cli';
 
 const cli = (args: string[]) => runCli(['model', ...args], { timeoutMs: 60_000 });
@@ -48,5 +53,34 @@ describe('rl-autoscaler model', () => {
     const missing = await cli(['--data', '/nonexistent/data.csv']);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /\/nonexistent\/data\.csv/);
+  });
+
+  it('--fit --data on a collected (v2) dataset calibrates from its points and compares each at its own load', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'model-command-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const truth = teastoreModel();
+    const points: CollectedPoint[] = [];
+    for (const cpuMillis of [500, 900]) {
+      for (const rate of [6, 110]) {
+        const config = { replicas: 1, cpuMillis, heapMB: 500 };
+        const q = truth.predict(config, rate);
+        points.push({ time: '2026-01-01T00:00:00.000Z', point: points.length, config, offeredRps: rate, servedRps: q.servedRps, failedRps: q.failedRps, latencyMs: q.latencyMs, usage: { usedCpuCores: q.cpuCores, usedRamGiB: q.memoryGiB, incomingPacketsPerSec: q.receivedPacketsPerSec, outgoingPacketsPerSec: q.transmittedPacketsPerSec }, costPerHour: 0.01 });
+      }
+    }
+    const file = path.join(dir, 'collected.csv');
+    writeFileSync(file, datasetV2Header({ kind: 'grid', windowS: 10 }) + points.map(formatPointRow).join(''));
+    const json = await cli(['--fit', '--data', file, '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const out = JSON.parse(json.stdout) as PointFitReport & { parameters: Record<string, number> };
+    assert.equal(out.rows.length, 4);
+    assert.deepEqual(out.rows.map((r) => r.role), ['unsaturated', 'saturated', 'unsaturated', 'saturated']);
+    for (const r of out.rows) assert.ok(Math.abs(r.model.servedRps - r.data.servedRps) / r.data.servedRps < 0.01, JSON.stringify(r));
+    assert.ok(Math.abs(out.parameters.cpuExponent - truth.parameters.cpuExponent) / truth.parameters.cpuExponent < 0.01);
+    const table = await cli(['--fit', '--data', file]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /fit over 4 collected points, 2 saturated/);
+    assert.match(table.stdout, /calibrated: capacityPerCore=/);
+    assert.match(table.stdout, /not identified by these points, kept at their starting values: heapPenalty, heapScaleMB/);
+    assert.ok(!(out as unknown as { fitted: string[] }).fitted.includes('heapPenalty'));
   });
 });

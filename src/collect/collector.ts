@@ -1,8 +1,11 @@
 /**
  * Measures a deployment the way the bundled dataset was measured, generalised to changing load:
- * for each point of a plan, apply the configuration (waiting for its rollout), set the open-loop
- * generator to the point's load, wait a warm-up, then measure a window: what the generator saw
- * (offered, served, failed, latency) and what Prometheus saw of the pods (CPU, memory, packets).
+ * for each point of a plan, start an open-loop generator at the point's load, apply the
+ * configuration (waiting for its rollout), wait a warm-up, then measure a window: what the
+ * generator saw (offered, served, failed, latency) and what Prometheus saw of the pods (CPU,
+ * memory, packets); then abort what is still in flight. A pod that carries over from the previous
+ * point (a change of replicas or load only) still holds that point's queue: a warm-up as long as
+ * the time-out lets it drain.
  * Every point is on disk (fsynced) before the next begins; a killed collection resumes from its file.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,9 +39,21 @@ export interface CollectOptions {
   kube: DeploymentClient;
   metrics: MetricClient;
   onProgress?: (line: string) => void;
+  /**
+   * Open sockets to the application (default COLLECT_MAX_SOCKETS): enough that requests wait in
+   * the pods' queues, which refuse when full, rather than in the client's pool.
+   */
+  maxSockets?: number;
   /** Aborting stops after the current phase; every point already measured is kept. */
   signal?: AbortSignal;
 }
+
+/**
+ * Default socket pool of a collection: above the requests a deployment holds when every pod's
+ * queue is full (a TeaStore pod holds what it serves within the 10 s time-out: up to ~750 at
+ * 900 millicores), so overload shows as refusals, as it does against a real Service.
+ */
+export const COLLECT_MAX_SOCKETS = 4096;
 
 export interface CollectResult {
   file: string;
@@ -73,29 +88,34 @@ export async function collect(o: CollectOptions): Promise<CollectResult> {
   const points = [...log.recorded];
   if (resumedFrom > 0) o.onProgress?.(`resuming ${o.file}: ${resumedFrom}/${plan.length} points recorded${log.cutBytes > 0 ? `, a partly written row of ${log.cutBytes} bytes cut off` : ''}`);
   const perSession = REQUESTS_PER_SESSION[o.scenario];
-  const generator = startLoad(o.targetUrl, 0, { scenario: o.scenario, seed: o.plan.seed + resumedFrom });
   const aborted = () => o.signal?.aborted === true;
   const wait = (ms: number) => sleep(ms, undefined, { signal: o.signal }).catch(() => undefined);
   try {
     for (let i = resumedFrom; i < plan.length && !aborted(); i++) {
       const { config, offeredRps } = plan[i];
-      if (!sameConfig(await o.kube.readConfig(), config)) await o.kube.applyConfig(config);
-      await o.kube.waitForRollout({ timeoutMs: o.timings.rolloutTimeoutMs });
-      generator.setRate(offeredRps / perSession);
-      await wait(o.timings.warmupS * 1000);
-      generator.takeWindow();
-      await wait(o.timings.windowS * 1000);
-      if (aborted()) break;
-      const load = generator.takeWindow();
-      const pods = await o.kube.listReadyPods();
-      const usage = await o.metrics.collect({ namespace, container, pods, windowSeconds: o.timings.windowS });
-      const point = toPoint(i, config, load, perSession, usage.mean, usage.at);
-      log.append(point);
-      points.push(point);
-      o.onProgress?.(progressLine(point, plan.length));
+      // A generator per point, started before the rollout: the new pods start under the point's
+      // own load, and no request of an earlier point (still waiting in the client) reaches them.
+      const generator = startLoad(o.targetUrl, offeredRps / perSession, { scenario: o.scenario, seed: o.plan.seed + i, maxSockets: o.maxSockets ?? COLLECT_MAX_SOCKETS });
+      try {
+        if (!sameConfig(await o.kube.readConfig(), config)) await o.kube.applyConfig(config);
+        await o.kube.waitForRollout({ timeoutMs: o.timings.rolloutTimeoutMs });
+        await wait(o.timings.warmupS * 1000);
+        generator.takeWindow();
+        await wait(o.timings.windowS * 1000);
+        if (aborted()) break;
+        const load = generator.takeWindow();
+        const pods = await o.kube.listReadyPods();
+        const usage = await o.metrics.collect({ namespace, container, pods, windowSeconds: o.timings.windowS });
+        const point = toPoint(i, config, load, perSession, usage.mean, usage.at);
+        log.append(point);
+        points.push(point);
+        o.onProgress?.(progressLine(point, plan.length));
+      } finally {
+        // What is still in flight belongs to this point: aborted, never counted in the next.
+        await generator.stop({ drainMs: 0 });
+      }
     }
   } finally {
-    await generator.stop({ drainMs: 0 });
     log.close();
   }
   return { file: o.file, planned: plan.length, resumedFrom, measured: points.length - resumedFrom, cutBytes: log.cutBytes, points, interrupted: points.length < plan.length };

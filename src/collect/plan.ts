@@ -3,7 +3,8 @@
  * resumed collection recomputes the same list and continues after the last recorded point.
  *
  * - grid: every configuration within the bounds, heap outermost and replicas innermost (a replica
- *   change is the one move that restarts nothing), each at every load level;
+ *   change is the one move that restarts nothing), each at every load level; a stride (a multiple
+ *   of each knob's unit) thins the grid, e.g. heaps 100, 500, 900 with a heap stride of 400;
  * - walk: a bounded random walk that changes one knob by one level per move, as the original's
  *   recorder did, each configuration measured at every load level.
  */
@@ -17,6 +18,8 @@ export interface PlanSpec {
   bounds: Bounds;
   /** Offered load levels, HTTP requests per second. */
   ratesRps: number[];
+  /** grid: step between measured levels per knob (default: one level, KNOB_UNIT). */
+  stride?: Partial<ScalingConfig>;
   /** walk: configurations visited (the start included). */
   configs?: number;
   /** walk: where it starts (default: the middle of the bounds, rounded down to the grid). */
@@ -41,7 +44,7 @@ export function planPoints(spec: PlanSpec): PlanPoint[] {
   for (const rate of spec.ratesRps) {
     if (!Number.isFinite(rate) || rate <= 0) throw new PlanError(`load level ${rate} req/s is not a positive number`);
   }
-  const configs = spec.kind === 'grid' ? gridConfigs(spec.bounds) : walkConfigs(spec);
+  const configs = spec.kind === 'grid' ? gridConfigs(spec.bounds, gridStride(spec.stride)) : walkConfigs(spec);
   return configs.flatMap((config) => spec.ratesRps.map((offeredRps) => ({ config, offeredRps })));
 }
 
@@ -51,11 +54,20 @@ function range(min: number, max: number, step: number): number[] {
   return values;
 }
 
-function gridConfigs({ min, max }: Bounds): ScalingConfig[] {
+function gridStride(stride: Partial<ScalingConfig> = {}): ScalingConfig {
+  const full = { ...KNOB_UNIT, ...stride };
+  for (const knob of ['replicas', 'cpuMillis', 'heapMB'] as const) {
+    const step = full[knob];
+    if (!Number.isInteger(step) || step < KNOB_UNIT[knob] || step % KNOB_UNIT[knob] !== 0) throw new PlanError(`grid stride ${knob}=${step} is not a positive multiple of ${KNOB_UNIT[knob]}`);
+  }
+  return full;
+}
+
+function gridConfigs({ min, max }: Bounds, stride: ScalingConfig): ScalingConfig[] {
   const configs: ScalingConfig[] = [];
-  for (const heapMB of range(min.heapMB, max.heapMB, KNOB_UNIT.heapMB)) {
-    for (const cpuMillis of range(min.cpuMillis, max.cpuMillis, KNOB_UNIT.cpuMillis)) {
-      for (const replicas of range(min.replicas, max.replicas, KNOB_UNIT.replicas)) configs.push({ replicas, cpuMillis, heapMB });
+  for (const heapMB of range(min.heapMB, max.heapMB, stride.heapMB)) {
+    for (const cpuMillis of range(min.cpuMillis, max.cpuMillis, stride.cpuMillis)) {
+      for (const replicas of range(min.replicas, max.replicas, stride.replicas)) configs.push({ replicas, cpuMillis, heapMB });
     }
   }
   return configs;

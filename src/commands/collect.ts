@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { collect, type CollectTimings } from '../collect/collector';
-import type { PlanKind, PlanSpec } from '../collect/plan';
+import { planPoints, PlanError, type PlanKind, type PlanSpec } from '../collect/plan';
 import { parseConfigText } from '../env/start';
 import { DeploymentClient, loadKubeConfig, type DeploymentTarget } from '../kube';
 import { startSimulatorStack, type SimulatorStack } from '../live/simulator-stack';
@@ -19,6 +19,12 @@ function config(text: string, option: string): ScalingConfig {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+function strideOption(text: string): ScalingConfig {
+  const m = /^(\d+),(\d+),(\d+)$/.exec(text.trim());
+  if (!m) throw new UsageError(`--stride must be <replicas>,<cpuMillis>,<heapMB> steps, e.g. 1,200,400; got ${JSON.stringify(text)}`);
+  return { replicas: Number(m[1]), cpuMillis: Number(m[2]), heapMB: Number(m[3]) };
 }
 
 function rates(text: string): number[] {
@@ -44,6 +50,7 @@ export async function run(args: string[]): Promise<number> {
   if (o.simulator && (o.prometheus || o.kubeconfig)) throw new UsageError('--simulator starts its own simulator and Prometheus; do not combine it with --kubeconfig/--prometheus');
   const kind = oneOf<PlanKind>(o.plan!, ['walk', 'grid'], 'plan');
   if (kind === 'grid' && (o.configs || o['walk-start'])) throw new UsageError('--configs and --walk-start belong to --plan walk');
+  if (kind === 'walk' && o.stride) throw new UsageError('--stride belongs to --plan grid');
   const scenario = oneOf<ScenarioName>(o.scenario!, SCENARIO_NAMES, 'scenario');
   const seed = intOption(o.seed, 'seed', 1);
   const plan: PlanSpec = {
@@ -53,7 +60,14 @@ export async function run(args: string[]): Promise<number> {
     seed,
     ...(kind === 'walk' ? { configs: intOption(o.configs, 'configs', 10) } : {}),
     ...(o['walk-start'] ? { start: config(o['walk-start'], 'walk-start') } : {}),
+    ...(o.stride ? { stride: strideOption(o.stride) } : {}),
   };
+  try {
+    planPoints(plan); // a bad plan fails here, before a simulator or a load starts
+  } catch (err) {
+    if (err instanceof PlanError) throw new UsageError(err.message);
+    throw err;
+  }
   const base = o.simulator ? SIMULATOR_TIMINGS : CLUSTER_TIMINGS;
   const timings: CollectTimings = { ...base, warmupS: intOption(o['warmup-s'], 'warmup-s', base.warmupS), windowS: intOption(o['window-s'], 'window-s', base.windowS) };
   if (timings.warmupS < 0 || timings.windowS < 1) throw new UsageError('--warmup-s must be >= 0 and --window-s >= 1');

@@ -223,6 +223,7 @@ export const COLLECT = {
     'walk-start': { type: 'string', value: 'R,CPU,HEAP', help: 'walk: the first configuration (default: the middle of the bounds)' },
     min: { type: 'string', default: '1,100,100', value: 'R,CPU,HEAP', help: 'lower bounds of the configurations measured' },
     max: { type: 'string', default: '9,900,900', value: 'R,CPU,HEAP', help: 'upper bounds of the configurations measured' },
+    stride: { type: 'string', value: 'R,CPU,HEAP', help: 'grid: step between measured levels per knob, multiples of 1,100,100 (default: every level)' },
     scenario: { type: 'string', default: 'home', value: 'home|browse', help: 'what each arrival does (a browse session sends 8 requests)' },
     'warmup-s': { type: 'string', value: 'N', help: 'wait after a change of configuration or load before measuring (default: 3 on the simulator, 60 on a cluster)' },
     'window-s': { type: 'string', value: 'N', help: 'measurement window in seconds (default: 5 on the simulator, 60 on a cluster)' },
@@ -234,6 +235,7 @@ export const COLLECT = {
     '--simulator --plan grid --min 1,300,300 --max 2,500,500 --rates 50,100 --out out/collect/small.csv',
     '--kubeconfig ~/.kube/config --prometheus http://prometheus.example:9090 --target http://teastore-webui:8080/tools.descartes.teastore.webui/ --configs 20 --rates 50,100,200',
     '--simulator --plan grid --min 1,300,300 --max 2,500,500 --rates 50,100 --out out/collect/small.csv  # the same again after a crash: resumes',
+    '--simulator --plan grid --min 1,500,100 --max 1,900,900 --stride 1,200,400 --rates 6,110 --warmup-s 4 --window-s 10 --out out/collect/calibration.csv  # then: model --fit --data out/collect/calibration.csv',
   ],
 } as const satisfies CommandDefinition;
 

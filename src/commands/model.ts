@@ -1,6 +1,8 @@
 /** `rl-autoscaler model`: predictions of the calibrated performance model, or its fit to the dataset. */
 import { loadTeastoreData } from '../data';
-import { fitReport, loadPerformanceModel, type FitReport, type Prediction } from '../model';
+import { planWindowS, readDatasetV2File, type DatasetV2 } from '../dataset-v2';
+import { calibrateFromPoints, createPerformanceModel, fitReport, loadPerformanceModel, noNoise, type FitReport, type Prediction } from '../model';
+import { pointFitReport, type PointFitReport } from '../model/point-fit-report';
 import type { ScalingConfig } from '../space';
 import { parseOptions } from './args';
 import { MODEL } from './definitions';
@@ -42,11 +44,46 @@ function fitTable(report: FitReport): string {
   return lines.join('\n');
 }
 
+function parameterLines(p: Record<string, number>): string {
+  const fitted = ['capacityPerCore', 'cpuExponent', 'heapPenalty', 'heapScaleMB', 'cpuBusyExponent', 'outPacketsPerRequest', 'inPacketsPerRequest'];
+  return `calibrated: ${fitted.map((k) => `${k}=${p[k].toPrecision(4)}`).join(' ')}`;
+}
+
+function pointFitTable(report: PointFitReport): string {
+  const saturated = report.rows.filter((r) => r.role === 'saturated').length;
+  const lines = [`fit over ${report.rows.length} collected points, ${saturated} saturated, each at its own offered load (data sha256 ${report.dataSha256.slice(0, 12)}…)`, 'metric                   R^2     median |error| %'];
+  for (const m of report.metrics) lines.push(`${m.metric.padEnd(22)}  ${fixed(m.rSquared, 3).padStart(6)}  ${fixed(m.medianAbsPercentError, 1).padStart(8)}`);
+  lines.push('latency: unsaturated points only');
+  return lines.join('\n');
+}
+
+/** `--fit` on a v2 dataset: the calibration, what it could not identify, and each point against the model. */
+function collectedFit(dataset: DatasetV2, json: boolean): void {
+  const calibration = calibrateFromPoints(dataset.points, { windowS: planWindowS(dataset) });
+  const model = createPerformanceModel(calibration.parameters, noNoise, { dataFile: dataset.file, dataSha256: dataset.sha256 });
+  const points = pointFitReport(model, dataset);
+  const kept = CAPACITY_PARAMETERS.filter((name) => !calibration.fitted.includes(name));
+  if (json) {
+    console.log(JSON.stringify({ parameters: model.parameters, fitted: calibration.fitted, latencyOverheadMs: calibration.latencyOverheadMs, ...points }));
+    return;
+  }
+  const lines = [parameterLines(model.parameters), `client latency overhead ${calibration.latencyOverheadMs.toFixed(1)} ms`];
+  if (kept.length > 0) lines.push(`not identified by these points, kept at their starting values: ${kept.join(', ')} (capacity needs two CPU limits for the exponent, two heaps for the penalty, three for its scale)`);
+  console.log(`${lines.join('\n')}\n${pointFitTable(points)}`);
+}
+
+const CAPACITY_PARAMETERS = ['capacityPerCore', 'cpuExponent', 'heapPenalty', 'heapScaleMB'] as const;
+
 export async function run(args: string[]): Promise<number> {
   const opts = parseOptions(args, MODEL.options);
+  const collected = opts.fit && opts.data !== undefined ? readDatasetV2File(opts.data) : undefined;
+  if (opts.fit && opts.rate !== undefined) throw new UsageError('--fit compares at the dataset\'s own rate; leave out --rate');
+  if (collected) {
+    collectedFit(collected, opts.json === true);
+    return 0;
+  }
   const model = loadPerformanceModel(opts.data);
   if (opts.fit) {
-    if (opts.rate !== undefined) throw new UsageError('--fit compares at the dataset\'s own rate; leave out --rate');
     const report = fitReport(model, loadTeastoreData(opts.data));
     console.log(opts.json ? JSON.stringify({ parameters: model.parameters, ...report }) : fitTable(report));
     return 0;

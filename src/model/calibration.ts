@@ -56,7 +56,7 @@ function evaluate(p: ModelParameters, means: ConfigMeans[], offeredRps: number):
 }
 
 /** Least-squares slope through the origin of y on x (finite pairs). */
-function slopeThroughOrigin(x: ArrayLike<number>, y: ArrayLike<number>): number {
+export function slopeThroughOrigin(x: ArrayLike<number>, y: ArrayLike<number>): number {
   let sxy = 0;
   let sxx = 0;
   for (let i = 0; i < x.length; i++) {
@@ -83,7 +83,8 @@ function solve3(a: number[][], b: number[]): number[] {
   return m.map((row, i) => row[3] / row[i]);
 }
 
-function fitMemory(p: ModelParameters, means: ConfigMeans[], busy: Float64Array): Pick<ModelParameters, 'memoryBaseGiB' | 'memoryHeapIdle' | 'memoryHeapBusy' | 'memoryHeapCapMB'> {
+/** Memory coefficients given each configuration's mean working set and its pods' utilisation. */
+export function fitMemory(p: ModelParameters, means: Pick<ConfigMeans, 'config' | 'memoryGiB'>[], busy: Float64Array): Pick<ModelParameters, 'memoryBaseGiB' | 'memoryHeapIdle' | 'memoryHeapBusy' | 'memoryHeapCapMB'> {
   let best = { memoryBaseGiB: p.memoryBaseGiB, memoryHeapIdle: p.memoryHeapIdle, memoryHeapBusy: p.memoryHeapBusy, memoryHeapCapMB: p.memoryHeapCapMB };
   let bestError = Infinity;
   for (let cap = 100; cap <= 900; cap += 100) {

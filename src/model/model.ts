@@ -17,11 +17,13 @@
  * time-out, idle CPU, start delay and warm-up are stated, and a user may override any of them.
  */
 import { DEFAULT_DATA_PATH, loadTeastoreData, type TeastoreTable } from '../data';
+import { planWindowS, readDatasetV2File, type DatasetV2 } from '../dataset-v2';
 import type { Rng } from '../random';
 import { calibrate } from './calibration';
 import { configMeans, residualRatios } from './dataset-means';
 import { noNoise, residualNoise, type NoiseSource } from './noise';
 import { checkParameters, type ModelParameters } from './parameters';
+import { calibrateFromPoints } from './point-calibration';
 import { responseTimeQuantile } from './queue';
 import { checkConfig, podCapacity, podCpuCores, podMemoryGiB, podSteadyState, queueRoom } from './steady-state';
 import { transitionCost } from './transition';
@@ -96,17 +98,28 @@ export function modelFromTable(table: TeastoreTable, overrides: Partial<ModelPar
   return createPerformanceModel(parameters, residualNoise(residualRatios(table, configMeans(table))), { dataSha256: table.sha256, ...source });
 }
 
+/**
+ * A model calibrated on collected points (dataset v2, point-calibration.ts). Without noise: a v2
+ * file holds one row per point, so it has no per-configuration residuals to lend.
+ */
+export function modelFromDatasetV2(dataset: DatasetV2, overrides: Partial<ModelParameters> = {}, source: ModelSource = {}): ReturnType<typeof createPerformanceModel> {
+  const { parameters } = calibrateFromPoints(dataset.points, { start: overrides, windowS: planWindowS(dataset) });
+  return createPerformanceModel({ ...parameters, ...overrides }, noNoise, { dataSha256: dataset.sha256, ...source });
+}
+
 const cache = new Map<string, ReturnType<typeof createPerformanceModel>>();
 
 /**
  * The model calibrated on a dataset file (the bundled data by default), cached per file when no
- * overrides are given. Overrides replace fitted or assumed parameters after the fit.
+ * overrides are given. Overrides replace fitted or assumed parameters after the fit. A v2 file
+ * (written by `collect`) is calibrated from its points' requests (modelFromDatasetV2).
  */
 export function loadPerformanceModel(dataFile: string = DEFAULT_DATA_PATH, overrides: Partial<ModelParameters> = {}): ReturnType<typeof createPerformanceModel> {
   const plain = Object.keys(overrides).length === 0;
   const cached = plain ? cache.get(dataFile) : undefined;
   if (cached) return cached;
-  const model = modelFromTable(loadTeastoreData(dataFile), overrides, { dataFile });
+  const collected = dataFile === DEFAULT_DATA_PATH ? undefined : readDatasetV2File(dataFile);
+  const model = collected ? modelFromDatasetV2(collected, overrides, { dataFile }) : modelFromTable(loadTeastoreData(dataFile), overrides, { dataFile });
   if (plain) cache.set(dataFile, model);
   return model;
 }
