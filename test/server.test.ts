@@ -284,9 +284,11 @@ function spawnServer(stateDir: string, extra: string[] = []): Promise<{ child: C
   });
 }
 
-test('a server killed with SIGKILL mid-stream restarts from its state dir with every acknowledged step kept', async () => {
+for (const durability of ['machine', 'process']) {
+test(`a server killed with SIGKILL mid-stream restarts from its state dir with every acknowledged step kept (--durability ${durability})`, async () => {
   const dir = tempDir();
-  const first = await spawnServer(dir, ['--train-batch', '64']);
+  const first = await spawnServer(dir, ['--train-batch', '64', '--durability', durability]);
+  assert.match(first.output(), new RegExp(`durability ${durability}\\)`));
   const client = new PolicyClient(first.url, { timeoutMs: 5000 });
   const CLIENTS = 12;
   // What each episode had acknowledged: actions and rewards.
@@ -321,7 +323,7 @@ test('a server killed with SIGKILL mid-stream restarts from its state dir with e
   const ackedSteps = [...acked.values()].reduce((s, r) => s + r.steps, 0);
   assert.ok(ackedSteps > 300, `only ${ackedSteps} steps before the kill`);
 
-  const second = await spawnServer(dir, ['--train-batch', '64']);
+  const second = await spawnServer(dir, ['--train-batch', '64', '--durability', durability]);
   try {
     const { events } = readExperienceLog(path.join(dir, EXPERIENCE_FILE));
     for (const [id, record] of acked) {
@@ -368,6 +370,7 @@ test('a server killed with SIGKILL mid-stream restarts from its state dir with e
     await new Promise((r) => second.child.once('exit', r));
   }
 });
+}
 
 test('with a token every request needs it; a public address needs a token', async () => {
   const token = 'a-long-enough-secret-token';

@@ -53,6 +53,8 @@ export interface ServerStatus {
   steps_trained: number;
   training: boolean;
   train_batch: number;
+  /** What an acknowledged step survives: a crash of the server process, or of its machine. */
+  durability?: 'process' | 'machine';
   /** The reward the server's policy learns from: the one its clients are to compute. */
   reward: string;
   checkpoint: string | null;
