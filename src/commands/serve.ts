@@ -39,6 +39,7 @@ export async function run(args: string[]): Promise<number> {
       seed: intOption(opts.seed, 'seed', 1),
       maxStaleness: staleness,
       learnerNiceness: niceness,
+      learnerIdle: opts['learner-idle'] === true,
       durability,
     });
   } catch (err) {

@@ -67,6 +67,8 @@ export interface LearnerStatus {
   queued_steps: number;
   dropped_stale_steps: number;
   max_staleness: number;
+  /** The learner thread's scheduling priority, e.g. "niceness 10" or "niceness 10, SCHED_IDLE". */
+  priority?: string;
   last_update_time: string | null;
 }
 

@@ -66,6 +66,8 @@ export interface PolicyServerOptions {
   maxStaleness?: number;
   /** Niceness the learner thread adds to the process's (default 10; 0 for an even share of the CPUs). */
   learnerNiceness?: number;
+  /** Run the learner thread under Linux's SCHED_IDLE: it learns only on CPU time requests leave (default false). */
+  learnerIdle?: boolean;
   /**
    * What an acknowledged step survives (see experience-log.ts): `machine` (default) answers once
    * the step is fsynced; `process` once it is written to the file, which survives a crash or
@@ -151,7 +153,7 @@ export class PolicyServer {
       o.backend ??
       (o.learnerThread === false
         ? await PpoBackend.create({ ...learning, reward: serverReward(this.reward) })
-        : await ThreadedPpoBackend.create({ ...learning, reward: this.reward, niceness: o.learnerNiceness }));
+        : await ThreadedPpoBackend.create({ ...learning, reward: this.reward, niceness: o.learnerNiceness, schedIdle: o.learnerIdle }));
 
     const file = path.resolve(o.stateDir, EXPERIENCE_FILE);
     this.trainer = new Trainer(this.backend, store, trainBatch, resumed, parent, file, {
@@ -318,6 +320,7 @@ export class PolicyServer {
           queued_steps: this.trainer.buffered,
           dropped_stale_steps: this.trainer.droppedStale,
           max_staleness: this.trainer.maxStaleness,
+          ...(this.backend instanceof ThreadedPpoBackend ? { priority: this.backend.priority } : {}),
           last_update_time: this.trainer.lastUpdateTime === null ? null : new Date(this.trainer.lastUpdateTime).toISOString(),
         },
       }),

@@ -23,6 +23,8 @@ export interface ThreadedLearnerOptions {
   version?: number;
   /** Lower CPU priority of the learner thread (default DEFAULT_LEARNER_NICENESS; 0: the process's). */
   niceness?: number;
+  /** Run the learner thread under SCHED_IDLE (Linux, needs util-linux's chrt; default false). */
+  schedIdle?: boolean;
 }
 
 /** Niceness the learner thread adds by default: answering requests goes before learning. */
@@ -48,6 +50,8 @@ export class ThreadedPpoBackend implements LearnerBackend {
   /** History records the thread holds, as of its last successful save (0: unknown, send all). */
   private threadHistory = 0;
   backendName = 'unknown';
+  /** The learner thread's scheduling priority as it reported it (e.g. "niceness 10, SCHED_IDLE"). */
+  priority = 'unknown';
 
   private constructor(
     private readonly worker: Worker,
@@ -60,6 +64,7 @@ export class ThreadedPpoBackend implements LearnerBackend {
     this.actRng = root.fork();
     this.current = { policy: new PpoPolicy(ready.weights), version: ready.version, body: ready.weightsBody };
     this.backendName = ready.backend;
+    this.priority = ready.priority;
     worker.on('message', (reply: LearnerReply) => {
       const waiter = this.pending.get(reply.id);
       if (!waiter) return;
@@ -72,7 +77,7 @@ export class ThreadedPpoBackend implements LearnerBackend {
   }
 
   static async create(options: ThreadedLearnerOptions): Promise<ThreadedPpoBackend> {
-    const init: LearnerInit = { config: options.config, reward: options.reward, weights: options.weights, version: options.version ?? 0, niceness: options.niceness ?? DEFAULT_LEARNER_NICENESS };
+    const init: LearnerInit = { config: options.config, reward: options.reward, weights: options.weights, version: options.version ?? 0, niceness: options.niceness ?? DEFAULT_LEARNER_NICENESS, schedIdle: options.schedIdle ?? false };
     const worker = new Worker(threadEntry(), { workerData: init });
     const ready = await new Promise<Extract<LearnerReply, { kind: 'ready' }>>((resolve, reject) => {
       const onMessage = (reply: LearnerReply) => {
