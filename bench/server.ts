@@ -12,8 +12,10 @@
  * during the measurement), and with inference (training-disabled) episodes, whose steps are
  * logged without waiting for the disk.
  * BENCH_SECONDS (default 5) sets the measured time per phase, after 1 s of warm-up.
- * BENCH_DURABILITY (default process) is the server's --durability for those phases; a last phase
- * repeats the training phase against a second server with the other durability, for comparison.
+ * BENCH_DURABILITY (default process; the server's own default is machine) is the server's
+ * --durability for those phases; a last phase repeats the training phase against a second server
+ * with the other durability, for comparison. BENCH_LEARNER (default idle) runs the learner thread
+ * under SCHED_IDLE (--learner-idle); `nice` leaves it at the default niceness only.
  *
  * Besides latency each phase reports where time goes: the client's own lateness (how long after
  * a request could go out, on schedule and with the previous answer in, it did go out: the load
@@ -22,7 +24,7 @@
  * and learner thread together) and of the client.
  * Last line, for the training phase:
  * `RESULT policy-server decisions_per_s=N p50_ms=X p99_ms=Y max_ms=M updates=U durability=D
- *  client_late_p99_ms=L other_durability_p99_ms=Z`.
+ *  default_durability=machine learner=idle|nice client_late_p99_ms=L <other durability>_p99_ms=Z`.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -44,6 +46,8 @@ const TARGET_RATE = Number(process.env.BENCH_RATE ?? 5000);
 const TRAIN_BATCH = Number(process.env.BENCH_TRAIN_BATCH ?? 2048);
 const DURABILITY = process.env.BENCH_DURABILITY ?? 'process';
 const OTHER_DURABILITY = DURABILITY === 'process' ? 'machine' : 'process';
+/** BENCH_LEARNER: `idle` (default) runs the learner thread under SCHED_IDLE (--learner-idle), `nice` only niced. */
+const LEARNER = process.env.BENCH_LEARNER ?? 'idle';
 
 /**
  * One keep-alive HTTP/1.1 connection, one request at a time, with just enough parsing for the
@@ -310,11 +314,14 @@ function describe(name: string, r: PhaseResult & { server: string }): string {
 
 async function main(): Promise<void> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-policy-server-'));
-  const serverArgs = (durability: string) => ['--train-batch', String(TRAIN_BATCH), '--durability', durability, ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)];
+  const serverArgs = (durability: string) => [
+    '--train-batch', String(TRAIN_BATCH), '--durability', durability, ...(LEARNER === 'idle' ? ['--learner-idle'] : []),
+    ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean),
+  ];
   const server = await startServer(stateDir, serverArgs(DURABILITY));
   const period = (CLIENTS / TARGET_RATE) * 1000;
   const acked = (durability: string) => (durability === 'process' ? 'written to the log before its answer' : 'fsynced before its answer');
-  console.log(`${CLIENTS} clients over loopback HTTP, ${SECONDS} s measured per phase; each step is an action and a returns request; server --durability ${DURABILITY}`);
+  console.log(`${CLIENTS} clients over loopback HTTP, ${SECONDS} s measured per phase; each step is an action and a returns request; server --durability ${DURABILITY}, learner ${LEARNER}`);
   const saturated = await measuredPhase(server.port, 0, false);
   console.log(describe('inference episodes, saturation (each client sends as soon as answered)', saturated));
   const updatesBefore = await updatesSoFar(server.port);
@@ -345,7 +352,7 @@ async function main(): Promise<void> {
   // and the p99 of the same phase with the other durability.
   console.log(
     `RESULT policy-server decisions_per_s=${Math.round(training.rate)} p50_ms=${training.p50.toFixed(2)} p99_ms=${training.p99.toFixed(2)} max_ms=${training.max.toFixed(2)} updates=${updates} ` +
-      `durability=${DURABILITY} client_late_p99_ms=${training.lateP99.toFixed(2)} ${OTHER_DURABILITY}_p99_ms=${otherTraining.p99.toFixed(2)}`,
+      `durability=${DURABILITY} default_durability=machine learner=${LEARNER} client_late_p99_ms=${training.lateP99.toFixed(2)} ${OTHER_DURABILITY}_p99_ms=${otherTraining.p99.toFixed(2)}`,
   );
 }
 

@@ -103,7 +103,10 @@ export class ThreadedPpoBackend implements LearnerBackend {
   }
 
   async update(batch: Trajectory): Promise<Record<string, number>> {
-    const reply = await this.call({ kind: 'update', trajectory: batch });
+    // The trajectory is built for this update alone: its arrays move to the thread instead of
+    // being copied on the request thread.
+    const buffers = Object.values(batch).filter((v): v is ArrayBufferView => ArrayBuffer.isView(v)).map((v) => v.buffer as ArrayBuffer);
+    const reply = await this.call({ kind: 'update', trajectory: batch }, [...new Set(buffers)]);
     if (reply.kind !== 'updated') throw new Error(`learner thread answered ${reply.kind} to an update`);
     this.current = { policy: new PpoPolicy(reply.weights), version: reply.version, body: reply.weightsBody };
     return reply.stats;
@@ -136,12 +139,12 @@ export class ThreadedPpoBackend implements LearnerBackend {
     this.fail(new Error('the learner thread was stopped'));
   }
 
-  private call(request: LearnerCommand): Promise<LearnerReply> {
+  private call(request: LearnerCommand, transfer: ArrayBuffer[] = []): Promise<LearnerReply> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...request, id } as LearnerRequest);
+      this.worker.postMessage({ ...request, id } as LearnerRequest, transfer);
     });
   }
 
