@@ -109,6 +109,9 @@ async function startServer(stateDir: string, args: string[]): Promise<{ port: nu
   const bin = path.join(__dirname, '..', 'bin', 'rl-autoscaler.js');
   const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean), bin, 'serve', '--port', '0', '--state-dir', stateDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
+  // BENCH_SERVER_STDOUT: keep the server's output, e.g. with BENCH_SERVER_NODE_ARGS=--trace-gc.
+  const keep = process.env.BENCH_SERVER_STDOUT;
+  if (keep) child.stdout.on('data', (c: Buffer) => fs.appendFileSync(keep, c));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
