@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -434,5 +434,18 @@ test('local inference mode takes the same actions as remote for the same weights
     // Locally chosen actions reach the server as logged actions.
     const status = await remote.status();
     assert.ok(status.experience_events > 0);
+  });
+});
+
+test('serve refuses an unknown --durability by name, and /v1/status says which durability a server has', async () => {
+  const bin = path.join(__dirname, '..', 'bin', 'rl-autoscaler.js');
+  const refused = spawnSync(process.execPath, [bin, 'serve', '--port', '0', '--state-dir', tempDir(), '--durability', 'disk'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(refused.stderr, /--durability must be process or machine, got "disk"/);
+  await withServer({}, async (server) => {
+    assert.equal((await new PolicyClient(server.url).status()).durability, 'machine');
+  });
+  await withServer({ durability: 'process' }, async (server) => {
+    assert.equal((await new PolicyClient(server.url).status()).durability, 'process');
   });
 });
