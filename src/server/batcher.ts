@@ -1,16 +1,16 @@
 /**
- * Micro-batching: requests submitted by the code running now (or within `maxDelayMs`) share one
- * call of `run`, up to `maxBatch` at a time.
+ * Micro-batching: requests that arrive in the same turn of the event loop (or within `maxDelayMs`)
+ * share one call of `run`, up to `maxBatch` at a time. Under load a forward pass then serves many
+ * decisions; when idle a lone request waits only until the current turn ends.
  *
- * With `maxDelayMs` 0 a batch closes when the current task's microtasks are done: requests parsed
- * from one read, or submitted in one loop, share it, and no request waits for the event loop to go
- * round. Waiting for the end of the turn (setImmediate) would gather other sockets' requests too,
- * but under load a turn takes milliseconds, and the plain-array forward pass costs the same per
- * row whatever the batch, so that wait bought nothing but latency.
+ * Closing a batch sooner (when the current task's microtasks are done) was measured and is worse
+ * under load: one request per batch means one forward-pass call and one log write per request,
+ * about 20 % more CPU on the request thread, and at 5,000 decisions/s on two cores that thread's
+ * queueing cost more than the wait for the end of the turn (bench:server, docs/benchmarks.md).
  */
 export interface MicroBatcherOptions {
   maxBatch: number;
-  /** 0: flush once the current task's microtasks have run (queueMicrotask). */
+  /** 0: flush at the end of the current event-loop turn (setImmediate). */
   maxDelayMs: number;
 }
 
@@ -38,7 +38,7 @@ export class MicroBatcher<TIn, TOut> {
       else if (!this.scheduled) {
         this.scheduled = true;
         if (this.options.maxDelayMs > 0) setTimeout(() => this.flush(), this.options.maxDelayMs);
-        else queueMicrotask(() => this.flush());
+        else setImmediate(() => this.flush());
       }
     });
   }
