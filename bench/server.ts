@@ -12,8 +12,19 @@
  * during the measurement), and with inference (training-disabled) episodes, whose steps are
  * logged without waiting for the disk.
  * BENCH_SECONDS (default 5) sets the measured time per phase, after 1 s of warm-up.
+ * BENCH_DURABILITY (default process; the server's own default is machine) is the server's
+ * --durability for those phases; a last phase repeats the training phase against a second server
+ * with the other durability, for comparison. BENCH_LEARNER (default idle) runs the learner thread
+ * under SCHED_IDLE (--learner-idle); `nice` leaves it at the default niceness only.
+ *
+ * Besides latency each phase reports where time goes: the client's own lateness (how long after
+ * a request could go out, on schedule and with the previous answer in, it did go out: the load
+ * generator's share of the latency), the client's event-loop delay and GC, the server's event-loop
+ * delay and GC (its /metrics), and CPU time per decision of the server process (request thread
+ * and learner thread together) and of the client.
  * Last line, for the training phase:
- * `RESULT policy-server decisions_per_s=N p50_ms=X p99_ms=Y updates=U`.
+ * `RESULT policy-server decisions_per_s=N p50_ms=X p99_ms=Y max_ms=M updates=U durability=D
+ *  default_durability=machine learner=idle|nice client_late_p99_ms=L <other durability>_p99_ms=Z`.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -21,6 +32,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Rng } from '../src/random';
 import type { Observation } from '../src/space';
 
@@ -32,6 +44,10 @@ const EPISODE_LENGTH = 100;
 const TARGET_RATE = Number(process.env.BENCH_RATE ?? 5000);
 /** Training-enabled steps per PPO update. */
 const TRAIN_BATCH = Number(process.env.BENCH_TRAIN_BATCH ?? 2048);
+const DURABILITY = process.env.BENCH_DURABILITY ?? 'process';
+const OTHER_DURABILITY = DURABILITY === 'process' ? 'machine' : 'process';
+/** BENCH_LEARNER: `idle` (default) runs the learner thread under SCHED_IDLE (--learner-idle), `nice` only niced. */
+const LEARNER = process.env.BENCH_LEARNER ?? 'idle';
 
 /**
  * One keep-alive HTTP/1.1 connection, one request at a time, with just enough parsing for the
@@ -93,6 +109,9 @@ async function startServer(stateDir: string, args: string[]): Promise<{ port: nu
   const bin = path.join(__dirname, '..', 'bin', 'rl-autoscaler.js');
   const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean), bin, 'serve', '--port', '0', '--state-dir', stateDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
+  // BENCH_SERVER_STDOUT: keep the server's output, e.g. with BENCH_SERVER_NODE_ARGS=--trace-gc.
+  const keep = process.env.BENCH_SERVER_STDOUT;
+  if (keep) child.stdout.on('data', (c: Buffer) => fs.appendFileSync(keep, c));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
@@ -123,7 +142,29 @@ interface PhaseResult {
   p99: number;
   max: number;
   decisions: number;
+  /** The client's own lateness in sending (ms): p99 and max. */
+  lateP99: number;
+  lateMax: number;
+  /** The client process's event-loop delay p99 and its GC pauses (ms). */
+  loopDelayP99: number;
+  gcMs: number;
+  gcMaxMs: number;
+  /** CPU time of the client process per decision (microseconds). */
+  cpuPerDecisionUs: number;
+  /** Decisions answered over the whole phase, warm-up and wind-down included. */
+  answered: number;
 }
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
+}
+
+/** GC pauses of this process while `measuring` is on. */
+const gcPauses: number[] = [];
+let measuringGc = false;
+new PerformanceObserver((list) => {
+  if (measuringGc) for (const entry of list.getEntries()) gcPauses.push(entry.duration);
+}).observe({ entryTypes: ['gc'] });
 
 /**
  * Runs the 64 clients for WARMUP + SECONDS. With `periodMs` 0 each client sends its next request
@@ -133,9 +174,11 @@ interface PhaseResult {
  */
 async function runPhase(port: number, periodMs: number, training: boolean): Promise<PhaseResult> {
   const latencies: number[] = [];
+  const lateness: number[] = [];
   let measuring = false;
   let stopping = false;
   let decisions = 0;
+  let answered = 0;
 
   async function client(index: number): Promise<void> {
     const rng = new Rng(index);
@@ -147,16 +190,21 @@ async function runPhase(port: number, periodMs: number, training: boolean): Prom
       const { episode_id: id } = (await post('/v1/episodes', { training_enabled: training })) as { episode_id: string };
       let obs = observation(rng);
       for (let step = 0; step < EPISODE_LENGTH && !stopping; step++) {
+        // The earliest this request could go out: on schedule, once the last answer is in.
+        const ready = Math.max(next, performance.now());
         if (periodMs > 0) {
           const wait = next - performance.now();
           if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         }
         // From the scheduled time when the request goes out late (so a slow answer is charged to
         // the requests it delays); from the actual send when a timer fired a little early.
-        const t0 = periodMs > 0 ? Math.min(next, performance.now()) : performance.now();
+        const sent = performance.now();
+        const t0 = periodMs > 0 ? Math.min(next, sent) : sent;
         await post(`/v1/episodes/${id}/action`, { observation: obs });
+        answered++;
         if (measuring) {
           latencies.push(performance.now() - t0);
+          if (periodMs > 0) lateness.push(Math.max(0, sent - ready));
           decisions++;
         }
         obs = observation(rng);
@@ -170,16 +218,70 @@ async function runPhase(port: number, periodMs: number, training: boolean): Prom
 
   const running = Array.from({ length: CLIENTS }, (_, i) => client(i));
   await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
+  gcPauses.length = 0;
+  measuringGc = true;
+  const cpuBefore = process.cpuUsage();
   measuring = true;
   const started = performance.now();
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   measuring = false;
   const elapsed = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  measuringGc = false;
+  loopDelay.disable();
   stopping = true;
   await Promise.all(running);
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
-  return { rate: decisions / elapsed, p50: pct(50), p99: pct(99), max: latencies[latencies.length - 1], decisions };
+  lateness.sort((a, b) => a - b);
+  return {
+    rate: decisions / elapsed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: latencies[latencies.length - 1],
+    decisions,
+    lateP99: percentile(lateness, 99),
+    lateMax: lateness.length ? lateness[lateness.length - 1] : NaN,
+    loopDelayP99: loopDelay.percentile(99) / 1e6,
+    gcMs: gcPauses.reduce((a, b) => a + b, 0),
+    gcMaxMs: gcPauses.length ? Math.max(...gcPauses) : 0,
+    cpuPerDecisionUs: (cpu.user + cpu.system) / decisions,
+    answered,
+  };
+}
+
+/** What the server's /metrics say about its process: CPU seconds, GC and event-loop delay. */
+interface ServerVitals {
+  cpuSeconds: number;
+  gcSeconds: number;
+  gcCount: number;
+}
+
+function metric(text: string, pattern: RegExp): number {
+  let total = 0;
+  for (const m of text.matchAll(pattern)) total += Number(m[1]);
+  return total;
+}
+
+async function serverVitals(port: number): Promise<ServerVitals> {
+  const text = await getText(port, '/metrics');
+  return {
+    cpuSeconds: metric(text, /^policy_server_process_cpu_seconds_total (\S+)$/gm),
+    gcSeconds: metric(text, /^policy_server_nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)$/gm),
+    gcCount: metric(text, /^policy_server_nodejs_gc_duration_seconds_count\{[^}]*\} (\S+)$/gm),
+  };
+}
+
+/** Runs a phase and reports the server's CPU and GC over it beside the client's view. */
+async function measuredPhase(port: number, periodMs: number, training: boolean): Promise<PhaseResult & { server: string }> {
+  const before = await serverVitals(port);
+  const result = await runPhase(port, periodMs, training);
+  const after = await serverVitals(port);
+  const server =
+    `server: CPU ${(((after.cpuSeconds - before.cpuSeconds) * 1e6) / result.answered).toFixed(0)} us/decision (request and learner threads), ` +
+    `${after.gcCount - before.gcCount} GC pauses, ${((after.gcSeconds - before.gcSeconds) * 1000).toFixed(0)} ms in all`;
+  return { ...result, server };
 }
 
 function getText(port: number, path: string): Promise<string> {
@@ -206,34 +308,55 @@ async function serverSideLatency(port: number): Promise<string> {
   return `server-side action latency (arrival to answer), cumulative: ${share.join(', ')}`;
 }
 
-function describe(name: string, r: PhaseResult): string {
-  return `${name}: ${r.decisions} decisions, ${r.rate.toFixed(0)}/s, latency p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(2)} ms`;
+function describe(name: string, r: PhaseResult & { server: string }): string {
+  const client =
+    `client: own lateness p99 ${r.lateP99.toFixed(2)} ms, max ${r.lateMax.toFixed(2)} ms; event-loop delay p99 ${r.loopDelayP99.toFixed(2)} ms; ` +
+    `GC ${r.gcMs.toFixed(0)} ms in all, longest ${r.gcMaxMs.toFixed(1)} ms; CPU ${r.cpuPerDecisionUs.toFixed(0)} us/decision`;
+  return `${name}: ${r.decisions} decisions, ${r.rate.toFixed(0)}/s, latency p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(2)} ms\n  ${client}\n  ${r.server}`;
 }
 
 async function main(): Promise<void> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-policy-server-'));
-  const server = await startServer(stateDir, ['--train-batch', String(TRAIN_BATCH), ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)]);
+  const serverArgs = (durability: string) => [
+    '--train-batch', String(TRAIN_BATCH), '--durability', durability, ...(LEARNER === 'idle' ? ['--learner-idle'] : []),
+    ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean),
+  ];
+  const server = await startServer(stateDir, serverArgs(DURABILITY));
   const period = (CLIENTS / TARGET_RATE) * 1000;
-  console.log(`${CLIENTS} clients over loopback HTTP, ${SECONDS} s measured per phase; each step is an action and a returns request`);
-  const saturated = await runPhase(server.port, 0, false);
+  const acked = (durability: string) => (durability === 'process' ? 'written to the log before its answer' : 'fsynced before its answer');
+  console.log(`${CLIENTS} clients over loopback HTTP, ${SECONDS} s measured per phase; each step is an action and a returns request; server --durability ${DURABILITY}, learner ${LEARNER}`);
+  const saturated = await measuredPhase(server.port, 0, false);
   console.log(describe('inference episodes, saturation (each client sends as soon as answered)', saturated));
   const updatesBefore = await updatesSoFar(server.port);
-  const durable = await runPhase(server.port, period, true);
+  const training = await measuredPhase(server.port, period, true);
   const updates = (await updatesSoFar(server.port)) - updatesBefore;
-  console.log(describe(`training-enabled episodes, paced at ${TARGET_RATE} decisions/s (every step fsynced before its answer)`, durable));
+  console.log(describe(`training-enabled episodes, paced at ${TARGET_RATE} decisions/s (every step ${acked(DURABILITY)})`, training));
   const learner = JSON.parse(await getText(server.port, '/v1/status')).learner;
   console.log(`updates=${updates} during the training phase (one per ${TRAIN_BATCH} steps, in the learner thread); learner now ${JSON.stringify(learner)}`);
-  const paced = await runPhase(server.port, period, false);
+  const paced = await measuredPhase(server.port, period, false);
   console.log(describe(`inference episodes, paced at ${TARGET_RATE} decisions/s (one step per ${period.toFixed(1)} ms per client)`, paced));
   console.log(await serverSideLatency(server.port));
   await server.stop();
   const events = fs.readFileSync(path.join(stateDir, 'experience.jsonl'), 'utf8').split('\n').length - 1;
   fs.rmSync(stateDir, { recursive: true, force: true });
   console.log(`${events} events in the experience log`);
+
+  // The same training phase against a fresh server with the other durability.
+  const otherDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-policy-server-'));
+  const other = await startServer(otherDir, serverArgs(OTHER_DURABILITY));
+  const otherTraining = await measuredPhase(other.port, period, true);
+  console.log(describe(`training-enabled episodes, paced at ${TARGET_RATE} decisions/s, server --durability ${OTHER_DURABILITY} (every step ${acked(OTHER_DURABILITY)})`, otherTraining));
+  await other.stop();
+  fs.rmSync(otherDir, { recursive: true, force: true });
+
   // Under saturation latency is set by the closed loop (64 clients / throughput), so the line
   // reports serving at the paced load with training on: the achieved rate, the latency at that
-  // rate, and the PPO updates that ran meanwhile.
-  console.log(`RESULT policy-server decisions_per_s=${Math.round(durable.rate)} p50_ms=${durable.p50.toFixed(2)} p99_ms=${durable.p99.toFixed(2)} updates=${updates}`);
+  // rate, the PPO updates that ran meanwhile, the durability, the load generator's own lateness,
+  // and the p99 of the same phase with the other durability.
+  console.log(
+    `RESULT policy-server decisions_per_s=${Math.round(training.rate)} p50_ms=${training.p50.toFixed(2)} p99_ms=${training.p99.toFixed(2)} max_ms=${training.max.toFixed(2)} updates=${updates} ` +
+      `durability=${DURABILITY} default_durability=machine learner=${LEARNER} client_late_p99_ms=${training.lateP99.toFixed(2)} ${OTHER_DURABILITY}_p99_ms=${otherTraining.p99.toFixed(2)}`,
+  );
 }
 
 main().catch((err) => {

@@ -37,3 +37,36 @@ test('appends from many concurrent writers are durable in call order, grouped in
   assert.equal(again.append({ type: 'reward', episode: 'late', reward: 1 }).seq, 64 * 30 + 1);
   await again.close();
 });
+
+test('process durability acknowledges once written, fsyncs in the background, and sync() waits for an fsync', async () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'experience-log-test-')), 'experience.jsonl');
+  // A long interval: any fsync seen before it elapses was asked for by sync().
+  const log = ExperienceLog.open(file, 0, 0, { durability: 'process', syncIntervalMs: 60_000 });
+  assert.equal(log.durability, 'process');
+  const appended = Array.from({ length: 10 }, (_, k) => log.append({ type: 'reward', episode: 'e', reward: k }));
+  await Promise.all(appended.map((a) => a.durable));
+  // Acknowledged means written to the file: another reader (a restarted process) sees every line.
+  assert.deepEqual(readExperienceLog(file).events.map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.equal(log.groups, 1, 'appends made by one piece of code share one write');
+  assert.equal(log.syncs, 0, 'no fsync on the acknowledgement path');
+  await log.sync();
+  assert.equal(log.syncs, 1);
+  await log.sync();
+  assert.equal(log.syncs, 1, 'nothing new written, no new fsync');
+  await log.close();
+});
+
+test('process durability fsyncs written events within the interval', async () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'experience-log-test-')), 'experience.jsonl');
+  const log = ExperienceLog.open(file, 0, 0, { durability: 'process', syncIntervalMs: 20 });
+  await log.append({ type: 'reward', episode: 'e', reward: 1 }).durable;
+  const deadline = Date.now() + 5000;
+  while (log.syncs === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(log.syncs, 1);
+  await log.close();
+});
+
+test('an unknown durability is refused by name', () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'experience-log-test-')), 'experience.jsonl');
+  assert.throws(() => ExperienceLog.open(file, 0, 0, { durability: 'disk' as never }), /durability must be one of process, machine, got "disk"/);
+});

@@ -243,3 +243,38 @@ test('a restarted server resumes its version, weights and queued steps with the 
     assert.deepEqual((await client.weights())!.weights, encodeWeights(loadCheckpoint(path.join(stateDir, 'checkpoints', 'update-000003')).weights));
   });
 });
+
+/** Scheduling policy of each thread of this process (field 41 of /proc/self/task/TID/stat; 5 is SCHED_IDLE). */
+function threadPolicies(): Map<number, number> {
+  const policies = new Map<number, number>();
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    try {
+      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces) start at field 3.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      policies.set(Number(tid), Number(fields[41 - 3]));
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return policies;
+}
+
+test('--learner-idle puts the learner thread, and only it, under SCHED_IDLE, and /v1/status says so', async (t) => {
+  if (process.platform !== 'linux' || !fs.existsSync('/proc/self/task')) return t.skip('per-thread scheduling is Linux only');
+  const hasChrt = (process.env.PATH ?? '').split(':').some((dir) => fs.existsSync(path.join(dir, 'chrt')));
+  if (!hasChrt) return t.skip('util-linux chrt is not installed');
+  const SCHED_IDLE = 5;
+  const before = [...threadPolicies().values()].filter((p) => p === SCHED_IDLE).length;
+  await withServer({ learnerIdle: true }, async (_server, client) => {
+    const status = await client.status();
+    assert.match(status.learner?.priority ?? '', /SCHED_IDLE$/);
+    assert.match(status.learner?.priority ?? '', /^niceness \d+/);
+    const idle = [...threadPolicies().entries()].filter(([, p]) => p === SCHED_IDLE);
+    assert.equal(idle.length, before + 1, 'exactly one more thread runs under SCHED_IDLE');
+    assert.notEqual(idle.at(-1)![0], process.pid, 'the main thread keeps its policy');
+  });
+  await withServer({}, async (_server, client) => {
+    assert.doesNotMatch((await client.status()).learner?.priority ?? '', /SCHED_IDLE/, 'SCHED_IDLE only when asked for');
+  });
+});

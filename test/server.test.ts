@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -284,9 +284,11 @@ function spawnServer(stateDir: string, extra: string[] = []): Promise<{ child: C
   });
 }
 
-test('a server killed with SIGKILL mid-stream restarts from its state dir with every acknowledged step kept', async () => {
+for (const durability of ['machine', 'process']) {
+test(`a server killed with SIGKILL mid-stream restarts from its state dir with every acknowledged step kept (--durability ${durability})`, async () => {
   const dir = tempDir();
-  const first = await spawnServer(dir, ['--train-batch', '64']);
+  const first = await spawnServer(dir, ['--train-batch', '64', '--durability', durability]);
+  assert.match(first.output(), new RegExp(`durability ${durability}\\)`));
   const client = new PolicyClient(first.url, { timeoutMs: 5000 });
   const CLIENTS = 12;
   // What each episode had acknowledged: actions and rewards.
@@ -321,7 +323,7 @@ test('a server killed with SIGKILL mid-stream restarts from its state dir with e
   const ackedSteps = [...acked.values()].reduce((s, r) => s + r.steps, 0);
   assert.ok(ackedSteps > 300, `only ${ackedSteps} steps before the kill`);
 
-  const second = await spawnServer(dir, ['--train-batch', '64']);
+  const second = await spawnServer(dir, ['--train-batch', '64', '--durability', durability]);
   try {
     const { events } = readExperienceLog(path.join(dir, EXPERIENCE_FILE));
     for (const [id, record] of acked) {
@@ -368,6 +370,7 @@ test('a server killed with SIGKILL mid-stream restarts from its state dir with e
     await new Promise((r) => second.child.once('exit', r));
   }
 });
+}
 
 test('with a token every request needs it; a public address needs a token', async () => {
   const token = 'a-long-enough-secret-token';
@@ -431,5 +434,18 @@ test('local inference mode takes the same actions as remote for the same weights
     // Locally chosen actions reach the server as logged actions.
     const status = await remote.status();
     assert.ok(status.experience_events > 0);
+  });
+});
+
+test('serve refuses an unknown --durability by name, and /v1/status says which durability a server has', async () => {
+  const bin = path.join(__dirname, '..', 'bin', 'rl-autoscaler.js');
+  const refused = spawnSync(process.execPath, [bin, 'serve', '--port', '0', '--state-dir', tempDir(), '--durability', 'disk'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(refused.stderr, /--durability must be process or machine, got "disk"/);
+  await withServer({}, async (server) => {
+    assert.equal((await new PolicyClient(server.url).status()).durability, 'machine');
+  });
+  await withServer({ durability: 'process' }, async (server) => {
+    assert.equal((await new PolicyClient(server.url).status()).durability, 'process');
   });
 });

@@ -53,6 +53,8 @@ export interface ServerStatus {
   steps_trained: number;
   training: boolean;
   train_batch: number;
+  /** What an acknowledged step survives: a crash of the server process, or of its machine. */
+  durability?: 'process' | 'machine';
   /** The reward the server's policy learns from: the one its clients are to compute. */
   reward: string;
   checkpoint: string | null;
@@ -65,6 +67,8 @@ export interface LearnerStatus {
   queued_steps: number;
   dropped_stale_steps: number;
   max_staleness: number;
+  /** The learner thread's scheduling priority, e.g. "niceness 10" or "niceness 10, SCHED_IDLE". */
+  priority?: string;
   last_update_time: string | null;
 }
 

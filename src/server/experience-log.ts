@@ -1,10 +1,17 @@
 /**
  * Append-only JSONL log of experience events, durable before acknowledgement.
  *
- * Group commit: events appended in one turn of the event loop go out together in one write,
- * followed by one fsync; each append's promise resolves only after an fsync that started after
- * its write. One fsync per group keeps the cost per request small under load, and a crash can
- * lose only events whose requests were never answered.
+ * Two durabilities (what an append's promise waits for):
+ * - `machine` (group commit): events appended in one turn of the event loop go out together in
+ *   one write, followed by one fsync; each append's promise resolves only after an fsync that
+ *   started after its write. Nothing acknowledged is lost even if the machine loses power.
+ * - `process`: the promise resolves once the event is written to the file (the kernel's page
+ *   cache), which survives a crash or SIGKILL of the process; an fsync in the background, at most
+ *   one in flight and at most one per `syncIntervalMs`, bounds what a machine crash can lose.
+ *   Under sustained load an fsync of a growing file commits the filesystem's journal and takes
+ *   milliseconds; this mode keeps that off the acknowledgement path.
+ * Either way a crash can lose only events whose requests were never answered (in `process` mode
+ * a machine crash can also lose the last `syncIntervalMs` or so of answered ones).
  */
 import * as fs from 'node:fs';
 import type { ExperienceEvent, LoggedEvent } from './experience-events';
@@ -50,6 +57,18 @@ export function readExperienceLog(file: string): ReplayResult {
 /** Fsyncs in flight at once: a group need not wait for the previous group's fsync to start its own. */
 const MAX_SYNCS_IN_FLIGHT = 4;
 
+/** What an acknowledged event survives: a crash of the process, or of the whole machine. */
+export type Durability = 'process' | 'machine';
+export const DURABILITIES: readonly Durability[] = ['process', 'machine'];
+export const DEFAULT_DURABILITY: Durability = 'machine';
+/** `process` mode: the most time between a write and the background fsync that covers it. */
+export const DEFAULT_SYNC_INTERVAL_MS = 100;
+
+export interface ExperienceLogOptions {
+  durability?: Durability;
+  syncIntervalMs?: number;
+}
+
 interface Group {
   /** Bytes of the log up to the end of this group. */
   end: number;
@@ -71,21 +90,37 @@ export class ExperienceLog {
   /** Groups written and events written, for metrics. */
   groups = 0;
   written = 0;
+  /** Fsyncs started (all modes). */
+  syncs = 0;
+  readonly durability: Durability;
+  private readonly syncIntervalMs: number;
+  /** `process` mode: bytes covered by the last finished fsync, the fsync in flight, its timer. */
+  private syncedBytes = 0;
+  private backgroundSync: Promise<void> | null = null;
+  private syncTimer: NodeJS.Timeout | null = null;
+  /** Callers of `sync()` waiting for an fsync that covers `end` bytes. */
+  private syncWaiters: { end: number; waiter: Waiter }[] = [];
 
-  private constructor(file: string, fd: number, nextSeq: number) {
+  private constructor(file: string, fd: number, nextSeq: number, options: ExperienceLogOptions) {
     this.file = file;
     this.fd = fd;
     this.nextSeq = nextSeq;
+    this.durability = options.durability ?? DEFAULT_DURABILITY;
+    this.syncIntervalMs = options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS;
   }
 
   /** Opens for appending after `lastSeq`, first cutting a torn last line of `droppedBytes`. */
-  static open(file: string, lastSeq: number, droppedBytes = 0): ExperienceLog {
+  static open(file: string, lastSeq: number, droppedBytes = 0, options: ExperienceLogOptions = {}): ExperienceLog {
+    if (options.durability !== undefined && !DURABILITIES.includes(options.durability)) {
+      throw new Error(`durability must be one of ${DURABILITIES.join(', ')}, got ${JSON.stringify(options.durability)}`);
+    }
+    if (options.syncIntervalMs !== undefined && !(options.syncIntervalMs >= 0)) throw new Error(`sync interval must be >= 0 ms, got ${options.syncIntervalMs}`);
     if (droppedBytes > 0) {
       const size = fs.statSync(file).size;
       fs.truncateSync(file, size - droppedBytes);
     }
     const fd = fs.openSync(file, 'a');
-    return new ExperienceLog(file, fd, lastSeq + 1);
+    return new ExperienceLog(file, fd, lastSeq + 1, options);
   }
 
   /** The sequence number the next event will get. */
@@ -104,10 +139,93 @@ export class ExperienceLog {
     const durable = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (!this.scheduled) {
       this.scheduled = true;
-      // Let the requests already parsed in this turn of the event loop join the group.
-      setImmediate(() => this.flush());
+      if (this.durability === 'process') {
+        // A write costs microseconds: appends made by the code running now (a batch of
+        // decisions, a runner's batch) share it, and no request waits for another loop turn.
+        queueMicrotask(() => this.writeGroup());
+      } else {
+        // Let the requests already parsed in this turn of the event loop join the group.
+        setImmediate(() => this.flush());
+      }
     }
     return { seq, durable };
+  }
+
+  /**
+   * `process` mode: writes the queued events to the file and acknowledges them (the page cache
+   * outlives the process); an fsync follows within `syncIntervalMs`.
+   */
+  private writeGroup(): void {
+    this.scheduled = false;
+    if (this.failure || !this.queue.length) return;
+    const lines = this.queue;
+    const waiters = this.waiters;
+    this.queue = [];
+    this.waiters = [];
+    if (!this.writeLines(lines, waiters)) return;
+    for (const w of waiters) w.resolve();
+    this.scheduleBackgroundSync(this.syncIntervalMs);
+  }
+
+  /** Writes whole lines at the end of the file; false (and the log failed) if the write failed. */
+  private writeLines(lines: string[], waiters: Waiter[]): boolean {
+    const data = Buffer.from(lines.join(''));
+    try {
+      for (let offset = 0; offset < data.length; ) offset += fs.writeSync(this.fd, data, offset, data.length - offset);
+    } catch (err) {
+      this.fail(err as Error, waiters);
+      return false;
+    }
+    this.bytesWritten += data.length;
+    this.groups++;
+    this.written += lines.length;
+    return true;
+  }
+
+  /** Starts an fsync after `delayMs` unless one is in flight or already timed (process mode). */
+  private scheduleBackgroundSync(delayMs: number): void {
+    if (this.backgroundSync || this.syncTimer || this.failure) return;
+    if (this.syncedBytes >= this.bytesWritten) return;
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = null;
+      this.startBackgroundSync();
+    }, delayMs);
+  }
+
+  private startBackgroundSync(): void {
+    const end = this.bytesWritten;
+    this.syncs++;
+    this.backgroundSync = new Promise<void>((resolve) =>
+      fs.fdatasync(this.fd, (err) => {
+        this.backgroundSync = null;
+        resolve();
+        if (err) return this.fail(err, []);
+        this.syncedBytes = Math.max(this.syncedBytes, end);
+        const still: typeof this.syncWaiters = [];
+        for (const s of this.syncWaiters) (s.end <= end ? s.waiter.resolve() : still.push(s));
+        this.syncWaiters = still;
+        // Someone waits for more than this fsync covered: go again at once; else at the interval.
+        this.scheduleBackgroundSync(still.length ? 0 : this.syncIntervalMs);
+      }),
+    );
+  }
+
+  /**
+   * Resolves once everything written so far is fsynced (at once in `machine` mode, where an
+   * acknowledged event is fsynced already). A checkpoint that claims to have learned from the
+   * log up to some event waits for this, so that a machine crash cannot leave it ahead of the log.
+   */
+  sync(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.durability === 'machine' || this.syncedBytes >= this.bytesWritten) return Promise.resolve();
+    const end = this.bytesWritten;
+    const done = new Promise<void>((resolve, reject) => this.syncWaiters.push({ end, waiter: { resolve, reject } }));
+    if (this.syncTimer) {
+      clearTimeout(this.syncTimer);
+      this.syncTimer = null;
+    }
+    if (!this.backgroundSync) this.startBackgroundSync();
+    return done;
   }
 
   /**
@@ -127,19 +245,11 @@ export class ExperienceLog {
     const waiters = this.waiters;
     this.queue = [];
     this.waiters = [];
-    const data = Buffer.from(lines.join(''));
-    try {
-      for (let offset = 0; offset < data.length; ) offset += fs.writeSync(this.fd, data, offset, data.length - offset);
-    } catch (err) {
-      this.fail(err as Error, waiters);
-      return;
-    }
-    this.bytesWritten += data.length;
-    this.groups++;
-    this.written += lines.length;
+    if (!this.writeLines(lines, waiters)) return;
     const group: Group = { end: this.bytesWritten, waiters };
     this.unsynced.push(group);
     this.syncsInFlight++;
+    this.syncs++;
     fs.fdatasync(this.fd, (err) => {
       this.syncsInFlight--;
       if (err) return this.fail(err, []);
@@ -153,15 +263,22 @@ export class ExperienceLog {
   private fail(err: Error, extra: Waiter[]): void {
     this.failure ??= new Error(`experience log ${this.file}: ${err.message}`);
     this.scheduled = false;
-    for (const w of [...extra, ...this.unsynced.flatMap((g) => g.waiters), ...this.waiters]) w.reject(this.failure);
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.syncTimer = null;
+    for (const w of [...extra, ...this.unsynced.flatMap((g) => g.waiters), ...this.waiters, ...this.syncWaiters.map((s) => s.waiter)]) w.reject(this.failure);
     this.unsynced = [];
     this.waiters = [];
+    this.syncWaiters = [];
     this.queue = [];
   }
 
-  /** Waits for queued events, then closes the file. */
+  /** Waits for queued events (and, in `process` mode, fsyncs what was written), then closes the file. */
   async close(): Promise<void> {
     while (this.scheduled || this.syncsInFlight > 0) await new Promise((r) => setTimeout(r, 1));
+    if (this.durability === 'process' && !this.failure) await this.sync().catch(() => undefined);
+    while (this.backgroundSync) await this.backgroundSync;
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.syncTimer = null;
     fs.closeSync(this.fd);
   }
 }

@@ -59,6 +59,8 @@ export function buildTrajectory(transitions: readonly Transition[]): Trajectory 
 }
 
 export interface TrainingEvents {
+  /** Awaited before each checkpoint: the log must be on disk through the events it learned from. */
+  beforeCheckpoint?(): Promise<void>;
   onUpdate?(info: { version: number; stats: Record<string, number>; seconds: number; checkpoint: string }): void;
   onError?(err: Error): void;
 }
@@ -203,6 +205,7 @@ export class Trainer {
         };
         for (const [key, value] of Object.entries(stats)) if (Number.isFinite(value)) metrics[key] = value;
         const history = [...this.history, record];
+        await this.events.beforeCheckpoint?.();
         const checkpoint = await this.store.save(meta, (dir) =>
           this.backend.save(dir, { metrics, parent: meta.parent, experienceLog: this.experienceLog, experienceEvents: throughSeq, history }),
         );

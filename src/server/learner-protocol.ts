@@ -14,6 +14,11 @@ export interface LearnerInit {
   version: number;
   /** Added to the process's niceness for this thread only (Linux), so requests go first. */
   niceness: number;
+  /**
+   * Linux's SCHED_IDLE policy for this thread: it runs only on CPU time no other thread wants,
+   * and a request thread that wakes up takes its CPU at once instead of after its time slice.
+   */
+  schedIdle?: boolean;
 }
 
 /**
@@ -26,7 +31,7 @@ export type LearnerCommand = { kind: 'update'; trajectory: Trajectory } | { kind
 export type LearnerRequest = LearnerCommand & { id: number };
 
 export type LearnerReply =
-  | { id: 0; kind: 'ready'; weights: PolicyWeights; version: number; backend: string; weightsBody: string }
+  | { id: 0; kind: 'ready'; weights: PolicyWeights; version: number; backend: string; weightsBody: string; priority: string }
   | { id: number; kind: 'updated'; weights: PolicyWeights; version: number; stats: Record<string, number>; weightsBody: string }
   | { id: number; kind: 'saved' }
   | { id: number; kind: 'failed'; message: string };

@@ -18,7 +18,7 @@ export interface LearnerBackend {
   /** Number of updates behind the current weights (0 for the starting policy). */
   readonly version: number;
   decide(requests: readonly DecisionRequest[]): Decision[];
-  /** One PPO update on a batch; resolves to the update's statistics. */
+  /** One PPO update on a batch (whose arrays it may take over); resolves to the update's statistics. */
   update(batch: Trajectory): Promise<Record<string, number>>;
   /** Writes a complete checkpoint at `dir` atomically (replacing one already there). */
   save(dir: string, record: CheckpointRecord): Promise<void>;

@@ -23,7 +23,7 @@ import { EpisodeStore, type Transition } from './episode-store';
 import { EXPERIENCE_BODY_LIMIT, parseExperienceBatch } from './experience-batch';
 import { HttpError } from './errors';
 import type { ExperienceEvent } from './experience-events';
-import { ExperienceLog, readExperienceLog } from './experience-log';
+import { DEFAULT_DURABILITY, DEFAULT_SYNC_INTERVAL_MS, ExperienceLog, readExperienceLog, type Durability } from './experience-log';
 import { BearerAuth, DEFAULT_BODY_LIMIT, isLoopback, readJsonBody, sendError, sendJson } from './http-plumbing';
 import { DEFAULT_TRAIN_BATCH, loadPolicyWeights, PpoBackend, serverPpoConfig, serverReward, type LearnerBackend } from './learner';
 import { ServerMetrics } from './server-metrics';
@@ -66,6 +66,15 @@ export interface PolicyServerOptions {
   maxStaleness?: number;
   /** Niceness the learner thread adds to the process's (default 10; 0 for an even share of the CPUs). */
   learnerNiceness?: number;
+  /** Run the learner thread under Linux's SCHED_IDLE: it learns only on CPU time requests leave (default false). */
+  learnerIdle?: boolean;
+  /**
+   * What an acknowledged step survives (see experience-log.ts): `machine` (default) answers once
+   * the step is fsynced; `process` once it is written to the file, which survives a crash or
+   * SIGKILL of the server, with an fsync at most `syncIntervalMs` later for a machine crash.
+   */
+  durability?: Durability;
+  syncIntervalMs?: number;
   log?: (message: string) => void;
 }
 
@@ -144,10 +153,12 @@ export class PolicyServer {
       o.backend ??
       (o.learnerThread === false
         ? await PpoBackend.create({ ...learning, reward: serverReward(this.reward) })
-        : await ThreadedPpoBackend.create({ ...learning, reward: this.reward, niceness: o.learnerNiceness }));
+        : await ThreadedPpoBackend.create({ ...learning, reward: this.reward, niceness: o.learnerNiceness, schedIdle: o.learnerIdle }));
 
     const file = path.resolve(o.stateDir, EXPERIENCE_FILE);
     this.trainer = new Trainer(this.backend, store, trainBatch, resumed, parent, file, {
+      // A checkpoint records how far into the log it learned: that part must be on disk first.
+      beforeCheckpoint: () => this.experience.sync(),
       onUpdate: ({ version, stats, seconds, checkpoint }) => {
         this.metrics.updates.inc();
         this.metrics.transitionsBuffered.set(this.trainer.buffered);
@@ -170,7 +181,10 @@ export class PolicyServer {
       this.log(`replayed ${replay.events.length} events: ${this.episodes.openCount} open episodes, ${this.trainer.buffered} transitions waiting for an update`);
     }
     if (replay.droppedBytes) this.log(`dropped a torn last line of ${replay.droppedBytes} bytes (never acknowledged)`);
-    this.experience = ExperienceLog.open(file, replay.events.at(-1)?.seq ?? 0, replay.droppedBytes);
+    this.experience = ExperienceLog.open(file, replay.events.at(-1)?.seq ?? 0, replay.droppedBytes, { durability: o.durability ?? DEFAULT_DURABILITY, syncIntervalMs: o.syncIntervalMs });
+    if (this.experience.durability === 'process') {
+      this.log(`durability process: steps are acknowledged once written to ${EXPERIENCE_FILE} (they survive a server crash); a machine crash can lose the last ${o.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS} ms or so`);
+    }
     this.metrics.episodesOpen.set(this.episodes.openCount);
     this.metrics.transitionsBuffered.set(this.trainer.buffered);
 
@@ -297,6 +311,7 @@ export class PolicyServer {
         steps_trained: this.trainer.stepsTrained,
         training: this.trainer.busy,
         train_batch: this.trainer.trainBatch,
+        durability: this.experience.durability,
         reward: this.reward,
         checkpoint: this.trainer.lastCheckpoint,
         learner: {
@@ -305,6 +320,7 @@ export class PolicyServer {
           queued_steps: this.trainer.buffered,
           dropped_stale_steps: this.trainer.droppedStale,
           max_staleness: this.trainer.maxStaleness,
+          ...(this.backend instanceof ThreadedPpoBackend ? { priority: this.backend.priority } : {}),
           last_update_time: this.trainer.lastUpdateTime === null ? null : new Date(this.trainer.lastUpdateTime).toISOString(),
         },
       }),

@@ -23,6 +23,8 @@ export interface ThreadedLearnerOptions {
   version?: number;
   /** Lower CPU priority of the learner thread (default DEFAULT_LEARNER_NICENESS; 0: the process's). */
   niceness?: number;
+  /** Run the learner thread under SCHED_IDLE (Linux, needs util-linux's chrt; default false). */
+  schedIdle?: boolean;
 }
 
 /** Niceness the learner thread adds by default: answering requests goes before learning. */
@@ -48,6 +50,8 @@ export class ThreadedPpoBackend implements LearnerBackend {
   /** History records the thread holds, as of its last successful save (0: unknown, send all). */
   private threadHistory = 0;
   backendName = 'unknown';
+  /** The learner thread's scheduling priority as it reported it (e.g. "niceness 10, SCHED_IDLE"). */
+  priority = 'unknown';
 
   private constructor(
     private readonly worker: Worker,
@@ -60,6 +64,7 @@ export class ThreadedPpoBackend implements LearnerBackend {
     this.actRng = root.fork();
     this.current = { policy: new PpoPolicy(ready.weights), version: ready.version, body: ready.weightsBody };
     this.backendName = ready.backend;
+    this.priority = ready.priority;
     worker.on('message', (reply: LearnerReply) => {
       const waiter = this.pending.get(reply.id);
       if (!waiter) return;
@@ -72,7 +77,7 @@ export class ThreadedPpoBackend implements LearnerBackend {
   }
 
   static async create(options: ThreadedLearnerOptions): Promise<ThreadedPpoBackend> {
-    const init: LearnerInit = { config: options.config, reward: options.reward, weights: options.weights, version: options.version ?? 0, niceness: options.niceness ?? DEFAULT_LEARNER_NICENESS };
+    const init: LearnerInit = { config: options.config, reward: options.reward, weights: options.weights, version: options.version ?? 0, niceness: options.niceness ?? DEFAULT_LEARNER_NICENESS, schedIdle: options.schedIdle ?? false };
     const worker = new Worker(threadEntry(), { workerData: init });
     const ready = await new Promise<Extract<LearnerReply, { kind: 'ready' }>>((resolve, reject) => {
       const onMessage = (reply: LearnerReply) => {
@@ -98,7 +103,10 @@ export class ThreadedPpoBackend implements LearnerBackend {
   }
 
   async update(batch: Trajectory): Promise<Record<string, number>> {
-    const reply = await this.call({ kind: 'update', trajectory: batch });
+    // The trajectory is built for this update alone: its arrays move to the thread instead of
+    // being copied on the request thread.
+    const buffers = Object.values(batch).filter((v): v is ArrayBufferView => ArrayBuffer.isView(v)).map((v) => v.buffer as ArrayBuffer);
+    const reply = await this.call({ kind: 'update', trajectory: batch }, [...new Set(buffers)]);
     if (reply.kind !== 'updated') throw new Error(`learner thread answered ${reply.kind} to an update`);
     this.current = { policy: new PpoPolicy(reply.weights), version: reply.version, body: reply.weightsBody };
     return reply.stats;
@@ -131,12 +139,12 @@ export class ThreadedPpoBackend implements LearnerBackend {
     this.fail(new Error('the learner thread was stopped'));
   }
 
-  private call(request: LearnerCommand): Promise<LearnerReply> {
+  private call(request: LearnerCommand, transfer: ArrayBuffer[] = []): Promise<LearnerReply> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...request, id } as LearnerRequest);
+      this.worker.postMessage({ ...request, id } as LearnerRequest, transfer);
     });
   }
 
