@@ -62,7 +62,7 @@ export class OpenLoopGenerator extends LoadRun {
     let dropped = 0;
     for (const tS of this.due) {
       if (this.sessionsInFlight >= this.maxSessionsInFlight) dropped++;
-      else void this.launch(this.t0 + tS * 1000);
+      else this.start(this.t0 + tS * 1000);
     }
     this.stats.arrival(this.due.length);
     this.stats.dropped(dropped);
