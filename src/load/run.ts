@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { Rng } from '../random';
 import { resolveScenario, type Scenario, type ScenarioName } from './scenarios';
 import { Session } from './session';
-import { StatsRecorder, type LoadMode, type LoadObserver, type LoadStats } from './stats';
+import { StatsRecorder, type LoadMode, type LoadObserver, type LoadStats, type StatsData } from './stats';
 import { HttpTarget } from './target';
 
 export interface CommonLoadOptions {
@@ -20,6 +20,20 @@ export interface CommonLoadOptions {
   maxSockets?: number;
   /** Told of every arrival, drop and request as the statistics record it (e.g. LoadMetrics.observer). */
   observer?: LoadObserver;
+  /** When run time 0 is, in epoch ms (performance.timeOrigin + performance.now()): workers share their parent's clock. Default: now. */
+  startEpochMs?: number;
+}
+
+/** What a caller does with any run, single-threaded or spread over workers (workers.ts). */
+export interface LoadControl {
+  readonly mode: LoadMode;
+  /** Seconds since the run started. */
+  nowS(): number;
+  readonly sessionsInFlight: number;
+  readonly isStopped: boolean;
+  takeWindow(): LoadStats;
+  totals(): LoadStats;
+  stop(options?: StopOptions): Promise<LoadStats>;
 }
 
 export interface StopOptions {
@@ -27,8 +41,8 @@ export interface StopOptions {
   drainMs?: number;
 }
 
-export abstract class LoadRun {
-  protected readonly t0 = performance.now();
+export abstract class LoadRun implements LoadControl {
+  protected readonly t0: number;
   protected readonly target: HttpTarget;
   protected readonly scenario: Scenario;
   /** A single-request scenario's name and prepared request, sent without a Session (see launchSingle). */
@@ -55,6 +69,7 @@ export abstract class LoadRun {
     targetUrl: string,
     options: CommonLoadOptions,
   ) {
+    this.t0 = options.startEpochMs === undefined ? performance.now() : options.startEpochMs - performance.timeOrigin;
     this.stats = new StatsRecorder(mode, options.observer);
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.target = new HttpTarget(targetUrl, { timeoutMs: this.timeoutMs, maxSockets: options.maxSockets });
@@ -86,6 +101,12 @@ export abstract class LoadRun {
     this.windowStartS = endS;
     this.expectedInWindow = 0;
     return stats;
+  }
+
+  /** The window's raw counts and histograms, for a parent thread to merge (load-worker.ts); unless `peek`, a new window starts. */
+  exportWindow(peek: boolean): StatsData {
+    this.catchUp();
+    return this.stats.exportWindow(peek);
   }
 
   /** The statistics of the whole run so far. */
@@ -177,7 +198,7 @@ export abstract class LoadRun {
 }
 
 /** Stops the run on Ctrl-C and hands its totals to `onSummary`; returns a function that removes the handler. */
-export function stopOnInterrupt(run: LoadRun, onSummary: (totals: LoadStats) => void): () => void {
+export function stopOnInterrupt(run: LoadControl, onSummary: (totals: LoadStats) => void): () => void {
   const handler = () => {
     void run.stop({ drainMs: 0 }).then(onSummary);
   };
