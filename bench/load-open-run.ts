@@ -1,14 +1,13 @@
 /**
  * One open-loop run of the load generator in a process of its own, for bench/load.ts: the
  * generator's event loop then shares time with neither the target nor autocannon. Takes one JSON
- * argument ({url, rate, seconds, process, warmupRate, warmupSeconds}); a short warm-up run (not
+ * argument ({url, rate, seconds, process, warmupRate, warmupSeconds, workers}); a short warm-up run (not
  * reported) lets the JIT compile the hot paths first. Prints `started T` (T in epoch milliseconds,
  * performance.timeOrigin + performance.now(), comparable across processes) when the measured run
  * begins and, at its end, one line of JSON: an OpenRunReport.
  */
-import * as diagnostics from 'node:diagnostics_channel';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
-import { startLoad, type ArrivalProcess, type LoadStats } from '../src/load/generator';
+import { ParallelOpenLoop, startLoad, type ArrivalProcess, type LoadStats } from '../src/load/generator';
 
 export interface OpenRunRequest {
   url: string;
@@ -17,10 +16,13 @@ export interface OpenRunRequest {
   process: ArrivalProcess;
   warmupRate: number;
   warmupSeconds: number;
+  /** Generator threads (default 1: the run's own thread). */
+  workers?: number;
 }
 
 export interface OpenRunReport {
   rate: number;
+  workers: number;
   /** Seconds of arrivals actually run. */
   seconds: number;
   sentPerS: number;
@@ -35,9 +37,6 @@ export interface OpenRunReport {
   /** The generator process's CPU time (user + system) per request sent: what the machine's load cannot inflate much. */
   cpuMicrosPerRequest: number;
 }
-
-let socketsOpened = 0;
-diagnostics.subscribe('net.client.socket', () => socketsOpened++);
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const epochNow = () => performance.timeOrigin + performance.now();
@@ -57,11 +56,13 @@ async function main(): Promise<void> {
   // 10 ms sampling: a 1 ms monitor would wake the process every millisecond, which the generator no longer does at low rates.
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
-  const sockets = socketsOpened;
+  const workers = request.workers ?? 1;
+  const run = startLoad(request.url, request.rate, { scenario: 'home', process: request.process, seed: request.rate, workers });
+  // Worker threads start in a few hundred milliseconds; arrivals begin once all are up. The
+  // process's CPU time counts every thread's, and is taken from then on.
+  if (run instanceof ParallelOpenLoop) await run.ready;
   const cpuBefore = process.cpuUsage();
-  const before = epochNow();
-  const run = startLoad(request.url, request.rate, { scenario: 'home', process: request.process, seed: request.rate });
-  const startEpochMs = (before + epochNow()) / 2;
+  const startEpochMs = epochNow() - run.nowS() * 1000;
   process.stdout.write(`started ${startEpochMs}\n`);
   await sleep(request.seconds * 1000);
   const seconds = (epochNow() - startEpochMs) / 1000;
@@ -71,10 +72,11 @@ async function main(): Promise<void> {
   loop.disable();
   const report: OpenRunReport = {
     rate: request.rate,
+    workers,
     seconds,
     sentPerS: totals.sent / seconds,
     okPerS: totals.ok / seconds,
-    sockets: socketsOpened - sockets,
+    sockets: run.socketsOpened,
     startEpochMs,
     totals,
     gc: { pauses: gcDurations.length, totalMs: gcDurations.reduce((a, b) => a + b, 0), maxMs: gcDurations.reduce((a, b) => Math.max(a, b), 0) },

@@ -103,6 +103,8 @@ describe('the load generator on worker threads', () => {
     assert.equal(observedArrivals, totals.arrivals);
     assert.equal(observedRequests, totals.requests.sent);
     assert.equal(run.sessionsInFlight, 0);
+    // Each worker opened sockets of its own, within its share of the cap.
+    assert.ok(run.socketsOpened >= 2 && run.socketsOpened <= 256, `${run.socketsOpened} sockets`);
   });
 
   it('a worker that dies gives a clear error and loses no completed window', async () => {

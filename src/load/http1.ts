@@ -277,6 +277,7 @@ export class Http1Client {
   private queueHead = 0;
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
+  private opened = 0;
 
   constructor(origin: URL, options: Http1ClientOptions) {
     if (origin.protocol !== 'http:' && origin.protocol !== 'https:') throw new Error(`unsupported protocol in ${origin.href}: only http: and https: are`);
@@ -297,6 +298,11 @@ export class Http1Client {
   /** Open sockets, idle or busy. */
   get openSockets(): number {
     return this.connections.size;
+  }
+
+  /** Sockets opened since the client was made. */
+  get socketsOpened(): number {
+    return this.opened;
   }
 
   /**
@@ -394,6 +400,7 @@ export class Http1Client {
       return net.connect({ host: this.host, port: this.port, onread: { buffer: READ_BUFFER, callback: (n) => (onData(READ_BUFFER.subarray(0, n)), true) } });
     });
     this.connections.add(c);
+    this.opened++;
     c.send(pending);
   }
 

@@ -49,7 +49,7 @@ export type SyncRequest = { type: 'window' | 'peek' };
 /** Worker to parent (parentPort). */
 export type WorkerEvent =
   | { type: 'ready' }
-  | { type: 'status'; inFlight: number; arrivals: number; dropped: number; requests: RequestEvents | null }
+  | { type: 'status'; inFlight: number; socketsOpened: number; arrivals: number; dropped: number; requests: RequestEvents | null }
   | { type: 'stopped'; rest: StatsData | null };
 
 /** Requests observed since the last status, as parallel arrays (names by index into `names`). */
@@ -116,7 +116,7 @@ function main(): void {
       }
     : undefined;
   const sendStatus = () => {
-    parent.postMessage({ type: 'status', inFlight: generator?.sessionsInFlight ?? 0, arrivals, dropped, requests: events } satisfies WorkerEvent);
+    parent.postMessage({ type: 'status', inFlight: generator?.sessionsInFlight ?? 0, socketsOpened: generator?.socketsOpened ?? 0, arrivals, dropped, requests: events } satisfies WorkerEvent);
     arrivals = 0;
     dropped = 0;
     events = null;

@@ -94,6 +94,11 @@ export abstract class LoadRun implements LoadControl {
     return this.stopped !== null;
   }
 
+  /** Sockets opened to the target since the run began. */
+  get socketsOpened(): number {
+    return this.target.socketsOpened;
+  }
+
   /** The statistics since the previous call (or the start), and a new window from now. */
   takeWindow(): LoadStats {
     const endS = this.catchUp();

@@ -36,6 +36,11 @@ export class HttpTarget {
     return this.client.openSockets;
   }
 
+  /** Sockets opened to the target since the run began. */
+  get socketsOpened(): number {
+    return this.client.socketsOpened;
+  }
+
   /** Sends one request; `cookie` is the Cookie header's value, if any. Never rejects. */
   send(method: string, path: string, cookie?: string): Promise<HttpResult> {
     return this.client.request(method, this.fullPath(path), cookie);

@@ -70,6 +70,7 @@ interface WorkerHandle {
   ready: boolean;
   exited: boolean;
   inFlight: number;
+  socketsOpened: number;
   /** Whether it stopped as asked, and its last window part (null if it never started). */
   stoppedCleanly: boolean;
   rest: StatsData | null;
@@ -129,7 +130,7 @@ export class ParallelOpenLoop implements LoadControl {
         flags: this.flags.buffer as SharedArrayBuffer,
       };
       const thread = startWorkerThread(file, { workerData: setup, transferList: [port2] });
-      const handle: WorkerHandle = { index, thread, port: port1, ready: false, exited: false, inFlight: 0, stoppedCleanly: false, rest: null, stopped: Promise.resolve() };
+      const handle: WorkerHandle = { index, thread, port: port1, ready: false, exited: false, inFlight: 0, socketsOpened: 0, stoppedCleanly: false, rest: null, stopped: Promise.resolve() };
       handle.stopped = new Promise<void>((resolve) => {
         thread.on('error', (err) => this.fail(handle, `threw ${err.message}`));
         thread.on('exit', (code) => {
@@ -160,6 +161,11 @@ export class ParallelOpenLoop implements LoadControl {
   /** As the workers last reported (every tenth of a second). */
   get sessionsInFlight(): number {
     return this.workers.reduce((sum, w) => sum + w.inFlight, 0);
+  }
+
+  /** Sockets the workers opened to the target, as they last reported (final once stop() has resolved). */
+  get socketsOpened(): number {
+    return this.workers.reduce((sum, w) => sum + w.socketsOpened, 0);
   }
 
   get isStopped(): boolean {
@@ -224,6 +230,7 @@ export class ParallelOpenLoop implements LoadControl {
       if (this.workers.every((x) => x.ready) && this.t0 === null && this.failure === null) this.begin();
     } else if (event.type === 'status') {
       w.inFlight = event.inFlight;
+      w.socketsOpened = event.socketsOpened;
       if (this.observer) this.replay(event.arrivals, event.dropped, event.requests);
     } else if (event.type === 'stopped') {
       w.rest = event.rest;
