@@ -1,13 +1,33 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Rng } from '../src/random';
-import { LoadWorkerError, ParallelOpenLoop, startLoad } from '../src/load/generator';
+import { LoadWorkerError, ParallelOpenLoop, startLoad, type LoadStats } from '../src/load/generator';
 import { ArrivalScheduler } from '../src/load/scheduler';
 import { StatsMerger, StatsRecorder } from '../src/load/stats';
 import { startTestTarget, type TestTarget } from '../src/load/test-target';
 import { workerSeeds } from '../src/load/workers';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const ROOT = path.resolve(__dirname, '..');
+
+/** Runs `rl-autoscaler load` in a child process, so this process's event loop stays free for the target. */
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/rl-autoscaler.js', 'load', ...args], { cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(killer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
 
 describe('merging window statistics', () => {
   it("merged percentiles equal one histogram's over the same latencies", () => {
@@ -133,5 +153,39 @@ describe('the load generator on worker threads', () => {
     assert.throws(() => startLoad(target.url, 10, { workers: 2, scenario: async () => undefined }), /named scenario/);
     assert.throws(() => startLoad(target.url, 10, { workers: 0 }), /workers must be a whole number/);
     assert.throws(() => startLoad('not a url', 10, { workers: 2 }), /Invalid URL/);
+  });
+});
+
+describe('rl-autoscaler load --workers', () => {
+  let target: TestTarget;
+  before(async () => {
+    target = await startTestTarget({ serviceTimeMs: 1, seed: 6 });
+  });
+  after(() => target.close());
+
+  it('runs an open loop on two worker threads and prints consistent JSON totals', async () => {
+    const before = target.counts.requests;
+    const r = await cli(['--target', target.url, '--profile', 'constant:200', '--duration', '1500ms', '--process', 'even', '--workers', '2', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as LoadStats & { workers: number };
+    assert.equal(out.workers, 2);
+    assert.match(r.stderr, /on 2 worker threads/);
+    assert.ok(out.expectedArrivals !== null && Math.abs(out.expectedArrivals - 300) < 3, `${out.expectedArrivals} expected`);
+    assert.ok(Math.abs(out.arrivals - out.expectedArrivals) <= 6, `${out.arrivals} arrivals`);
+    assert.equal(out.arrivals, out.sent + out.dropped);
+    assert.equal(out.ok, out.completed);
+    assert.equal(out.requests.failedTotal, 0);
+    assert.equal(target.counts.requests - before, out.requests.ok);
+  });
+
+  it('refuses --workers 0 and --workers with a closed loop, before anything is sent', async () => {
+    const before = target.counts.requests;
+    const zero = await cli(['--target', target.url, '--profile', 'constant:10', '--duration', '1s', '--workers', '0']);
+    assert.equal(zero.code, 2);
+    assert.match(zero.stderr, /--workers must be positive/);
+    const closed = await cli(['--target', target.url, '--closed-loop-users', '2', '--duration', '1s', '--workers', '2']);
+    assert.equal(closed.code, 2);
+    assert.match(closed.stderr, /--workers is for the open loop/);
+    assert.equal(target.counts.requests, before);
   });
 });

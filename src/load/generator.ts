@@ -63,7 +63,8 @@ export class OpenLoopGenerator extends LoadRun {
 
   protected override catchUp(): number {
     if (!this.running) return this.scheduler.position;
-    const horizon = this.nowS();
+    // Never before run time 0 (a worker's clock may start a moment ahead), never past the stop time.
+    const horizon = Math.max(this.scheduler.position, Math.min(this.nowS(), this.arrivalsEndS));
     this.due.length = 0;
     this.scheduler.advance(horizon, this.due);
     // Counted once per tick, not per arrival: the statistics and metrics see one update per batch.

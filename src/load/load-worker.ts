@@ -39,7 +39,7 @@ export type WorkerCommand =
   | { type: 'start'; startEpochMs: number }
   /** The full rate λ at cell midpoints from `fromCell` on; replaces what was tabled for those cells. */
   | { type: 'rate'; fromCell: number; values: number[] }
-  | { type: 'stop'; drainMs: number }
+  | { type: 'stop'; drainMs: number; arrivalsEndS: number }
   /** Fault injection for tests: the worker throws from its event loop. */
   | { type: 'crash' };
 
@@ -160,7 +160,7 @@ function main(): void {
           setup.port.close();
           return;
         }
-        void run.stop({ drainMs: command.drainMs }).then(() => {
+        void run.stop({ drainMs: command.drainMs, arrivalsEndS: command.arrivalsEndS }).then(() => {
           if (statusTimer) clearInterval(statusTimer);
           sendStatus();
           parent.postMessage({ type: 'stopped', rest: run.exportWindow(false) } satisfies WorkerEvent);

@@ -39,6 +39,11 @@ export interface LoadControl {
 export interface StopOptions {
   /** How long stop() waits for sessions in flight before aborting them. Default: the request time-out. */
   drainMs?: number;
+  /**
+   * Open loop: the run time (s) at which arrivals end, if earlier than now; arrivals intended
+   * after it are not sent. Workers stop at their parent's stop time, not when its message arrives.
+   */
+  arrivalsEndS?: number;
 }
 
 export abstract class LoadRun implements LoadControl {
@@ -60,6 +65,8 @@ export abstract class LoadRun implements LoadControl {
     if (--this.inFlight === 0 && this.onIdle) this.onIdle();
   };
   private windowStartS = 0;
+  /** Run time after which no arrival is sent (see StopOptions.arrivalsEndS). */
+  protected arrivalsEndS = Infinity;
   private expectedInWindow = 0;
   private expectedInTotal = 0;
   private stopped: Promise<LoadStats> | null = null;
@@ -126,6 +133,7 @@ export abstract class LoadRun implements LoadControl {
    */
   stop(options: StopOptions = {}): Promise<LoadStats> {
     if (!this.stopped) {
+      if (options.arrivalsEndS !== undefined) this.arrivalsEndS = options.arrivalsEndS;
       this.catchUp();
       this.halt();
       this.stopped = this.drain(options.drainMs ?? this.timeoutMs).then(() => {

@@ -30,6 +30,7 @@ import { DEFAULT_MAX_SOCKETS } from './target';
 /** How far ahead the rate is tabled for the workers, and how often the table is extended. */
 const RATE_LOOKAHEAD_CELLS = 2000;
 const RATE_REFILL_MS = 100;
+const START_DELAY_MS = 50;
 /** How long a synchronous window request waits for a live worker before giving up. */
 const ANSWER_TIMEOUT_MS = 10_000;
 /** The synchronous channel's flag per worker: an answer is pending, on the port, or will never come. */
@@ -153,9 +154,9 @@ export class ParallelOpenLoop implements LoadControl {
   private onReady: () => void = () => undefined;
   private onFailure: (err: Error) => void = () => undefined;
 
-  /** Seconds since arrivals began (0 until the workers are ready). */
+  /** Seconds since arrivals began (0 until then). */
   nowS(): number {
-    return this.t0 === null ? 0 : (performance.now() - this.t0) / 1000;
+    return this.t0 === null ? 0 : Math.max(0, (performance.now() - this.t0) / 1000);
   }
 
   /** As the workers last reported (every tenth of a second). */
@@ -210,7 +211,7 @@ export class ParallelOpenLoop implements LoadControl {
       if (this.refill) clearInterval(this.refill);
       this.refill = null;
       const drainMs = options.drainMs ?? 10_000;
-      for (const w of this.workers) if (!w.exited) this.command(w, { type: 'stop', drainMs });
+      for (const w of this.workers) if (!w.exited) this.command(w, { type: 'stop', drainMs, arrivalsEndS: endS });
       this.stopped = Promise.all(this.workers.map((w) => w.stopped)).then(() => {
         this.throwIfFailed();
         return this.merger.totals(this.currentParts('peek'), 0, endS, this.expectedInTotal);
@@ -242,11 +243,12 @@ export class ParallelOpenLoop implements LoadControl {
   /** Starts every worker on one clock, the rate tabled ahead. */
   private begin(): void {
     if (this.stopped !== null) return;
-    this.t0 = performance.now();
+    // Run time 0 a moment ahead, so every worker has its start command before the first arrival is due.
+    this.t0 = performance.now() + START_DELAY_MS;
     this.tableAhead();
     for (const w of this.workers) this.command(w, { type: 'start', startEpochMs: performance.timeOrigin + this.t0 });
     this.refill = setInterval(() => this.tableAhead(), RATE_REFILL_MS);
-    this.onReady();
+    setTimeout(() => this.onReady(), START_DELAY_MS);
   }
 
   /** Sends λ for the cells from what was tabled to the lookahead. */
