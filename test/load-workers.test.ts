@@ -101,27 +101,31 @@ describe('the load generator on worker threads', () => {
     merged.forEach((t, i) => assert.ok(Math.abs(t - single[i]) < 1e-9, `${t} vs ${single[i]}`));
   });
 
-  it('merges windows, follows setRate and feeds the observer', async () => {
+  it('merges windows, follows setRate and feeds the observer, with browse sessions and their cookies', async () => {
     let observedArrivals = 0;
     let observedRequests = 0;
     const observer = { onArrival: (n: number) => (observedArrivals += n), onRequest: () => observedRequests++ };
-    const run = startLoad(target.url, 0, { workers: 2, process: 'even', seed: 3, observer }) as ParallelOpenLoop;
+    const run = startLoad(target.url, 0, { workers: 2, process: 'even', seed: 3, observer, scenario: 'browse' }) as ParallelOpenLoop;
     await run.ready;
     await sleep(200);
     const idle = run.takeWindow();
-    run.setRate(200);
+    run.setRate(100);
     await sleep(600);
     const busy = run.takeWindow();
     const totals = await run.stop();
     assert.equal(idle.arrivals, 0);
     const expected = busy.expectedArrivals ?? 0;
-    assert.ok(expected > 90, `${expected} expected`);
+    assert.ok(expected > 45, `${expected} expected`);
     // The workers learn of the new rate a message later than this thread, and answer a moment after the window's end.
     assert.ok(Math.abs(busy.arrivals - expected) <= 6, `${busy.arrivals} arrivals, ${expected} expected`);
     assert.equal(totals.arrivals, idle.arrivals + busy.arrivals + (totals.arrivals - idle.arrivals - busy.arrivals));
     assert.ok(totals.arrivals >= busy.arrivals);
     assert.equal(observedArrivals, totals.arrivals);
     assert.equal(observedRequests, totals.requests.sent);
+    assert.equal(totals.requests.sent, 8 * totals.sent);
+    assert.equal(totals.requests.failedTotal, 0);
+    // Each logged-in session sent its cookie with the profile request.
+    assert.ok(target.counts.profileWithSession >= totals.completed, `${target.counts.profileWithSession} profiles with a session`);
     assert.equal(run.sessionsInFlight, 0);
     // Each worker opened sockets of its own, within its share of the cap.
     assert.ok(run.socketsOpened >= 2 && run.socketsOpened <= 256, `${run.socketsOpened} sockets`);
