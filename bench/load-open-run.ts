@@ -43,6 +43,7 @@ const epochNow = () => performance.timeOrigin + performance.now();
 
 async function main(): Promise<void> {
   const request = JSON.parse(process.argv[2] ?? '') as OpenRunRequest;
+  if ((request.workers ?? 1) > 1) return measureOnWorkers(request);
   if (request.warmupSeconds > 0) {
     const warm = startLoad(request.url, request.warmupRate, { scenario: 'home', seed: 1 });
     await sleep(request.warmupSeconds * 1000);
@@ -83,6 +84,43 @@ async function main(): Promise<void> {
     // The histogram's values are nanoseconds and include the 10 ms sampling interval.
     loopDelayMs: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
     cpuMicrosPerRequest: (cpu.user + cpu.system) / Math.max(1, totals.requests.sent),
+  };
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+/**
+ * With worker threads, the warm-up has to happen in the measured run's own threads (each has its
+ * own JIT): the run starts at the warm-up rate, and the report covers the window from the end of
+ * the warm-up to the end of the run. CPU time counts every thread of the process; GC pauses and
+ * event-loop delay are not reported (this thread only merges statistics).
+ */
+async function measureOnWorkers(request: OpenRunRequest): Promise<void> {
+  const warmS = request.warmupSeconds;
+  const rate = (t: number) => (t < warmS ? request.warmupRate : request.rate);
+  const run = startLoad(request.url, rate, { scenario: 'home', process: request.process, seed: request.rate, workers: request.workers });
+  if (run instanceof ParallelOpenLoop) await run.ready;
+  await sleep(warmS * 1000 - run.nowS() * 1000);
+  run.takeWindow();
+  const cpuBefore = process.cpuUsage();
+  const startEpochMs = epochNow();
+  process.stdout.write(`started ${startEpochMs}\n`);
+  await sleep(request.seconds * 1000);
+  const window = run.takeWindow();
+  const cpu = process.cpuUsage(cpuBefore);
+  await run.stop({ drainMs: 5000 });
+  const seconds = window.endS - window.startS;
+  const report: OpenRunReport = {
+    rate: request.rate,
+    workers: request.workers ?? 1,
+    seconds,
+    sentPerS: window.sent / seconds,
+    okPerS: window.ok / seconds,
+    sockets: run.socketsOpened,
+    startEpochMs,
+    totals: window,
+    gc: { pauses: 0, totalMs: 0, maxMs: 0 },
+    loopDelayMs: { p99: 0, max: 0 },
+    cpuMicrosPerRequest: (cpu.user + cpu.system) / Math.max(1, window.requests.sent),
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }

@@ -230,7 +230,7 @@ function describeOpen(r: OpenRun): string {
     `${r.rate}/s${r.workers > 1 ? ` on ${r.workers} workers` : ''} for ${f(r.seconds, 1)} s: sent ${f(r.sentPerS, 0)}/s, ok ${f(r.okPerS, 0)}/s, served/expected ${f(r.totals.servedRatio ?? 0, 4)}` +
     `${failed ? `, ${failed} failed or dropped` : ''}, ${r.sockets} sockets${r.targetMicrosPerRequest === undefined ? '' : `, target CPU ${f(r.targetMicrosPerRequest, 1)} µs per request`}; lateness p50 ${f(l.p50, 3)} p99 ${f(l.p99, 3)} max ${f(l.max, 1)} ms; ` +
     `latency p50 ${f(lat.p50)} p99 ${f(lat.p99)} max ${f(lat.max, 1)} ms\n    ` +
-    `GC ${r.gc.pauses} pauses, ${f(r.gc.totalMs, 0)} ms in all, longest ${f(r.gc.maxMs, 1)} ms; event-loop delay p99 ${f(r.loopDelayMs.p99, 1)} max ${f(r.loopDelayMs.max, 1)} ms; CPU ${f(r.cpuMicrosPerRequest, 1)} µs per request; load average ${f(r.loadAverage)}`
+    `${r.workers > 1 ? 'GC and event-loop delay: in the worker threads, not measured' : `GC ${r.gc.pauses} pauses, ${f(r.gc.totalMs, 0)} ms in all, longest ${f(r.gc.maxMs, 1)} ms; event-loop delay p99 ${f(r.loopDelayMs.p99, 1)} max ${f(r.loopDelayMs.max, 1)} ms`}; CPU ${f(r.cpuMicrosPerRequest, 1)} µs per request; load average ${f(r.loadAverage)}`
   );
 }
 
