@@ -1,8 +1,9 @@
 /**
  * The local test target in a process of its own, for bench/load.ts: the target's event loop then
  * never shares time with the load generator's. Prints `listening URL` once it listens; reads
- * commands on standard input, one a line: `stall MS` (answered `stalled`) and `count` (answered
- * `count N`, the requests received so far). Exits when standard input closes.
+ * commands on standard input, one a line: `stall MS` (answered `stalled`), `count` (answered
+ * `count N`, the requests received so far) and `cpu` (answered `cpu US`, the process's CPU time,
+ * user + system, in microseconds). Exits when standard input closes.
  *
  * Options from the environment: BENCH_TARGET_SERVICE_MS (default 1).
  */
@@ -19,6 +20,9 @@ async function main(): Promise<void> {
       process.stdout.write('stalled\n');
     } else if (command === 'count') {
       process.stdout.write(`count ${target.counts.requests}\n`);
+    } else if (command === 'cpu') {
+      const { user, system } = process.cpuUsage();
+      process.stdout.write(`cpu ${user + system}\n`);
     }
   });
   lines.on('close', () => {

@@ -9,10 +9,12 @@
  * 2. Capacity: the highest rate whose lateness p99 over 5 s is at most 5 ms, searched by doubling
  *    from 1,000/s until a rate fails, then by bisection between the last pass and the first
  *    failure (to 250/s or 5 %). A rate that fails is run once more, and passes if the second run
- *    does: the machine is shared, and one descheduled moment should not end the search. Then
+ *    does: the machine is shared, and one descheduled moment should not end the search. The
+ *    search is made for each number of generator workers the machine allows (1, then powers of
+ *    two up to the CPU count less one for the target, at least 2), and the best is kept. Then
  *    autocannon, closed loop, for 5 s against the same target with as many connections as the
  *    generator opened at that rate; the ratio of the generator's served request rate to
- *    autocannon's.
+ *    autocannon's. The target's CPU time per request is measured beside both.
  * 3. Coordinated omission: 10 s at 500 arrivals/s, evenly spaced, with the target stalled for 1 s
  *    in the middle. The true p99 follows from the schedule (a request arriving during the stall,
  *    or in service when it begins, is answered when it ends); the generator's p99 and autocannon's
@@ -26,9 +28,10 @@
  * where a tail comes from, and each line carries the machine's 1-minute load average: other
  * processes on a 2-CPU machine take time from the generator and the target alike.
  *
- * Last line: `RESULT load-generator max_rate=N vs_autocannon=R lateness_p99_ms=X co_p99_ms=Y true_p99_ms=Z load_avg=L cpu_us_per_request=C`,
+ * Last line: `RESULT load-generator max_rate=N vs_autocannon=R lateness_p99_ms=X co_p99_ms=Y true_p99_ms=Z load_avg=L cpu_us_per_request=C workers=W`,
  * lateness_p99_ms and cpu_us_per_request being those of the 10 s accuracy run at 5,000
- * arrivals/s, and load_avg the mean of the 1-minute load average taken before each run. CPU time
+ * arrivals/s, load_avg the mean of the 1-minute load average taken before each run, and workers
+ * the number of generator workers of the best capacity search (max_rate's). CPU time
  * per request (user + system, from process.cpuUsage) is what a busy machine inflates least, so
  * it compares runs made under different loads.
  */
@@ -109,6 +112,19 @@ class TargetProcess {
     return Number((await this.command('count')).split(' ')[1]);
   }
 
+  /** The target process's CPU time so far (user + system), in microseconds. */
+  async cpuMicros(): Promise<number> {
+    return Number((await this.command('cpu')).split(' ')[1]);
+  }
+
+  /** Runs `fn` and returns its result with the target's CPU time per request it received meanwhile. */
+  async measure<T>(fn: () => Promise<T>): Promise<{ result: T; targetMicrosPerRequest: number }> {
+    const [cpu0, n0] = [await this.cpuMicros(), await this.requests()];
+    const result = await fn();
+    const [cpu1, n1] = [await this.cpuMicros(), await this.requests()];
+    return { result, targetMicrosPerRequest: (cpu1 - cpu0) / Math.max(1, n1 - n0) };
+  }
+
   stop(): Promise<void> {
     return new Promise((resolve) => {
       this.child.once('exit', () => resolve());
@@ -149,12 +165,14 @@ function runChild<T>(script: string, argument: unknown, onStarted?: (rest: strin
 
 interface OpenRun extends OpenRunReport {
   loadAverage: number;
+  /** The target's CPU time per request it received during the run (capacity runs only). */
+  targetMicrosPerRequest?: number;
 }
 
 /** One open-loop run of `seconds` in its own process; `during` runs alongside it, given the run's start (epoch ms). */
-async function openRun(url: string, rate: number, seconds: number, arrivalProcess: ArrivalProcess, during?: (startEpochMs: number) => Promise<void>): Promise<OpenRun> {
+async function openRun(url: string, rate: number, seconds: number, arrivalProcess: ArrivalProcess, during?: (startEpochMs: number) => Promise<void>, workers = 1): Promise<OpenRun> {
   const load = loadAverage();
-  const request: OpenRunRequest = { url, rate, seconds, process: arrivalProcess, warmupRate: Math.min(rate, WARMUP_MAX_RATE), warmupSeconds: WARMUP_SECONDS };
+  const request: OpenRunRequest = { url, rate, seconds, process: arrivalProcess, warmupRate: Math.min(rate, WARMUP_MAX_RATE), warmupSeconds: WARMUP_SECONDS, workers };
   let side: Promise<void> | undefined;
   const report = await runChild<OpenRunReport>('load-open-run.ts', request, (rest) => {
     side = during?.(Number(rest));
@@ -194,6 +212,14 @@ function autocannonRun(options: Record<string, unknown>, onStarted?: () => void)
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Generator workers to search with: 1, then powers of two up to the CPU count less one for the target (at least 2). */
+function workerCounts(): number[] {
+  const most = Math.max(2, os.cpus().length - 1);
+  const counts = [1];
+  for (let n = 2; n <= most; n *= 2) counts.push(n);
+  return counts;
+}
 const f = (x: number, digits = 2) => x.toFixed(digits);
 
 function describeOpen(r: OpenRun): string {
@@ -201,10 +227,10 @@ function describeOpen(r: OpenRun): string {
   const lat = r.totals.latencyMs;
   const failed = r.totals.requests.failedTotal + r.totals.dropped;
   return (
-    `${r.rate}/s for ${f(r.seconds, 1)} s: sent ${f(r.sentPerS, 0)}/s, ok ${f(r.okPerS, 0)}/s, served/expected ${f(r.totals.servedRatio ?? 0, 4)}` +
-    `${failed ? `, ${failed} failed or dropped` : ''}, ${r.sockets} sockets; lateness p50 ${f(l.p50, 3)} p99 ${f(l.p99, 3)} max ${f(l.max, 1)} ms; ` +
+    `${r.rate}/s${r.workers > 1 ? ` on ${r.workers} workers` : ''} for ${f(r.seconds, 1)} s: sent ${f(r.sentPerS, 0)}/s, ok ${f(r.okPerS, 0)}/s, served/expected ${f(r.totals.servedRatio ?? 0, 4)}` +
+    `${failed ? `, ${failed} failed or dropped` : ''}, ${r.sockets} sockets${r.targetMicrosPerRequest === undefined ? '' : `, target CPU ${f(r.targetMicrosPerRequest, 1)} µs per request`}; lateness p50 ${f(l.p50, 3)} p99 ${f(l.p99, 3)} max ${f(l.max, 1)} ms; ` +
     `latency p50 ${f(lat.p50)} p99 ${f(lat.p99)} max ${f(lat.max, 1)} ms\n    ` +
-    `GC ${r.gc.pauses} pauses, ${f(r.gc.totalMs, 0)} ms in all, longest ${f(r.gc.maxMs, 1)} ms; event-loop delay p99 ${f(r.loopDelayMs.p99, 1)} max ${f(r.loopDelayMs.max, 1)} ms; CPU ${f(r.cpuMicrosPerRequest, 1)} µs per request; load average ${f(r.loadAverage)}`
+    `${r.workers > 1 ? 'GC and event-loop delay: in the worker threads, not measured' : `GC ${r.gc.pauses} pauses, ${f(r.gc.totalMs, 0)} ms in all, longest ${f(r.gc.maxMs, 1)} ms; event-loop delay p99 ${f(r.loopDelayMs.p99, 1)} max ${f(r.loopDelayMs.max, 1)} ms`}; CPU ${f(r.cpuMicrosPerRequest, 1)} µs per request; load average ${f(r.loadAverage)}`
   );
 }
 
@@ -230,9 +256,10 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Runs `rate` for the capacity search; a failing rate gets a second run (see the header). */
-async function capacityRun(url: string, rate: number): Promise<{ pass: boolean; run: OpenRun }> {
+async function capacityRun(target: TargetProcess, rate: number, workers: number): Promise<{ pass: boolean; run: OpenRun }> {
   for (let attempt = 1; attempt <= 2; attempt++) {
-    const run = await openRun(url, rate, CAPACITY_SECONDS, 'poisson');
+    const measured = await target.measure(() => openRun(target.url, rate, CAPACITY_SECONDS, 'poisson', undefined, workers));
+    const run: OpenRun = { ...measured.result, targetMicrosPerRequest: measured.targetMicrosPerRequest };
     const pass = run.totals.sendLatenessMs.p99 <= LATENESS_LIMIT_MS && run.totals.dropped === 0 && run.totals.requests.failedTotal === 0;
     console.log(`  ${pass ? 'pass' : 'FAIL'}${attempt > 1 ? ' (second run)' : ''} ${describeOpen(run)}`);
     if (pass || attempt === 2) return { pass, run };
@@ -241,12 +268,12 @@ async function capacityRun(url: string, rate: number): Promise<{ pass: boolean; 
 }
 
 /** The highest rate that passes: doubling until a failure, then bisection. */
-async function searchMaxRate(url: string): Promise<OpenRun | null> {
+async function searchMaxRate(target: TargetProcess, workers: number): Promise<OpenRun | null> {
   let best: OpenRun | null = null;
   let low = 0;
   let high = 0;
   for (let rate = SEARCH_START; rate <= SEARCH_CEILING; rate *= 2) {
-    const { pass, run } = await capacityRun(url, rate);
+    const { pass, run } = await capacityRun(target, rate, workers);
     if (!pass) {
       high = rate;
       break;
@@ -258,7 +285,7 @@ async function searchMaxRate(url: string): Promise<OpenRun | null> {
   while (high - low > Math.max(SEARCH_RESOLUTION, SEARCH_RELATIVE_RESOLUTION * low)) {
     const mid = Math.round((low + high) / 2 / SEARCH_RESOLUTION) * SEARCH_RESOLUTION;
     if (mid <= low || mid >= high) break;
-    const { pass, run } = await capacityRun(url, mid);
+    const { pass, run } = await capacityRun(target, mid, workers);
     if (pass) {
       best = run;
       low = mid;
@@ -286,19 +313,30 @@ async function main(): Promise<void> {
   const at5000 = accuracy.find((r) => r.rate === 5000)!;
 
   console.log(`\ncapacity: ${CAPACITY_SECONDS} s runs, pass = lateness p99 <= ${LATENESS_LIMIT_MS} ms with nothing failed or dropped; doubling from ${SEARCH_START}/s, then bisection`);
-  const best = await searchMaxRate(url);
+  let best: OpenRun | null = null;
+  for (const workers of workerCounts()) {
+    console.log(`  ${workers} generator worker${workers > 1 ? 's' : ''}:`);
+    const found = await searchMaxRate(target, workers);
+    console.log(`  ${workers} worker${workers > 1 ? 's' : ''}: highest passing rate ${found?.rate ?? 0}/s`);
+    if (found && (!best || found.rate > best.rate)) best = found;
+  }
   const maxRate = best?.rate ?? 0;
+  const bestWorkers = best?.workers ?? 1;
   // With no passing rate there is no ratio, but autocannon still shows what the machine serves
   // now, on as many connections as the 5,000/s run opened.
   const matched = best ?? at5000;
   const connections = Math.max(1, matched.sockets);
   loadAverage();
-  const ac = await autocannonRun({ url, connections, duration: CAPACITY_SECONDS });
+  const { result: ac, targetMicrosPerRequest: acTarget } = await target.measure(() => autocannonRun({ url, connections, duration: CAPACITY_SECONDS }));
   const ratio = best ? best.okPerS / ac.rate : 0;
   console.log(
     `  autocannon, closed loop, ${connections} connections for ${CAPACITY_SECONDS} s: ${f(ac.rate, 0)} requests/s ` +
       `(latency p50 ${ac.latency.p50} p99 ${ac.latency.p99} ms, ${ac.errors} errors, ${ac.non2xx} non-2xx); ` +
       `CPU ${f(ac.cpuMicrosPerRequest, 1)} µs per request (the generator at ${matched.rate}/s: ${f(matched.cpuMicrosPerRequest, 1)}); load average ${f(os.loadavg()[0])}`,
+  );
+  console.log(
+    `  CPU per request on ${os.cpus().length} CPUs: autocannon ${f(ac.cpuMicrosPerRequest, 1)} µs + target ${f(acTarget, 1)} µs at ${f(ac.rate, 0)}/s; ` +
+      `generator (${matched.workers} worker${matched.workers > 1 ? 's' : ''}) ${f(matched.cpuMicrosPerRequest, 1)} µs + target ${best?.targetMicrosPerRequest === undefined ? 'not measured' : `${f(best.targetMicrosPerRequest, 1)} µs`} at ${matched.rate}/s`,
   );
   if (best) {
     console.log(`  highest passing rate ${maxRate}/s: served/expected ${f(best.totals.servedRatio ?? 0, 4)}, ${f(best.okPerS, 0)} ok/s = ${f(ratio, 3)} x autocannon's rate`);
@@ -340,7 +378,7 @@ async function main(): Promise<void> {
   const meanLoad = loadSamples.reduce((a, b) => a + b, 0) / Math.max(1, loadSamples.length);
   console.log(
     `RESULT load-generator max_rate=${maxRate} vs_autocannon=${f(ratio, 3)} lateness_p99_ms=${f(at5000.totals.sendLatenessMs.p99, 3)} ` +
-      `co_p99_ms=${f(coP99)} true_p99_ms=${f(trueP99)} load_avg=${f(meanLoad)} cpu_us_per_request=${f(at5000.cpuMicrosPerRequest, 1)}`,
+      `co_p99_ms=${f(coP99)} true_p99_ms=${f(trueP99)} load_avg=${f(meanLoad)} cpu_us_per_request=${f(at5000.cpuMicrosPerRequest, 1)} workers=${bestWorkers}`,
   );
 }
 

@@ -202,12 +202,14 @@ export const LOAD = {
     'closed-loop-users': { type: 'string', value: 'N', help: 'closed loop instead: N users each running the scenario, waiting --think-time-ms, again (no --profile)' },
     'think-time-ms': { type: 'string', value: 'N', help: 'closed loop: wait after each iteration (default: 0)' },
     json: { type: 'boolean', default: false, help: 'print one JSON object with the totals instead of the summary table' },
+    workers: { type: 'string', value: 'N', help: 'open loop: generator threads sharing the arrivals, sockets and --max-in-flight (default: 1; more for rates one thread cannot send on time)' },
   },
   examples: [
     '--target http://127.0.0.1:8080/tools.descartes.teastore.webui/ --profile constant:50 --duration 1m',
     '--target URL --profile ramp:10:200:5m+constant:200 --duration 10m --scenario browse --metrics-port 9464',
     '--target URL --profile app2scale:1m --process even --seed 1 --json',
     '--target URL --closed-loop-users 10 --think-time-ms 1000 --duration 5m --scenario browse',
+    '--target URL --profile constant:20000 --duration 1m --workers 2',
   ],
 } as const satisfies CommandDefinition;
 

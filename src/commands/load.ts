@@ -4,7 +4,7 @@
  * A progress line per window on stderr, the summary (or one JSON object) on stdout, and optionally
  * Prometheus metrics on /metrics. Failures of the target are counted, never fatal.
  */
-import { startClosedLoop, startLoad, type LoadRun, type LoadStats, type ScenarioName } from '../load/generator';
+import { LoadWorkerError, ParallelOpenLoop, startClosedLoop, startLoad, type LoadControl, type LoadStats, type ScenarioName } from '../load/generator';
 import { LoadMetrics, serveLoadMetrics, type MetricsServer } from '../load/metrics';
 import type { LoadProfile } from '../load/profile';
 import { parseDurationSeconds, parseProfileSpec } from '../load/profile-spec';
@@ -28,7 +28,7 @@ interface CommonConfig {
 }
 
 export type LoadConfig = CommonConfig &
-  ({ mode: 'open-loop'; profileSpec: string; profile: LoadProfile; process: ArrivalProcess; maxInFlight: number } | { mode: 'closed-loop'; users: number; thinkTimeMs: number });
+  ({ mode: 'open-loop'; profileSpec: string; profile: LoadProfile; process: ArrivalProcess; maxInFlight: number; workers: number } | { mode: 'closed-loop'; users: number; thinkTimeMs: number });
 
 /** Reads and checks every option; any mistake is a UsageError, raised before anything is sent. */
 export function parseLoadArgs(args: string[]): LoadConfig {
@@ -70,6 +70,7 @@ export function parseLoadArgs(args: string[]): LoadConfig {
   if (opts['closed-loop-users'] !== undefined) {
     if (opts.profile !== undefined) throw new UsageError('--profile is for the open loop; a closed loop (--closed-loop-users) has no arrival rate');
     if (opts['max-in-flight'] !== undefined) throw new UsageError('--max-in-flight is for the open loop; a closed loop has at most one session per user');
+    if (opts.workers !== undefined) throw new UsageError('--workers is for the open loop; a closed loop runs in one thread');
     if (durationS === undefined) throw new UsageError('a closed loop needs --duration');
     const users = positive('closed-loop-users', 1);
     const thinkTimeMs = intOption(opts['think-time-ms'], 'think-time-ms', 0);
@@ -88,7 +89,7 @@ export function parseLoadArgs(args: string[]): LoadConfig {
     if (!Number.isFinite(profile.durationSeconds)) throw new UsageError(`--duration is required: the profile ${JSON.stringify(opts.profile)} is unbounded`);
     durationS = profile.durationSeconds;
   }
-  return { ...common, durationS, mode: 'open-loop', profileSpec: opts.profile, profile, process, maxInFlight: positive('max-in-flight', 10_000) };
+  return { ...common, durationS, mode: 'open-loop', profileSpec: opts.profile, profile, process, maxInFlight: positive('max-in-flight', 10_000), workers: positive('workers', 1) };
 }
 
 const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
@@ -100,7 +101,7 @@ function failedText(s: LoadStats): string {
 }
 
 /** One line per window: what was asked, what happened, latency of the window. */
-export function formatProgress(config: LoadConfig, w: LoadStats, run: LoadRun): string {
+export function formatProgress(config: LoadConfig, w: LoadStats, run: LoadControl): string {
   const head = config.mode === 'open-loop' ? `open-loop ${config.profile.rate(w.endS).toFixed(1)} sessions/s` : `closed-loop ${config.users} users`;
   const expected = w.expectedArrivals === null ? '' : ` expected ${w.expectedArrivals.toFixed(1)}`;
   return (
@@ -173,12 +174,22 @@ export async function run(args: string[]): Promise<number> {
   }
 
   const common = { scenario: config.scenario, seed: config.seed, timeoutMs: config.timeoutMs, observer: metrics?.observer };
-  let loadRun: LoadRun;
+  let loadRun: LoadControl;
   if (config.mode === 'open-loop') {
     const { profile } = config;
-    loadRun = startLoad(config.target, profile, { ...common, process: config.process, maxSessionsInFlight: config.maxInFlight });
+    loadRun = startLoad(config.target, profile, { ...common, process: config.process, maxSessionsInFlight: config.maxInFlight, workers: config.workers });
     metrics?.attach(loadRun, (t) => profile.rate(t));
-    log(`load: open-loop, ${config.profileSpec} session arrivals/s (${profile.description}), scenario ${config.scenario}, ${config.durationS} s against ${config.target}`);
+    const threads = config.workers > 1 ? ` on ${config.workers} worker threads` : '';
+    log(`load: open-loop, ${config.profileSpec} session arrivals/s (${profile.description}), scenario ${config.scenario}, ${config.durationS} s against ${config.target}${threads}`);
+    // Arrivals begin once every worker thread is up; the duration counts from then.
+    if (loadRun instanceof ParallelOpenLoop) {
+      try {
+        await loadRun.ready;
+      } catch (err) {
+        await server?.close();
+        throw err;
+      }
+    }
   } else {
     loadRun = startClosedLoop(config.target, { ...common, users: config.users, pacing: { thinkTimeMs: config.thinkTimeMs } });
     metrics?.attach(loadRun);
@@ -186,11 +197,21 @@ export async function run(args: string[]): Promise<number> {
   }
 
   const progressMs = process.stderr.isTTY ? 1000 : 10_000;
-  const progress = setInterval(() => log(formatProgress(config, loadRun.takeWindow(), loadRun)), progressMs);
   let interrupted: NodeJS.Signals | null = null;
   let onSignal: (signal: NodeJS.Signals) => void = () => {};
   let timer: NodeJS.Timeout | undefined;
+  let endEarly: () => void = () => {};
+  const progress = setInterval(() => {
+    try {
+      log(formatProgress(config, loadRun.takeWindow(), loadRun));
+    } catch (err) {
+      // A generator worker died: stop now; stop() reports it with the windows completed before.
+      if (!(err instanceof LoadWorkerError)) throw err;
+      endEarly();
+    }
+  }, progressMs);
   await new Promise<void>((resolve) => {
+    endEarly = resolve;
     timer = setTimeout(resolve, config.durationS * 1000);
     onSignal = (signal) => {
       interrupted = signal;
@@ -205,10 +226,19 @@ export async function run(args: string[]): Promise<number> {
   process.removeListener('SIGTERM', onSignal);
   if (interrupted) log(`${interrupted}: stopping; sessions in flight are aborted`);
 
-  const totals = await loadRun.stop(interrupted ? { drainMs: 0 } : {});
+  let totals: LoadStats;
+  try {
+    totals = await loadRun.stop(interrupted ? { drainMs: 0 } : {});
+  } catch (err) {
+    await server?.close();
+    if (!(err instanceof LoadWorkerError)) throw err;
+    log(`error: ${err.message}`);
+    process.stdout.write(`${config.json ? JSON.stringify({ target: config.target, error: err.message, ...err.completed }) : formatSummary(config, err.completed, interrupted)}\n`);
+    return 1;
+  }
   await server?.close();
   if (config.json) {
-    const meta = config.mode === 'open-loop' ? { profile: config.profileSpec, process: config.process, maxInFlight: config.maxInFlight } : { users: config.users, thinkTimeMs: config.thinkTimeMs };
+    const meta = config.mode === 'open-loop' ? { profile: config.profileSpec, process: config.process, maxInFlight: config.maxInFlight, workers: config.workers } : { users: config.users, thinkTimeMs: config.thinkTimeMs };
     process.stdout.write(`${JSON.stringify({ target: config.target, scenario: config.scenario, ...meta, durationS: config.durationS, interrupted, ...totals })}\n`);
   } else {
     process.stdout.write(`${formatSummary(config, totals, interrupted)}\n`);

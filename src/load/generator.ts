@@ -10,6 +10,7 @@
 import { LoadRun, type CommonLoadOptions } from './run';
 import { scheduledArrivals, toRateFunction, type Rate, type RateFunction } from './rate';
 import { ArrivalScheduler, type ArrivalProcess } from './scheduler';
+import { ParallelOpenLoop } from './workers';
 
 export interface OpenLoopOptions extends CommonLoadOptions {
   /** Poisson arrivals (default) or evenly spaced ones. */
@@ -18,6 +19,13 @@ export interface OpenLoopOptions extends CommonLoadOptions {
   maxSessionsInFlight?: number;
   /** The longest the scheduling loop sleeps when no arrival is due (it wakes for the next one). Default 50 ms. */
   maxSleepMs?: number;
+  /** Evenly spaced arrivals: the share of an interval before the first (default 0.5; workers interleave with it). */
+  evenPhase?: number;
+  /**
+   * Generator threads (default 1: this thread). More split the arrivals, the sockets and the cap on
+   * sessions in flight between worker threads (workers.ts); named scenarios only.
+   */
+  workers?: number;
 }
 
 export class OpenLoopGenerator extends LoadRun {
@@ -38,7 +46,7 @@ export class OpenLoopGenerator extends LoadRun {
   constructor(targetUrl: string, rate: Rate, options: OpenLoopOptions = {}) {
     super('open-loop', targetUrl, options);
     this.rate = toRateFunction(rate);
-    this.scheduler = new ArrivalScheduler(this.rate, { process: options.process ?? 'poisson', rng: this.arrivalRng });
+    this.scheduler = new ArrivalScheduler(this.rate, { process: options.process ?? 'poisson', rng: this.arrivalRng, evenPhase: options.evenPhase });
     this.maxSessionsInFlight = options.maxSessionsInFlight ?? 10_000;
     this.maxSleepS = (options.maxSleepMs ?? 50) / 1000;
     this.catchUp();
@@ -55,14 +63,15 @@ export class OpenLoopGenerator extends LoadRun {
 
   protected override catchUp(): number {
     if (!this.running) return this.scheduler.position;
-    const horizon = this.nowS();
+    // Never before run time 0 (a worker's clock may start a moment ahead), never past the stop time.
+    const horizon = Math.max(this.scheduler.position, Math.min(this.nowS(), this.arrivalsEndS));
     this.due.length = 0;
     this.scheduler.advance(horizon, this.due);
     // Counted once per tick, not per arrival: the statistics and metrics see one update per batch.
     let dropped = 0;
     for (const tS of this.due) {
       if (this.sessionsInFlight >= this.maxSessionsInFlight) dropped++;
-      else void this.launch(this.t0 + tS * 1000);
+      else this.start(this.t0 + tS * 1000);
     }
     this.stats.arrival(this.due.length);
     this.stats.dropped(dropped);
@@ -95,12 +104,16 @@ export class OpenLoopGenerator extends LoadRun {
  * Starts an open-loop run against `targetUrl` (the web UI's base URL) at λ(t) arrivals per second,
  * t in seconds since the start. Each arrival is one session: one request for `home`, eight for `browse`.
  */
-export function startLoad(targetUrl: string, rate: Rate, options: OpenLoopOptions = {}): OpenLoopGenerator {
+export function startLoad(targetUrl: string, rate: Rate, options?: OpenLoopOptions & { workers?: 1 }): OpenLoopGenerator;
+export function startLoad(targetUrl: string, rate: Rate, options: OpenLoopOptions): OpenLoopGenerator | ParallelOpenLoop;
+export function startLoad(targetUrl: string, rate: Rate, options: OpenLoopOptions = {}): OpenLoopGenerator | ParallelOpenLoop {
+  if (options.workers !== undefined && options.workers !== 1) return new ParallelOpenLoop(targetUrl, rate, options);
   return new OpenLoopGenerator(targetUrl, rate, options);
 }
 
+export { ParallelOpenLoop, LoadWorkerError } from './workers';
 export { startClosedLoop, ClosedLoopGenerator, type ClosedLoopOptions, type Pacing } from './closed-loop';
-export { stopOnInterrupt, LoadRun, type CommonLoadOptions, type StopOptions } from './run';
+export { stopOnInterrupt, LoadRun, type CommonLoadOptions, type LoadControl, type StopOptions } from './run';
 export type { LoadStats, LatencySummary, LoadMode, LoadObserver, FailureCounts, RequestCounts } from './stats';
 export type { Rate, RateFunction } from './rate';
 export type { ArrivalProcess } from './scheduler';

@@ -277,6 +277,7 @@ export class Http1Client {
   private queueHead = 0;
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
+  private opened = 0;
 
   constructor(origin: URL, options: Http1ClientOptions) {
     if (origin.protocol !== 'http:' && origin.protocol !== 'https:') throw new Error(`unsupported protocol in ${origin.href}: only http: and https: are`);
@@ -299,22 +300,43 @@ export class Http1Client {
     return this.connections.size;
   }
 
+  /** Sockets opened since the client was made. */
+  get socketsOpened(): number {
+    return this.opened;
+  }
+
   /**
    * Sends `method path` with an optional Cookie header value (a POST carries an empty body) and
    * resolves with the outcome; never rejects. `path` is sent as given (already encoded).
    */
   request(method: string, path: string, cookie?: string): Promise<HttpResult> {
+    const head = this.prepare(method, path, cookie);
+    return new Promise<HttpResult>((resolve) => this.sendPrepared(head, resolve));
+  }
+
+  /**
+   * The request head for `method path` (and a Cookie header value), checked once: a caller that
+   * sends the same request many times prepares it once and hands it to sendPrepared().
+   */
+  prepare(method: string, path: string, cookie?: string): string {
     if (UNSAFE.test(method) || UNSAFE.test(path)) throw new Error(`request line must be printable ASCII without spaces: ${method} ${path}`);
     if (cookie !== undefined && UNSAFE_HEADER_VALUE.test(cookie)) throw new Error(`cookie header must be printable ASCII: ${cookie}`);
-    if (this.closed) return Promise.resolve(aborted());
     let head = `${method} ${path} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n`;
     if (cookie) head += `Cookie: ${cookie}\r\n`;
     if (method !== 'GET' && method !== 'HEAD') head += 'Content-Length: 0\r\n';
-    head += '\r\n';
-    return new Promise<HttpResult>((resolve) => {
-      const pending: Pending = { head, deadline: performance.now() + this.timeoutMs, settled: false, resolve };
-      this.dispatch(pending);
-    });
+    return head + '\r\n';
+  }
+
+  /**
+   * Sends a head from prepare() and hands the outcome to `onResult` (once, never synchronously):
+   * the generator's single-request sessions use it to spare the promises of request().
+   */
+  sendPrepared(head: string, onResult: (result: HttpResult) => void): void {
+    if (this.closed) {
+      queueMicrotask(() => onResult(aborted()));
+      return;
+    }
+    this.dispatch({ head, deadline: performance.now() + this.timeoutMs, settled: false, resolve: onResult });
   }
 
   /** Aborts every request in flight or waiting (they resolve as `aborted`) and closes the sockets. */
@@ -378,6 +400,7 @@ export class Http1Client {
       return net.connect({ host: this.host, port: this.port, onread: { buffer: READ_BUFFER, callback: (n) => (onData(READ_BUFFER.subarray(0, n)), true) } });
     });
     this.connections.add(c);
+    this.opened++;
     c.send(pending);
   }
 

@@ -8,7 +8,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as client from 'prom-client';
-import type { LoadRun } from './run';
+import type { LoadControl } from './run';
 import type { LoadMode, LoadObserver } from './stats';
 import type { Outcome } from './target';
 
@@ -59,7 +59,7 @@ export class LoadMetrics {
   });
 
   private readonly byName = new Map<string, { latency: client.Histogram.Internal<'name'>; byOutcome: Map<Outcome, client.Counter.Internal> }>();
-  private run: LoadRun | undefined;
+  private run: LoadControl | undefined;
   private rate: ((tSeconds: number) => number) | undefined;
 
   /** Pass as the run's `observer` option. */
@@ -94,7 +94,7 @@ export class LoadMetrics {
   }
 
   /** Reads sessions in flight and (given `rate`, arrivals/s at run time t) the target rate from `run` at each scrape. */
-  attach(run: LoadRun, rate?: (tSeconds: number) => number): void {
+  attach(run: LoadControl, rate?: (tSeconds: number) => number): void {
     this.run = run;
     this.rate = rate;
   }

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { Rng } from '../random';
 import { resolveScenario, type Scenario, type ScenarioName } from './scenarios';
 import { Session } from './session';
-import { StatsRecorder, type LoadMode, type LoadObserver, type LoadStats } from './stats';
+import { StatsRecorder, type LoadMode, type LoadObserver, type LoadStats, type StatsData } from './stats';
 import { HttpTarget } from './target';
 
 export interface CommonLoadOptions {
@@ -20,17 +20,38 @@ export interface CommonLoadOptions {
   maxSockets?: number;
   /** Told of every arrival, drop and request as the statistics record it (e.g. LoadMetrics.observer). */
   observer?: LoadObserver;
+  /** When run time 0 is, in epoch ms (performance.timeOrigin + performance.now()): workers share their parent's clock. Default: now. */
+  startEpochMs?: number;
+}
+
+/** What a caller does with any run, single-threaded or spread over workers (workers.ts). */
+export interface LoadControl {
+  readonly mode: LoadMode;
+  /** Seconds since the run started. */
+  nowS(): number;
+  readonly sessionsInFlight: number;
+  readonly isStopped: boolean;
+  takeWindow(): LoadStats;
+  totals(): LoadStats;
+  stop(options?: StopOptions): Promise<LoadStats>;
 }
 
 export interface StopOptions {
   /** How long stop() waits for sessions in flight before aborting them. Default: the request time-out. */
   drainMs?: number;
+  /**
+   * Open loop: the run time (s) at which arrivals end, if earlier than now; arrivals intended
+   * after it are not sent. Workers stop at their parent's stop time, not when its message arrives.
+   */
+  arrivalsEndS?: number;
 }
 
-export abstract class LoadRun {
-  protected readonly t0 = performance.now();
+export abstract class LoadRun implements LoadControl {
+  protected readonly t0: number;
   protected readonly target: HttpTarget;
   protected readonly scenario: Scenario;
+  /** A single-request scenario's name and prepared request, sent without a Session (see launchSingle). */
+  private readonly single: { name: string; head: string } | null;
   /** Separate streams, so a scenario's choices never shift arrival times. */
   protected readonly arrivalRng: Rng;
   private readonly sessionRng: Rng;
@@ -44,6 +65,8 @@ export abstract class LoadRun {
     if (--this.inFlight === 0 && this.onIdle) this.onIdle();
   };
   private windowStartS = 0;
+  /** Run time after which no arrival is sent (see StopOptions.arrivalsEndS). */
+  protected arrivalsEndS = Infinity;
   private expectedInWindow = 0;
   private expectedInTotal = 0;
   private stopped: Promise<LoadStats> | null = null;
@@ -53,10 +76,13 @@ export abstract class LoadRun {
     targetUrl: string,
     options: CommonLoadOptions,
   ) {
+    this.t0 = options.startEpochMs === undefined ? performance.now() : options.startEpochMs - performance.timeOrigin;
     this.stats = new StatsRecorder(mode, options.observer);
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.target = new HttpTarget(targetUrl, { timeoutMs: this.timeoutMs, maxSockets: options.maxSockets });
     this.scenario = resolveScenario(options.scenario ?? 'home');
+    const one = this.scenario.singleRequest;
+    this.single = one ? { name: one.name, head: this.target.prepare(one.method, one.path) } : null;
     const root = new Rng(options.seed ?? 0);
     this.arrivalRng = root.fork();
     this.sessionRng = root.fork();
@@ -75,6 +101,11 @@ export abstract class LoadRun {
     return this.stopped !== null;
   }
 
+  /** Sockets opened to the target since the run began. */
+  get socketsOpened(): number {
+    return this.target.socketsOpened;
+  }
+
   /** The statistics since the previous call (or the start), and a new window from now. */
   takeWindow(): LoadStats {
     const endS = this.catchUp();
@@ -82,6 +113,12 @@ export abstract class LoadRun {
     this.windowStartS = endS;
     this.expectedInWindow = 0;
     return stats;
+  }
+
+  /** The window's raw counts and histograms, for a parent thread to merge (load-worker.ts); unless `peek`, a new window starts. */
+  exportWindow(peek: boolean): StatsData {
+    this.catchUp();
+    return this.stats.exportWindow(peek);
   }
 
   /** The statistics of the whole run so far. */
@@ -96,6 +133,7 @@ export abstract class LoadRun {
    */
   stop(options: StopOptions = {}): Promise<LoadStats> {
     if (!this.stopped) {
+      if (options.arrivalsEndS !== undefined) this.arrivalsEndS = options.arrivalsEndS;
       this.catchUp();
       this.halt();
       this.stopped = this.drain(options.drainMs ?? this.timeoutMs).then(() => {
@@ -120,9 +158,33 @@ export abstract class LoadRun {
 
   /** Starts one session meant to start at `intendedStartMs` (performance.now() time); resolves when it ends. */
   protected launch(intendedStartMs: number): Promise<void> {
+    return new Promise<void>((resolve) => this.start(intendedStartMs, resolve));
+  }
+
+  /** Starts one session meant to start at `intendedStartMs`; `onEnd`, if given, is called when it ends. */
+  protected start(intendedStartMs: number, onEnd?: () => void): void {
+    if (this.single !== null) return this.startSingle(this.single, intendedStartMs, onEnd);
     this.inFlight++;
     // The seed a fork() would use, drawn in arrival order, so each session's choices stay reproducible.
-    return new Session(this.target, this.stats, this.sessionRng.nextUint32(), intendedStartMs).run(this.scenario, this.sessionEnded);
+    const session = new Session(this.target, this.stats, this.sessionRng.nextUint32(), intendedStartMs);
+    void session.run(this.scenario, onEnd ? () => (this.sessionEnded(), onEnd()) : this.sessionEnded);
+  }
+
+  /**
+   * A single-request session, timed and counted as Session times and counts one, with a callback
+   * instead of a Session object and its promises: measured with --cpu-prof, those were the
+   * largest share of the generator's own JavaScript per request.
+   */
+  private startSingle(single: { name: string; head: string }, intendedStartMs: number, onEnd?: () => void): void {
+    this.inFlight++;
+    this.stats.sessionStarted(performance.now() - intendedStartMs);
+    this.target.sendPrepared(single.head, (result) => {
+      const latencyMs = performance.now() - intendedStartMs;
+      this.stats.request(single.name, result.outcome, latencyMs);
+      this.stats.sessionEnded(result.outcome === 'ok', latencyMs);
+      this.sessionEnded();
+      onEnd?.();
+    });
   }
 
   /** Resolves when no session is in flight. */
@@ -149,7 +211,7 @@ export abstract class LoadRun {
 }
 
 /** Stops the run on Ctrl-C and hands its totals to `onSummary`; returns a function that removes the handler. */
-export function stopOnInterrupt(run: LoadRun, onSummary: (totals: LoadStats) => void): () => void {
+export function stopOnInterrupt(run: LoadControl, onSummary: (totals: LoadStats) => void): () => void {
   const handler = () => {
     void run.stop({ drainMs: 0 }).then(onSummary);
   };

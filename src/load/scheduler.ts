@@ -17,6 +17,11 @@ export interface SchedulerOptions {
   process: ArrivalProcess;
   rng: Rng;
   cellSeconds?: number;
+  /**
+   * Evenly spaced arrivals only: the share of an interval before the first arrival (default 0.5).
+   * N workers at λ/N with phases (k + 0.5)/N interleave into exactly the schedule of one at λ.
+   */
+  evenPhase?: number;
 }
 
 export class ArrivalScheduler {
@@ -35,7 +40,7 @@ export class ArrivalScheduler {
     this.rng = options.rng;
     this.cell = options.cellSeconds ?? RATE_CELL_SECONDS;
     // Evenly spaced arrivals start half an interval in, so a window of whole intervals holds an exact count.
-    this.remaining = this.process === 'even' ? 0.5 : this.nextGap();
+    this.remaining = this.process === 'even' ? (options.evenPhase ?? 0.5) : this.nextGap();
   }
 
   setRate(rate: RateFunction): void {

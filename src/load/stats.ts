@@ -178,6 +178,106 @@ class Accumulator {
   destroy(): void {
     for (const h of [this.latency, this.session, this.lateness, ...this.byName.values()]) h.destroy();
   }
+
+  /** Counts and histograms as plain data another thread can receive (HDR's compressed encoding, which merges exactly). */
+  toData(): StatsData {
+    const byName: Record<string, EncodedHistogram> = {};
+    for (const [name, h] of this.byName) byName[name] = encode(h);
+    return {
+      arrivals: this.arrivals,
+      sent: this.sent,
+      dropped: this.dropped,
+      completed: this.completed,
+      ok: this.ok,
+      requests: { ...this.requests, failed: { ...this.requests.failed } },
+      latency: encode(this.latency),
+      session: encode(this.session),
+      lateness: encode(this.lateness),
+      byName,
+    };
+  }
+
+  /** Adds data from toData() to this period. */
+  addData(data: StatsData): void {
+    const other = new Accumulator();
+    other.arrivals = data.arrivals;
+    other.sent = data.sent;
+    other.dropped = data.dropped;
+    other.completed = data.completed;
+    other.ok = data.ok;
+    Object.assign(other.requests, data.requests, { failed: { ...data.requests.failed } });
+    const decode = (encoded: EncodedHistogram, into: hdr.Histogram) => {
+      const h = hdr.decodeFromCompressedBase64(encoded.counts, 32) as hdr.JsHistogram;
+      // The encoding keeps each value's bucket, not the exact largest value: put it back.
+      if (h.totalCount > 0) h.maxValue = encoded.max;
+      into.add(h);
+      h.destroy();
+    };
+    decode(data.latency, other.latency);
+    decode(data.session, other.session);
+    decode(data.lateness, other.lateness);
+    for (const [name, encoded] of Object.entries(data.byName)) {
+      const h = newHistogram();
+      decode(encoded, h);
+      other.byName.set(name, h);
+    }
+    this.add(other);
+    other.destroy();
+  }
+}
+
+/** An HDR histogram in its compressed encoding, which merges exactly, and its exact largest value. */
+export interface EncodedHistogram {
+  counts: string;
+  max: number;
+}
+
+function encode(h: hdr.Histogram): EncodedHistogram {
+  return { counts: hdr.encodeIntoCompressedBase64(h), max: h.maxValue };
+}
+
+/** One period's counts and encoded histograms, as a worker hands them to the run that merges them. */
+export interface StatsData {
+  arrivals: number;
+  sent: number;
+  dropped: number;
+  completed: number;
+  ok: number;
+  requests: RequestCounts;
+  latency: EncodedHistogram;
+  session: EncodedHistogram;
+  lateness: EncodedHistogram;
+  byName: Record<string, EncodedHistogram>;
+}
+
+/**
+ * Windows merged from several recorders (the generator's workers): each taken window is added to
+ * the run's totals, as StatsRecorder does with its own.
+ */
+export class StatsMerger {
+  private readonly total = new Accumulator();
+
+  constructor(readonly mode: LoadMode) {}
+
+  /** The merged statistics of `parts` as one window; they are added to the totals. */
+  window(parts: readonly StatsData[], startS: number, endS: number, expected: number | null): LoadStats {
+    const merged = new Accumulator();
+    for (const part of parts) merged.addData(part);
+    const stats = merged.summary(this.mode, startS, endS, expected);
+    this.total.add(merged);
+    merged.destroy();
+    return stats;
+  }
+
+  /** The totals so far, plus `current` (windows not yet taken), without changing anything. */
+  totals(current: readonly StatsData[], startS: number, endS: number, expected: number | null): LoadStats {
+    const all = new Accumulator();
+    all.add(this.total);
+    for (const part of current) all.addData(part);
+    const stats = all.summary(this.mode, startS, endS, expected);
+    all.destroy();
+    return stats;
+  }
 }
 
 /**
@@ -221,6 +321,16 @@ export class StatsRecorder {
   request(name: string, outcome: Outcome, latencyMs: number): void {
     this.window.recordRequest(name, outcome, toMicros(latencyMs));
     this.observer.onRequest?.(name, outcome, latencyMs);
+  }
+
+  /** The window's counts and histograms as plain data; unless `peek`, a new window starts and the old one is not kept. */
+  exportWindow(peek: boolean): StatsData {
+    const data = this.window.toData();
+    if (!peek) {
+      this.window.destroy();
+      this.window = new Accumulator();
+    }
+    return data;
   }
 
   /** Returns the window's statistics and starts a new window. */

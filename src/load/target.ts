@@ -36,11 +36,29 @@ export class HttpTarget {
     return this.client.openSockets;
   }
 
+  /** Sockets opened to the target since the run began. */
+  get socketsOpened(): number {
+    return this.client.socketsOpened;
+  }
+
   /** Sends one request; `cookie` is the Cookie header's value, if any. Never rejects. */
   send(method: string, path: string, cookie?: string): Promise<HttpResult> {
+    return this.client.request(method, this.fullPath(path), cookie);
+  }
+
+  /** A request (without cookies) checked and built once, for sendPrepared(). */
+  prepare(method: string, path: string): string {
+    return this.client.prepare(method, this.fullPath(path));
+  }
+
+  /** Sends a prepared request; `onResult` is called once with the outcome, never synchronously. */
+  sendPrepared(head: string, onResult: (result: HttpResult) => void): void {
+    this.client.sendPrepared(head, onResult);
+  }
+
+  private fullPath(path: string): string {
     // Paths are relative to the base path even with a leading slash (the original's `webui//login` is avoided).
-    const fullPath = this.basePath + (path.charCodeAt(0) === 47 ? path.replace(/^\/+/, '') : path);
-    return this.client.request(method, fullPath, cookie);
+    return this.basePath + (path.charCodeAt(0) === 47 ? path.replace(/^\/+/, '') : path);
   }
 
   /** Aborts every request in flight (they resolve as `aborted`) and closes the sockets. */
