@@ -15,7 +15,8 @@
  * for every rate the sources use are prepared before the training clock starts (setup_seconds).
  *
  * Options: --seeds 1,2,3  --budget SECONDS (training time per seed, default 150)  --reward NAME
- *          --lr RATE (default 1e-3, annealed over --steps)  --steps N (default 400000)  --gamma G (default 0.99)
+ *          --steps N (default 400000; the learning rate anneals over them)
+ *          --config JSON (PPO settings over the `load` preset)  --centre 0|1  --scale S (the learner's reward)
  */
 import * as path from 'node:path';
 import { teastoreModel } from '../src/model';
@@ -25,7 +26,8 @@ import { markovSource, type LoadSource } from '../src/env/load-source';
 import { makeRequestReward } from '../src/request-reward';
 import { gainShare, LoadTask } from '../src/agent/load-evaluate';
 import { hpaLoadPolicy, networkLoadPolicy } from '../src/agent/load-policies';
-import { saveLoadCheckpoint, trainLoad } from '../src/agent/load-train';
+import { LOAD_LEARNING_REWARD, saveLoadCheckpoint, trainLoad } from '../src/agent/load-train';
+import type { PpoConfig } from '../src/agent/ppo-config';
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,9 +37,11 @@ function option(name: string, fallback: string): string {
 const seeds = option('seeds', '1,2,3').split(',').map(Number);
 const budgetSeconds = Number(option('budget', '150'));
 const rewardName = option('reward', 'slo');
-const learningRate = Number(option('lr', '1e-3'));
 const totalSteps = Number(option('steps', '400000'));
-const gamma = Number(option('gamma', '0.99'));
+/** PPO settings over the `load` preset, as JSON (e.g. '{"gamma":0.95}'). */
+const overrides = JSON.parse(option('config', '{}')) as Partial<PpoConfig>;
+/** The learner's reward: centred on the load's best static reward (1) or raw (0), and its scale. */
+const learningReward = { centre: option('centre', String(Number(LOAD_LEARNING_REWARD.centre))) === '1', scale: Number(option('scale', String(LOAD_LEARNING_REWARD.scale))) };
 const INTERVAL = 60;
 
 interface SeedResult {
@@ -78,7 +82,8 @@ async function main(): Promise<void> {
       dynamics,
       sources: training,
       maxSteps: 60,
-      config: { seed, totalSteps, numEnvs: 16, numSteps: 64, learningRate, gamma },
+      learningReward,
+      config: { ...overrides, seed, totalSteps },
       onIteration: (stats, trainer) => {
         if (stats.trainingSeconds > budgetSeconds) return false;
         if (stats.iteration % 4 !== 0) return;

@@ -75,7 +75,7 @@ export const PPO_DEFAULTS = {
 
 export type PpoConfig = typeof PPO_DEFAULTS;
 
-export type PresetName = 'fast' | 'rllib-2.4' | 'live-finetune' | 'policy-server';
+export type PresetName = 'fast' | 'rllib-2.4' | 'live-finetune' | 'policy-server' | 'load';
 
 /** What each preset changes from the defaults (or, for the online presets, from the checkpoint it starts from). */
 export const PRESETS: Readonly<Record<PresetName, Readonly<Partial<PpoConfig>>>> = {
@@ -134,6 +134,8 @@ export const PRESETS: Readonly<Record<PresetName, Readonly<Partial<PpoConfig>>>>
     annealLearningRate: false,
     epochs: 4,
   },
+  /** Offline training under changing load (load-train.ts, with its centred learning reward). */
+  load: {},
 };
 
 export const PRESET_NAMES = Object.keys(PRESETS) as readonly PresetName[];

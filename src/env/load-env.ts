@@ -38,7 +38,23 @@ export interface LoadEnvOptions {
   /** Observe usage with the model's measurement noise (default true); false observes the expectation. */
   observationNoise?: boolean;
   seed?: number;
+  /** How the step rewards a learner sees relate to the reward (default: as they are); see LearningReward. */
+  learningReward?: LearningReward;
 }
+
+/**
+ * What a learner is paid instead of the reward itself. `centre` subtracts what the best
+ * configuration for the window's load would earn by staying (LoadDynamics.bestStayRewardAt):
+ * the load is exogenous, so this changes no policy's ranking, but it removes from the return the
+ * large part that only follows the load, leaving the small part the configuration decides.
+ * `scale` then multiplies. Completed episodes still report their return in the reward's units.
+ */
+export interface LearningReward {
+  centre: boolean;
+  scale: number;
+}
+
+export const RAW_LEARNING_REWARD: LearningReward = { centre: false, scale: 1 };
 
 /** One environment's running episode. */
 class LoadEpisodeState {
@@ -64,6 +80,7 @@ export class VectorLoadEnv {
   readonly start: LoadStart;
   readonly randomStart: boolean;
   readonly observationNoise: boolean;
+  readonly learningReward: LearningReward;
   readonly observations: Float32Array;
   readonly masks: Uint8Array;
   readonly states: LoadEpisodeState[];
@@ -89,6 +106,8 @@ export class VectorLoadEnv {
     }
     this.randomStart = options.randomStart ?? true;
     this.observationNoise = options.observationNoise ?? true;
+    this.learningReward = { ...(options.learningReward ?? RAW_LEARNING_REWARD) };
+    if (!(this.learningReward.scale > 0) || !Number.isFinite(this.learningReward.scale)) throw new Error(`learningReward.scale must be a positive number, got ${this.learningReward.scale}`);
     const seed = options.seed ?? 0;
     this.rngs = Array.from({ length: numEnvs }, (_, i) => new Rng(seed * 7919 + i));
     this.startable = Int32Array.from(Array.from({ length: space.CONFIG_COUNT }, (_, c) => c).filter((c) => withinBounds(configFromIndex(c), this.dynamics.bounds)));
@@ -160,7 +179,7 @@ export class VectorLoadEnv {
       if (target >= 0) s.config = target;
       s.step++;
       this.observe(i);
-      rewards[i] = reward;
+      rewards[i] = this.learningReward.centre || this.learningReward.scale !== 1 ? this.learned(reward, rate) : reward;
       s.return += reward;
       const ended = s.step >= this.maxSteps;
       terminated[i] = 0;
@@ -173,6 +192,12 @@ export class VectorLoadEnv {
       }
     }
     return this.result;
+  }
+
+  /** The step reward a learner sees (LearningReward). */
+  private learned(reward: number, rate: number): number {
+    const { centre, scale } = this.learningReward;
+    return (centre ? reward - this.dynamics.bestStayRewardAt(rate) : reward) * scale;
   }
 
   /** The observation of environment i as named fields. */
