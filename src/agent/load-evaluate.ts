@@ -139,6 +139,8 @@ export interface LoadTaskOptions {
   episodes?: number;
   seed?: number;
   observationNoise?: boolean;
+  /** Windows of (oracle) load forecast the policies observe (default 0). */
+  forecastSteps?: number;
 }
 
 export const DEFAULT_EVALUATION_START = { replicas: 2, cpuMillis: 800, heapMB: 500 } as const;
@@ -157,6 +159,7 @@ export class LoadTask {
   readonly episodes: number;
   readonly seed: number;
   readonly observationNoise: boolean;
+  readonly forecastSteps: number;
 
   constructor(dynamics: LoadDynamics, source: LoadSource, options: LoadTaskOptions = {}) {
     this.dynamics = dynamics;
@@ -166,10 +169,11 @@ export class LoadTask {
     this.episodes = options.episodes ?? (source.kind === 'trace' ? 3 : 200);
     this.seed = options.seed ?? 0;
     this.observationNoise = options.observationNoise ?? true;
+    this.forecastSteps = options.forecastSteps ?? 0;
   }
 
   env(observationNoise = this.observationNoise): LoadEnv {
-    return new LoadEnv({ dynamics: this.dynamics, sources: [this.source], maxSteps: this.horizon, start: this.start, randomStart: false, observationNoise, seed: this.seed });
+    return new LoadEnv({ dynamics: this.dynamics, sources: [this.source], maxSteps: this.horizon, start: this.start, randomStart: false, observationNoise, seed: this.seed, forecastSteps: this.forecastSteps });
   }
 
   /** The exact optimum (Markov) or the clairvoyant bound (trace), and the policy that attains it. */

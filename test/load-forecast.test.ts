@@ -1,0 +1,62 @@
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { teastoreModel } from '../src/model';
+import { LoadDynamics } from '../src/env/load-dynamics';
+import { LoadEnv, VectorLoadEnv } from '../src/env/load-env';
+import { markovSource, traceSource } from '../src/env/load-source';
+import { checkMarkovLoad } from '../src/load/markov';
+import { stepsProfile } from '../src/load/profile-shapes';
+import { makeRequestReward } from '../src/request-reward';
+import { LOAD_OBSERVATION_SIZE, RATE_SCALE, encodeLoadObservation, forecastStepsOfSize, loadObservationSize } from '../src/load-space';
+import { Action, type Bounds } from '../src/space';
+import { LoadTask } from '../src/agent/load-evaluate';
+import { forecastControlPolicy } from '../src/agent/load-forecast';
+
+const BOUNDS: Bounds = { min: { replicas: 1, cpuMillis: 600, heapMB: 400 }, max: { replicas: 4, cpuMillis: 900, heapMB: 500 } };
+const dynamics = new LoadDynamics({ model: teastoreModel(), reward: makeRequestReward('slo'), bounds: BOUNDS });
+const START = { replicas: 1, cpuMillis: 600, heapMB: 400 };
+// A sudden rise a policy can only meet in time if it sees it coming.
+const TRACE = stepsProfile([{ atSeconds: 0, rate: 20 }, { atSeconds: 600, rate: 120 }, { atSeconds: 1200, rate: 40 }], 1800);
+
+describe('load forecast', () => {
+  it('observes the next windows’ rates after the two it had, and sizes the observation by them', () => {
+    const env = new LoadEnv({ dynamics, sources: [traceSource(TRACE, 60)], maxSteps: 29, start: START, randomStart: false, forecastSteps: 3 });
+    let { observation } = env.reset({ seed: 1 });
+    assert.deepEqual(observation.forecast, [20, 20, 20]);
+    for (let t = 1; t <= 8; t++) observation = env.step(Action.DO_NOTHING).observation;
+    assert.deepEqual(observation.forecast, [20, 120, 120], 'window 10 brings the rise');
+    for (let t = 9; t <= 28; t++) observation = env.step(Action.DO_NOTHING).observation;
+    assert.deepEqual(observation.forecast, [40, 40, 40], 'past the end of the trace the forecast holds its last window');
+    const encoded = encodeLoadObservation(observation);
+    assert.equal(encoded.length, LOAD_OBSERVATION_SIZE + 3);
+    assert.ok(Math.abs(encoded[LOAD_OBSERVATION_SIZE + 2] - 40 / RATE_SCALE) < 1e-6);
+    assert.equal(loadObservationSize(3), LOAD_OBSERVATION_SIZE + 3);
+    assert.equal(forecastStepsOfSize(LOAD_OBSERVATION_SIZE + 3), 3);
+    assert.throws(() => forecastStepsOfSize(LOAD_OBSERVATION_SIZE - 1), /a load observation has/);
+    assert.throws(() => new LoadEnv({ dynamics, sources: [traceSource(TRACE, 60)], forecastSteps: -1 }), /forecastSteps must be an integer/);
+  });
+
+  it('a Markov episode’s forecast is the path its levels will take', () => {
+    const chain = checkMarkovLoad({ name: 'two', levels: [20, 100], transition: [[0.5, 0.5], [0.5, 0.5]] });
+    const env = new VectorLoadEnv(1, { dynamics, sources: [markovSource(chain)], maxSteps: 10, forecastSteps: 2, seed: 4 });
+    env.reset(4);
+    const seen: number[][] = [];
+    for (let t = 0; t < 9; t++) {
+      seen.push([...env.observation(0).forecast!]);
+      env.step([Action.DO_NOTHING]);
+      assert.equal(env.observation(0).arrivalRate, seen[t][0], `step ${t}: the first forecast window is the one the step ran in`);
+      if (t > 0) assert.equal(seen[t][0], seen[t - 1][1]);
+    }
+  });
+
+  it('a policy that plans on the forecast beats the same planner without one, and never the clairvoyant bound', () => {
+    const source = traceSource(TRACE, 60);
+    const blind = new LoadTask(dynamics, source, { start: START, observationNoise: false });
+    const seeing = new LoadTask(dynamics, source, { start: START, observationNoise: false, forecastSteps: 3 });
+    const bound = seeing.optimum().value;
+    const withForecast = seeing.evaluate(forecastControlPolicy(dynamics)).return;
+    const without = blind.evaluate(forecastControlPolicy(dynamics)).return;
+    assert.ok(withForecast > without, `${withForecast} against ${without}`);
+    assert.ok(withForecast <= bound + 1e-6, `${withForecast} beats the bound ${bound}`);
+  });
+});
