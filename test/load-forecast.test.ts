@@ -60,3 +60,25 @@ describe('load forecast', () => {
     assert.ok(withForecast <= bound + 1e-6, `${withForecast} beats the bound ${bound}`);
   });
 });
+
+describe('exact yardsticks with a forecast', () => {
+  const chain = checkMarkovLoad({ name: 'three', levels: [20, 70, 120], transition: [[0.7, 0.3, 0], [0.2, 0.6, 0.2], [0, 0.4, 0.6]] });
+  const source = markovSource(chain);
+  const horizon = 12;
+
+  it('the forecast optimum is worth at least the blind one, and its exact evaluation agrees with its value and with Monte Carlo', () => {
+    const blind = new LoadTask(dynamics, source, { horizon, start: START, observationNoise: false });
+    const seeing = new LoadTask(dynamics, source, { horizon, start: START, observationNoise: false, forecastSteps: 2, episodes: 3000, seed: 5 });
+    const optimum = seeing.optimum();
+    assert.ok(optimum.value >= blind.optimum().value - 1e-9, `${optimum.value} against ${blind.optimum().value}`);
+    // The optimum acts on the steps left, which the memoryless evaluation does not see: compare Monte Carlo.
+    const mc = seeing.evaluate(optimum.policy);
+    assert.ok(mc.ci95 && optimum.value >= mc.ci95[0] - 1e-6 && optimum.value <= mc.ci95[1] + 1e-6, `${optimum.value} outside ${mc.ci95}`);
+    // A memoryless rule that reads the forecast: exact evaluation against Monte Carlo, and never above the optimum.
+    const rule = forecastControlPolicy(dynamics, { lookahead: 4 });
+    const exact = seeing.exactMarkovValue(rule);
+    const sampled = seeing.evaluate(rule);
+    assert.ok(sampled.ci95 && exact >= sampled.ci95[0] - 1e-6 && exact <= sampled.ci95[1] + 1e-6, `${exact} outside ${sampled.ci95}`);
+    assert.ok(exact <= optimum.value + 1e-9);
+  });
+});

@@ -24,6 +24,8 @@ import {
   solveClairvoyant,
   solveMarkovOptimum,
 } from './load-optimal';
+import { evaluateForecastLevelPolicy, solveMarkovForecastOptimum } from './load-forecast-optimal';
+import { markovForecastOptimalPolicy } from './load-forecast';
 import {
   clairvoyantPolicy,
   doNothingLoadPolicy,
@@ -178,6 +180,10 @@ export class LoadTask {
 
   /** The exact optimum (Markov) or the clairvoyant bound (trace), and the policy that attains it. */
   optimum(): { value: number; policy: LoadPolicy } {
+    if (this.source.kind === 'markov' && this.forecastSteps > 0) {
+      const optimum = solveMarkovForecastOptimum(this.dynamics, this.source, this.horizon, this.forecastSteps);
+      return { value: optimum.valueOf(this.start), policy: markovForecastOptimalPolicy(optimum, this.source.chain) };
+    }
     if (this.source.kind === 'markov') {
       const optimum = solveMarkovOptimum(this.dynamics, this.source, this.horizon);
       return { value: optimum.valueOf(this.start), policy: markovOptimalPolicy(optimum, this.source.chain) };
@@ -202,18 +208,36 @@ export class LoadTask {
 
   /**
    * The exact expected return of a memoryless policy on a Markov load, observing the expected
-   * usage (no noise): it then acts on (configuration, level, previous level) alone.
+   * usage (no noise): it then acts on (configuration, level, previous level) alone, and the
+   * forecast levels when the task gives a forecast.
    */
   exactMarkovValue(policy: LoadPolicy): number {
     if (this.source.kind !== 'markov') throw new Error(`${this.source.name} is a trace: replay it without noise for an exact return`);
     const levels = this.source.chain.levels;
+    const observe = (c: number, l: number, p: number) => {
+      const usage = this.dynamics.observeUsage(c, levels[l], null);
+      const mask = Array.from(this.dynamics.masks.subarray(c * 7, c * 7 + 7), (m) => m === 1);
+      return { observation: { ...configFromIndex(c), ...usage, arrivalRate: levels[l], previousArrivalRate: levels[p] }, mask };
+    };
+    if (this.forecastSteps > 0) {
+      return evaluateForecastLevelPolicy(
+        this.dynamics,
+        this.source,
+        (c, l, p, forecast) => {
+          const { observation, mask } = observe(c, l, p);
+          return policy.act({ ...observation, forecast: forecast.map((f) => levels[f]) }, mask, 0);
+        },
+        this.horizon,
+        this.start,
+        this.forecastSteps,
+      );
+    }
     return evaluateLevelPolicy(
       this.dynamics,
       this.source,
       (c, l, p) => {
-        const usage = this.dynamics.observeUsage(c, levels[l], null);
-        const mask = Array.from(this.dynamics.masks.subarray(c * 7, c * 7 + 7), (m) => m === 1);
-        return policy.act({ ...configFromIndex(c), ...usage, arrivalRate: levels[l], previousArrivalRate: levels[p] }, mask, 0);
+        const { observation, mask } = observe(c, l, p);
+        return policy.act(observation, mask, 0);
       },
       this.horizon,
       this.start,

@@ -9,7 +9,9 @@
  */
 import { configIndex } from '../space';
 import type { LoadDynamics } from '../env/load-dynamics';
-import { solveClairvoyant } from './load-optimal';
+import type { MarkovLoad } from '../load/markov';
+import { levelOfRate, solveClairvoyant } from './load-optimal';
+import type { MarkovForecastOptimum } from './load-forecast-optimal';
 import type { LoadPolicy } from './load-policies';
 
 export interface ForecastControlOptions {
@@ -28,6 +30,18 @@ export function forecastControlPolicy(dynamics: LoadDynamics, options: ForecastC
       rates[0] = obs.arrivalRate;
       for (let t = 1; t <= lookahead; t++) rates[t] = forecast.length ? forecast[Math.min(t - 1, forecast.length - 1)] : obs.arrivalRate;
       return solveClairvoyant(dynamics, rates).actionOf(configIndex(obs), 0);
+    },
+  };
+}
+
+/** The exact optimum of a Markov load for a policy seeing the forecast, acting on the levels nearest the forecast rates. */
+export function markovForecastOptimalPolicy(optimum: MarkovForecastOptimum, chain: MarkovLoad): LoadPolicy {
+  return {
+    name: 'optimum',
+    act(obs, _mask, step) {
+      const forecast = obs.forecast ?? [];
+      if (forecast.length !== optimum.forecastSteps) throw new Error(`the optimum plans on a ${optimum.forecastSteps}-window forecast, the observation holds ${forecast.length}`);
+      return optimum.actionOf(configIndex(obs), forecast.map((rate) => levelOfRate(chain.levels, rate)), Math.max(1, optimum.horizon - step));
     },
   };
 }
