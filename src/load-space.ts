@@ -78,8 +78,46 @@ export const LOAD_SPACE_SCHEMA = {
 /** Which observation an environment produces: the classic one or the one with load. */
 export type ObservationKind = 'classic' | 'load';
 
-export function schemaOf(kind: ObservationKind): typeof SPACE_SCHEMA | typeof LOAD_SPACE_SCHEMA {
-  return kind === 'load' ? LOAD_SPACE_SCHEMA : SPACE_SCHEMA;
+/** The load schema with a forecast of `forecastSteps` windows after the two rates (version 2, sized and named for it). */
+export interface ForecastLoadSchema {
+  version: typeof LOAD_SPACE_SCHEMA.version;
+  observation: {
+    fields: string[];
+    encoding: string;
+    size: number;
+    grid: typeof LOAD_SPACE_SCHEMA.observation.grid;
+    rateScale: number;
+    forecastSteps: number;
+  };
+  action: typeof LOAD_SPACE_SCHEMA.action;
+}
+
+export type AnySpaceSchema = typeof SPACE_SCHEMA | typeof LOAD_SPACE_SCHEMA | ForecastLoadSchema;
+
+/** The schema of an observation kind; a load observation with a forecast names and counts its windows. */
+export function schemaOf(kind: ObservationKind, forecastSteps = 0): AnySpaceSchema {
+  if (kind !== 'load') return SPACE_SCHEMA;
+  if (forecastSteps === 0) return LOAD_SPACE_SCHEMA;
+  checkForecastSteps(forecastSteps);
+  const o = LOAD_SPACE_SCHEMA.observation;
+  return {
+    version: LOAD_SPACE_SCHEMA.version,
+    observation: {
+      fields: [...o.fields, ...Array.from({ length: forecastSteps }, (_, k) => `forecast${k + 1}`)],
+      encoding: `${o.encoding} + forecast1..${forecastSteps}/${RATE_SCALE} (req/s of the next windows)`,
+      size: loadObservationSize(forecastSteps),
+      grid: o.grid,
+      rateScale: RATE_SCALE,
+      forecastSteps,
+    },
+    action: LOAD_SPACE_SCHEMA.action,
+  };
+}
+
+/** The forecast windows a recorded schema names (0 when it names none). */
+export function forecastStepsOfSchema(schema: unknown): number {
+  const steps = (schema as { observation?: { forecastSteps?: unknown } } | undefined)?.observation?.forecastSteps;
+  return typeof steps === 'number' ? steps : 0;
 }
 
 /** The kind of observation a recorded schema describes (version 1 classic, 2 load), or null. */

@@ -1,4 +1,7 @@
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { teastoreModel } from '../src/model';
 import { LoadDynamics } from '../src/env/load-dynamics';
@@ -7,10 +10,13 @@ import { markovSource, traceSource } from '../src/env/load-source';
 import { checkMarkovLoad } from '../src/load/markov';
 import { stepsProfile } from '../src/load/profile-shapes';
 import { makeRequestReward } from '../src/request-reward';
-import { LOAD_OBSERVATION_SIZE, RATE_SCALE, encodeLoadObservation, forecastStepsOfSize, loadObservationSize } from '../src/load-space';
+import { LOAD_OBSERVATION_SIZE, RATE_SCALE, encodeLoadObservation, forecastStepsOfSchema, forecastStepsOfSize, loadObservationSize } from '../src/load-space';
 import { Action, type Bounds } from '../src/space';
 import { LoadTask } from '../src/agent/load-evaluate';
 import { forecastControlPolicy } from '../src/agent/load-forecast';
+import { loadCheckpoint, readCheckpointMeta } from '../src/agent/checkpoint';
+import { networkLoadPolicy } from '../src/agent/load-policies';
+import { saveLoadCheckpoint, trainLoad } from '../src/agent/load-train';
 
 const BOUNDS: Bounds = { min: { replicas: 1, cpuMillis: 600, heapMB: 400 }, max: { replicas: 4, cpuMillis: 900, heapMB: 500 } };
 const dynamics = new LoadDynamics({ model: teastoreModel(), reward: makeRequestReward('slo'), bounds: BOUNDS });
@@ -80,5 +86,29 @@ describe('exact yardsticks with a forecast', () => {
     const sampled = seeing.evaluate(rule);
     assert.ok(sampled.ci95 && exact >= sampled.ci95[0] - 1e-6 && exact <= sampled.ci95[1] + 1e-6, `${exact} outside ${sampled.ci95}`);
     assert.ok(exact <= optimum.value + 1e-9);
+  });
+});
+
+describe('checkpoints that read a forecast', () => {
+  it('record the forecast in their schema, load back, and refuse an observation without it', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'load-forecast-'));
+    try {
+      const chain = checkMarkovLoad({ name: 'two', levels: [30, 90], transition: [[0.9, 0.1], [0.2, 0.8]] });
+      const result = await trainLoad({ dynamics, sources: [markovSource(chain)], maxSteps: 10, forecastSteps: 2, config: { totalSteps: 128, numEnvs: 2, numSteps: 32, hidden: [8], seed: 2 } });
+      assert.equal(result.policy.spec.observationSize, LOAD_OBSERVATION_SIZE + 2);
+      assert.equal(result.environment.forecastSteps, 2);
+      const dir = await saveLoadCheckpoint(path.join(tmp, 'f2'), result);
+      const meta = readCheckpointMeta(dir);
+      assert.equal(forecastStepsOfSchema(meta.schema), 2);
+      assert.equal(meta.schema.observation.size, LOAD_OBSERVATION_SIZE + 2);
+      assert.deepEqual(meta.schema.observation.fields.slice(-2), ['forecast1', 'forecast2']);
+      const policy = networkLoadPolicy(loadCheckpoint(dir, { observation: 'load' }).policy);
+      const seeing = new LoadTask(dynamics, markovSource(chain), { horizon: 10, start: START, forecastSteps: 2, episodes: 2 });
+      assert.ok(Number.isFinite(seeing.exactMarkovValue(policy)));
+      const blind = new LoadTask(dynamics, markovSource(chain), { horizon: 10, start: START, episodes: 2 });
+      assert.throws(() => blind.evaluate(policy), /reads a forecast of 2 windows, but the observation holds 0/);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { Rng } from '../random';
-import { LOAD_OBSERVATION_SIZE } from '../load-space';
+import { loadObservationSize } from '../load-space';
 import type { RequestReward } from '../request-reward';
 import type { LoadDynamics } from '../env/load-dynamics';
 import { VectorLoadEnv, type LearningReward, type LoadStart } from '../env/load-env';
@@ -26,6 +26,8 @@ export interface LoadTrainOptions {
   start?: LoadStart;
   /** Observe usage with the model's noise (default true). */
   observationNoise?: boolean;
+  /** Windows of (oracle) load forecast the networks observe (default 0). */
+  forecastSteps?: number;
   /** What the learner is paid (default LOAD_LEARNING_REWARD: centred on the load's best, scaled). */
   learningReward?: LearningReward;
   /** PPO hyperparameters over the `load` preset. */
@@ -62,9 +64,10 @@ export class LoadPpoTrainer {
     const initRng = root.fork();
     const sampleRng = root.fork();
     const shuffleRng = root.fork();
-    const spec = { ...networkSpecOf(config), observationSize: LOAD_OBSERVATION_SIZE };
-    if (options.initialWeights && options.initialWeights.spec.observationSize !== LOAD_OBSERVATION_SIZE) {
-      throw new Error(`the initial weights read ${options.initialWeights.spec.observationSize} observation floats, the load observation has ${LOAD_OBSERVATION_SIZE}`);
+    const observationSize = loadObservationSize(options.forecastSteps ?? 0);
+    const spec = { ...networkSpecOf(config), observationSize };
+    if (options.initialWeights && options.initialWeights.spec.observationSize !== observationSize) {
+      throw new Error(`the initial weights read ${options.initialWeights.spec.observationSize} observation floats, the load observation has ${observationSize}`);
     }
     this.networks = options.initialWeights ? ActorCritic.fromWeights(options.initialWeights) : ActorCritic.create(spec, initRng);
     this.weights = this.networks.getWeights();
@@ -77,6 +80,7 @@ export class LoadPpoTrainer {
       observationNoise: options.observationNoise,
       seed: config.seed,
       learningReward: options.learningReward ?? LOAD_LEARNING_REWARD,
+      forecastSteps: options.forecastSteps,
     });
     this.envs.reset(config.seed);
     this.collector = new RolloutCollector(this.envs, config.numSteps, sampleRng, config.maskActions);
@@ -174,7 +178,7 @@ export async function trainLoad(
   }
 }
 
-export function describeLoadEnvironment(options: Pick<LoadTrainOptions, 'dynamics' | 'sources' | 'start' | 'observationNoise' | 'learningReward'>, maxSteps: number): Record<string, number | string> {
+export function describeLoadEnvironment(options: Pick<LoadTrainOptions, 'dynamics' | 'sources' | 'start' | 'observationNoise' | 'learningReward' | 'forecastSteps'>, maxSteps: number): Record<string, number | string> {
   const d = options.dynamics;
   const learning = options.learningReward ?? LOAD_LEARNING_REWARD;
   return {
@@ -186,6 +190,7 @@ export function describeLoadEnvironment(options: Pick<LoadTrainOptions, 'dynamic
     sources: options.sources.map((s) => `${s.kind}:${s.name}`).join(' | '),
     start: options.start === undefined || options.start === 'random' ? 'random' : `${options.start.replicas},${options.start.cpuMillis},${options.start.heapMB}`,
     observationNoise: String(options.observationNoise ?? true),
+    forecastSteps: options.forecastSteps ?? 0,
     learningReward: `${learning.centre ? 'centred on the best static reward at the load, ' : ''}scaled x${learning.scale}`,
     bounds: JSON.stringify(d.bounds),
     modelDataFile: String(d.model.describe().dataFile ?? 'none'),
