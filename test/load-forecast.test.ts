@@ -112,3 +112,33 @@ describe('checkpoints that read a forecast', () => {
     }
   });
 });
+
+describe('--forecast on the command line', () => {
+  async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+    const { main } = await import('../src/cli');
+    const lines: string[] = [];
+    const errors: string[] = [];
+    const log = console.log;
+    const error = console.error;
+    console.log = (...parts: unknown[]) => void lines.push(parts.join(' '));
+    console.error = (...parts: unknown[]) => void errors.push(parts.join(' '));
+    try {
+      return { code: await main(args), out: lines.join('\n'), err: errors.join('\n') };
+    } finally {
+      console.log = log;
+      console.error = error;
+    }
+  }
+
+  it('baselines with a forecast add the forecast planner, never above the clairvoyant bound; a bad value is a usage error', async () => {
+    const { code, out } = await cli(['baselines', '--env', 'load', '--load-profile', 'steps:0=40,5m=120:for=12m', '--forecast', '3', '--json']);
+    assert.equal(code, 0);
+    const report = JSON.parse(out);
+    assert.ok('forecast-control' in report.returns);
+    for (const [name, value] of Object.entries(report.returns)) assert.ok((value as number) <= report.returns.optimum + 1e-6, `${name} above the optimum`);
+    const bad = await cli(['baselines', '--env', 'load', '--load-profile', 'app2scale', '--forecast', 'two']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--forecast must be an integer within 0\.\.16, got "two"/);
+    assert.equal((await cli(['baselines', '--load-profile', 'app2scale', '--forecast', '2'])).code, 2);
+  });
+});

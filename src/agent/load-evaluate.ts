@@ -25,7 +25,7 @@ import {
   solveMarkovOptimum,
 } from './load-optimal';
 import { evaluateForecastLevelPolicy, solveMarkovForecastOptimum } from './load-forecast-optimal';
-import { markovForecastOptimalPolicy } from './load-forecast';
+import { forecastControlPolicy, markovForecastOptimalPolicy } from './load-forecast';
 import {
   clairvoyantPolicy,
   doNothingLoadPolicy,
@@ -278,6 +278,7 @@ export function loadBaselines(task: LoadTask): LoadBaselineReport {
   const optimum = task.optimum();
   const staticBest = task.staticBest();
   const policies: LoadPolicy[] = [optimum.policy, staticBest.policy, hpaLoadPolicy(), vpaLoadPolicy(), doNothingLoadPolicy(), randomLoadPolicy(task.seed)];
+  if (task.forecastSteps > 0) policies.push(forecastControlPolicy(task.dynamics));
   const evaluations = policies.map((p) => task.evaluate(p));
   const returns: LoadBaselineReport['returns'] = {};
   for (const e of evaluations) {
