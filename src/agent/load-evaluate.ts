@@ -15,6 +15,7 @@ import {
 } from '../request-reward';
 import type { LoadDynamics } from '../env/load-dynamics';
 import { LoadEnv, type LoadStart } from '../env/load-env';
+import type { LoadObservation } from '../load-space';
 import { traceSteps, type LoadSource } from '../env/load-source';
 import { returnStatistics } from './episode';
 import {
@@ -214,10 +215,17 @@ export class LoadTask {
   exactMarkovValue(policy: LoadPolicy): number {
     if (this.source.kind !== 'markov') throw new Error(`${this.source.name} is a trace: replay it without noise for an exact return`);
     const levels = this.source.chain.levels;
+    // What the policy sees in (configuration, level), computed once: the evaluation visits each many times.
+    const seen = new Map<number, { base: Omit<LoadObservation, 'previousArrivalRate'>; mask: boolean[] }>();
     const observe = (c: number, l: number, p: number) => {
-      const usage = this.dynamics.observeUsage(c, levels[l], null);
-      const mask = Array.from(this.dynamics.masks.subarray(c * 7, c * 7 + 7), (m) => m === 1);
-      return { observation: { ...configFromIndex(c), ...usage, arrivalRate: levels[l], previousArrivalRate: levels[p] }, mask };
+      const key = c * levels.length + l;
+      let entry = seen.get(key);
+      if (!entry) {
+        const usage = this.dynamics.observeUsage(c, levels[l], null);
+        entry = { base: { ...configFromIndex(c), ...usage, arrivalRate: levels[l] }, mask: Array.from(this.dynamics.masks.subarray(c * 7, c * 7 + 7), (m) => m === 1) };
+        seen.set(key, entry);
+      }
+      return { observation: { ...entry.base, previousArrivalRate: levels[p] }, mask: entry.mask };
     };
     if (this.forecastSteps > 0) {
       return evaluateForecastLevelPolicy(

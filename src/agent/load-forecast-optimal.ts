@@ -136,8 +136,20 @@ export function evaluateForecastLevelPolicy(dynamics: LoadDynamics, source: Mark
   // State (c, p, l, f): index ((c * K + p) * K + l) * F + f.
   const stride = K * K * F;
   const action = new Uint8Array(CONFIG_COUNT * stride);
+  const forecasts = Array.from({ length: F }, (_, f) => forecastLevels(f, K, forecastSteps));
+  // Only (previous, current, forecast) paths the chain can take are visited (a start has previous = current).
+  const possible = new Uint8Array(K * K * F);
+  for (let p = 0; p < K; p++) {
+    for (let l = 0; l < K; l++) {
+      if (p !== l && chain.transition[p][l] === 0) continue;
+      for (let f = 0; f < F; f++) {
+        const path = [l, ...forecasts[f]];
+        if (path.every((level, i) => i === 0 || chain.transition[path[i - 1]][level] > 0)) possible[(p * K + l) * F + f] = 1;
+      }
+    }
+  }
   for (const c of configs) {
-    for (let p = 0; p < K; p++) for (let l = 0; l < K; l++) for (let f = 0; f < F; f++) action[c * stride + (p * K + l) * F + f] = policy(c, l, p, forecastLevels(f, K, forecastSteps));
+    for (let t = 0; t < K * K * F; t++) if (possible[t]) action[c * stride + t] = policy(c, Math.floor(t / F) % K, Math.floor(t / (K * F)), forecasts[t % F]);
   }
   let later = new Float64Array(CONFIG_COUNT * stride);
   let now = new Float64Array(CONFIG_COUNT * stride);
@@ -146,6 +158,7 @@ export function evaluateForecastLevelPolicy(dynamics: LoadDynamics, source: Mark
       for (let p = 0; p < K; p++) {
         for (let l = 0; l < K; l++) {
           for (let f = 0; f < F; f++) {
+            if (!possible[(p * K + l) * F + f]) continue;
             const s = c * stride + (p * K + l) * F + f;
             const a = action[s];
             const to = reachable(dynamics, c, a);
