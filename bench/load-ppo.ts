@@ -17,6 +17,7 @@
  * Options: --seeds 1,2,3  --budget SECONDS (training time per seed, default 150)  --reward NAME
  *          --steps N (default 400000; the learning rate anneals over them)
  *          --config JSON (PPO settings over the `load` preset)  --centre 0|1  --scale S (the learner's reward)
+ *          --forecast K (windows of oracle forecast observed)  --start random|eval  --eval-seconds S
  */
 import * as path from 'node:path';
 import { teastoreModel } from '../src/model';
@@ -24,7 +25,7 @@ import { LoadDynamics } from '../src/env/load-dynamics';
 import { HELD_OUT_PROFILE_SPECS, LOAD_TASK_BOUNDS, TRAINING_MARKOV, TRAINING_PROFILE_SPECS, parseLoadSources } from '../src/env/load-setup';
 import { markovSource, type LoadSource } from '../src/env/load-source';
 import { makeRequestReward } from '../src/request-reward';
-import { gainShare, LoadTask } from '../src/agent/load-evaluate';
+import { DEFAULT_EVALUATION_START, gainShare, LoadTask } from '../src/agent/load-evaluate';
 import { hpaLoadPolicy, networkLoadPolicy } from '../src/agent/load-policies';
 import { LOAD_LEARNING_REWARD, saveLoadCheckpoint, trainLoad } from '../src/agent/load-train';
 import type { PpoConfig } from '../src/agent/ppo-config';
@@ -41,6 +42,12 @@ const totalSteps = Number(option('steps', '400000'));
 /** PPO settings over the `load` preset, as JSON (e.g. '{"gamma":0.95}'). */
 const overrides = JSON.parse(option('config', '{}')) as Partial<PpoConfig>;
 /** The learner's reward: centred on the load's best static reward (1) or raw (0), and its scale. */
+/** Windows of oracle load forecast the policy observes (0: none; the yardsticks then see none either). */
+const forecastSteps = Number(option('forecast', '0'));
+/** Where training episodes start: `random` (within the bounds) or `eval` (where the evaluation starts). */
+const startOption = option('start', 'random');
+/** Training seconds between exact evaluations on the Markov task. */
+const evalSeconds = Number(option('eval-seconds', '2'));
 const learningReward = { centre: option('centre', String(Number(LOAD_LEARNING_REWARD.centre))) === '1', scale: Number(option('scale', String(LOAD_LEARNING_REWARD.scale))) };
 const INTERVAL = 60;
 
@@ -66,27 +73,32 @@ async function main(): Promise<void> {
   const rates = (sources: LoadSource[]) => sources.flatMap((s) => (s.kind === 'markov' ? s.chain.levels : Array.from(s.rates)));
   dynamics.warm(rates(training), { noise: true });
   dynamics.warm(rates(heldOut));
-  const markovTask = new LoadTask(dynamics, markov, { horizon: 60 });
+  const markovTask = new LoadTask(dynamics, markov, { horizon: 60, forecastSteps });
   const markovOptimum = markovTask.optimum().value;
   const markovStatic = markovTask.staticBest().value;
-  const heldOutTasks = heldOut.map((source) => new LoadTask(dynamics, source, { observationNoise: false }));
+  const heldOutTasks = heldOut.map((source) => new LoadTask(dynamics, source, { observationNoise: false, forecastSteps }));
   const heldOutYardsticks = heldOutTasks.map((task) => ({ optimum: task.optimum().value, staticBest: task.staticBest().value, hpa: task.evaluate(hpaLoadPolicy()) }));
   const setupSeconds = (performance.now() - setupStart) / 1000;
+  console.log(`forecast ${forecastSteps} windows, training starts ${startOption}, learner reward ${JSON.stringify(learningReward)}, PPO over the load preset ${JSON.stringify(overrides)}`);
   console.log(`setup ${setupSeconds.toFixed(1)} s: Markov optimum ${markovOptimum.toFixed(3)}, static-best ${markovStatic.toFixed(3)}; held-out ${heldOutTasks.map((t, i) => `${t.source.name.slice(0, 40)}: optimum ${heldOutYardsticks[i].optimum.toFixed(2)}, static-best ${heldOutYardsticks[i].staticBest.toFixed(2)}, hpa ${heldOutYardsticks[i].hpa.return.toFixed(2)}`).join('; ')}`);
 
   const results: SeedResult[] = [];
   for (const seed of seeds) {
     const r: SeedResult = { seed, secondsTo90: Infinity, stepsTo90: Infinity, gainMarkov: NaN, gainHeldout: NaN, sloPpo: NaN, sloHpa: NaN, coresPpo: NaN, coresHpa: NaN, checkpoint: '' };
     let evaluationSeconds = 0;
+    let nextEvaluation = 0;
     const result = await trainLoad({
       dynamics,
       sources: training,
       maxSteps: 60,
       learningReward,
+      forecastSteps,
+      start: startOption === 'eval' ? { ...DEFAULT_EVALUATION_START } : 'random',
       config: { ...overrides, seed, totalSteps },
       onIteration: (stats, trainer) => {
         if (stats.trainingSeconds > budgetSeconds) return false;
-        if (stats.iteration % 4 !== 0) return;
+        if (stats.trainingSeconds < nextEvaluation) return;
+        nextEvaluation = stats.trainingSeconds + evalSeconds;
         const t0 = performance.now();
         const gain = gainShare(markovTask.exactMarkovValue(networkLoadPolicy(trainer.policy())), markovStatic, markovOptimum);
         evaluationSeconds += (performance.now() - t0) / 1000;
