@@ -57,3 +57,12 @@ describe('the learner’s reward under load', () => {
     assert.ok(centredOptimum > -rates.length, 'and the optimum stays close to it');
   });
 });
+
+describe('where load training starts', () => {
+  it('reads the PPO config’s start: a configuration, or drawn within the bounds; a dataset row is refused', async () => {
+    const { loadStartOfConfig } = await import('../src/agent/load-train');
+    assert.deepEqual(loadStartOfConfig('config:2,800,500'), { replicas: 2, cpuMillis: 800, heapMB: 500 });
+    assert.equal(loadStartOfConfig('random-row'), 'random');
+    assert.throws(() => loadStartOfConfig('row:558'), /the load environment has no dataset rows/);
+  });
+});

@@ -10,6 +10,7 @@ import type { RequestReward } from '../request-reward';
 import type { LoadDynamics } from '../env/load-dynamics';
 import { VectorLoadEnv, type LearningReward, type LoadStart } from '../env/load-env';
 import type { LoadSource } from '../env/load-source';
+import { parseStart } from '../env/start';
 import { initBackend, type BackendName } from './backend';
 import { saveCheckpoint } from './checkpoint';
 import { historyRecordOf } from './history';
@@ -22,7 +23,7 @@ export interface LoadTrainOptions {
   sources: readonly LoadSource[];
   /** Steps per episode (default 60). */
   maxSteps?: number;
-  /** Where episodes start (default: a configuration drawn uniformly within the bounds). */
+  /** Where episodes start (default: the config's `start`: `config:R,CPU,HEAP`, or `random-row` for one drawn within the bounds). */
   start?: LoadStart;
   /** Observe usage with the model's noise (default true). */
   observationNoise?: boolean;
@@ -42,6 +43,14 @@ export interface LoadTrainOptions {
  * little per batch: centred, the returns are small and start near the value the critic starts at.
  */
 export const LOAD_LEARNING_REWARD: LearningReward = { centre: true, scale: 10 };
+
+/** Where load episodes start for a PPO config's `start`: its configuration, or drawn within the bounds for `random-row`. */
+export function loadStartOfConfig(text: string): LoadStart {
+  const start = parseStart(text);
+  if (start.kind === 'config') return start.config;
+  if (start.kind === 'random-row') return 'random';
+  throw new Error(`start ${text}: the load environment has no dataset rows; use config:<replicas>,<cpuMillis>,<heapMB> or random-row`);
+}
 
 /** One PPO run on the load environment. Step it an iteration at a time. */
 export class LoadPpoTrainer {
@@ -76,7 +85,7 @@ export class LoadPpoTrainer {
       dynamics: options.dynamics,
       sources: options.sources,
       maxSteps: options.maxSteps,
-      start: options.start,
+      start: options.start ?? loadStartOfConfig(config.start),
       observationNoise: options.observationNoise,
       seed: config.seed,
       learningReward: options.learningReward ?? LOAD_LEARNING_REWARD,
@@ -171,7 +180,7 @@ export async function trainLoad(
       config: trainer.config,
       backend: trainer.backend,
       reward: trainer.reward,
-      environment: describeLoadEnvironment(options, trainer.envs.maxSteps),
+      environment: describeLoadEnvironment({ ...options, start: trainer.envs.start }, trainer.envs.maxSteps),
     };
   } finally {
     trainer.dispose();
