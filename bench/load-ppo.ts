@@ -14,10 +14,11 @@
  * Reports the worst seed of each figure. The model's predictions, reward tables and noise pools
  * for every rate the sources use are prepared before the training clock starts (setup_seconds).
  *
- * Options: --seeds 1,2,3  --budget SECONDS (training time per seed, default 150)  --reward NAME
+ * Options: --seeds 1,2,3  --budget SECONDS (training time per seed, default 120)  --reward NAME
  *          --steps N (default 400000; the learning rate anneals over them)
  *          --config JSON (PPO settings over the `load` preset)  --centre 0|1  --scale S (the learner's reward)
- *          --forecast K (windows of oracle forecast observed)  --start random|eval  --eval-seconds S
+ *          --forecast K (windows of oracle forecast observed, default 3)  --start random|eval (default eval)
+ *          --eval-seconds S (default 3)
  */
 import * as path from 'node:path';
 import { teastoreModel } from '../src/model';
@@ -36,18 +37,18 @@ function option(name: string, fallback: string): string {
 }
 
 const seeds = option('seeds', '1,2,3').split(',').map(Number);
-const budgetSeconds = Number(option('budget', '150'));
+const budgetSeconds = Number(option('budget', '120'));
 const rewardName = option('reward', 'slo');
 const totalSteps = Number(option('steps', '400000'));
 /** PPO settings over the `load` preset, as JSON (e.g. '{"gamma":0.95}'). */
 const overrides = JSON.parse(option('config', '{}')) as Partial<PpoConfig>;
 /** The learner's reward: centred on the load's best static reward (1) or raw (0), and its scale. */
 /** Windows of oracle load forecast the policy observes (0: none; the yardsticks then see none either). */
-const forecastSteps = Number(option('forecast', '0'));
+const forecastSteps = Number(option('forecast', '3'));
 /** Where training episodes start: `random` (within the bounds) or `eval` (where the evaluation starts). */
-const startOption = option('start', 'random');
+const startOption = option('start', 'eval');
 /** Training seconds between exact evaluations on the Markov task. */
-const evalSeconds = Number(option('eval-seconds', '2'));
+const evalSeconds = Number(option('eval-seconds', '3'));
 const learningReward = { centre: option('centre', String(Number(LOAD_LEARNING_REWARD.centre))) === '1', scale: Number(option('scale', String(LOAD_LEARNING_REWARD.scale))) };
 const INTERVAL = 60;
 

@@ -211,7 +211,7 @@ export async function runLoadTrain(opts: LoadEnvArgs & { steps?: string; out?: s
     sources,
     start,
     forecastSteps,
-    config: { seed, totalSteps, learningRate: 1e-3 },
+    config: { seed, totalSteps },
     backend: opts.backend as never,
     onIteration: (s) => {
       if (s.iteration % Math.max(1, Math.round(s.iterations / 10)) === 0 || s.iteration === s.iterations) {
