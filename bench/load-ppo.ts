@@ -2,10 +2,13 @@
  * PPO under changing load, seeds 1, 2 and 3: trained on the Markov task and the synthetic
  * training profiles (load-setup.ts), judged against exact yardsticks.
  *
- * - Markov task: after every few iterations the greedy policy's exact expected 60-step return
- *   (expected usage observed, load-evaluate.ts) against the exact optimum over (configuration x
- *   level) and the best static configuration; seconds (training clock) and environment steps
- *   until it first captures 90% of the achievable gain.
+ * - Markov task: every few training seconds (off the clock) the greedy policy's exact expected
+ *   60-step return (expected usage observed, load-evaluate.ts) against the exact optimum over
+ *   (configuration x level, x forecast levels when the policy reads a forecast) and the best
+ *   static configuration; seconds (training clock) and environment steps until it first
+ *   captures 90% of the achievable gain.
+ * - The policy reads a 3-window oracle forecast by default: without one, no policy comes near
+ *   the held-out traces' clairvoyant bound (bench/load-feasibility.ts).
  * - Held-out traces (the original's load shape and a diurnal HTTP Load Generator trace, never
  *   trained on), each replayed whole from its start without observation noise: the gain captured
  *   against the clairvoyant bound, the SLO attainment (share of windows with p99 within the SLO)
