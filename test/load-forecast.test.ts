@@ -107,6 +107,12 @@ describe('checkpoints that read a forecast', () => {
       assert.ok(Number.isFinite(seeing.exactMarkovValue(policy)));
       const blind = new LoadTask(dynamics, markovSource(chain), { horizon: 10, start: START, episodes: 2 });
       assert.throws(() => blind.evaluate(policy), /reads a forecast of 2 windows, but the observation holds 0/);
+      // A schema naming an impossible forecast is refused with the file named.
+      const metaFile = path.join(dir, 'meta.json');
+      const written = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
+      written.schema.observation.forecastSteps = 99;
+      fs.writeFileSync(metaFile, JSON.stringify(written));
+      assert.throws(() => readCheckpointMeta(dir), (err: Error) => err.message.includes('meta.json') && /forecastSteps must be an integer within 0\.\.16, got 99/.test(err.message));
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }

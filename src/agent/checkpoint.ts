@@ -411,7 +411,12 @@ export function readCheckpointMeta(dir: string): CheckpointMeta {
   if (kind === null) {
     throw new CheckpointError(metaFile, `schema.version ${JSON.stringify((meta.schema as { version?: unknown } | undefined)?.version)} is not supported (this code reads ${SPACE_SCHEMA.version}, classic, and ${LOAD_SPACE_SCHEMA.version}, with load)`);
   }
-  const expected = schemaOf(kind, kind === 'load' ? forecastStepsOfSchema(meta.schema) : 0);
+  let expected: AnySpaceSchema;
+  try {
+    expected = schemaOf(kind, kind === 'load' ? forecastStepsOfSchema(meta.schema) : 0);
+  } catch (err) {
+    throw new CheckpointError(metaFile, `schema.observation: ${(err as Error).message}`);
+  }
   const diff = firstDifference(meta.schema, expected);
   if (diff) {
     throw new CheckpointError(
