@@ -27,7 +27,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { SPACE_SCHEMA } from '../space';
-import { LOAD_SPACE_SCHEMA, observationKindOfSchema, schemaOf, type ObservationKind } from '../load-space';
+import { LOAD_SPACE_SCHEMA, forecastStepsOfSchema, forecastStepsOfSize, observationKindOfSchema, schemaOf, type AnySpaceSchema, type ObservationKind } from '../load-space';
 import { describeReward, REWARD_NAMES, type RewardFunction, type RewardName } from '../reward';
 import { initBackend } from './backend';
 import { formatHistory, historyRecordOf, HISTORY_FILE, type HistoryRecord } from './history';
@@ -68,9 +68,10 @@ export interface CheckpointMeta {
   data: DataIdentity;
   /**
    * Observation and action schema the networks were trained on: space.SPACE_SCHEMA (version 1,
-   * classic) or load-space.LOAD_SPACE_SCHEMA (version 2, with the load).
+   * classic) or load-space.LOAD_SPACE_SCHEMA (version 2, with the load, and a forecast when it
+   * names one).
    */
-  schema: typeof SPACE_SCHEMA | typeof LOAD_SPACE_SCHEMA;
+  schema: AnySpaceSchema;
   seed: number;
   /** TensorFlow.js backend that trained the networks. */
   backend: string;
@@ -293,7 +294,7 @@ export async function saveCheckpoint(dir: string, contents: CheckpointContents, 
     network: weights.spec,
     reward: { name: contents.reward.name, version: contents.reward.version, params: contents.reward.params },
     data: contents.data,
-    schema: schemaOf(contents.observation ?? 'classic'),
+    schema: contents.observation === 'load' ? schemaOf('load', forecastStepsOfSize(weights.spec.observationSize)) : schemaOf(contents.observation ?? 'classic'),
     seed: contents.config.seed,
     backend: contents.backend,
     packages: packageVersions(),
@@ -410,7 +411,12 @@ export function readCheckpointMeta(dir: string): CheckpointMeta {
   if (kind === null) {
     throw new CheckpointError(metaFile, `schema.version ${JSON.stringify((meta.schema as { version?: unknown } | undefined)?.version)} is not supported (this code reads ${SPACE_SCHEMA.version}, classic, and ${LOAD_SPACE_SCHEMA.version}, with load)`);
   }
-  const expected = schemaOf(kind);
+  let expected: AnySpaceSchema;
+  try {
+    expected = schemaOf(kind, kind === 'load' ? forecastStepsOfSchema(meta.schema) : 0);
+  } catch (err) {
+    throw new CheckpointError(metaFile, `schema.observation: ${(err as Error).message}`);
+  }
   const diff = firstDifference(meta.schema, expected);
   if (diff) {
     throw new CheckpointError(

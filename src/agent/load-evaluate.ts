@@ -15,6 +15,7 @@ import {
 } from '../request-reward';
 import type { LoadDynamics } from '../env/load-dynamics';
 import { LoadEnv, type LoadStart } from '../env/load-env';
+import type { LoadObservation } from '../load-space';
 import { traceSteps, type LoadSource } from '../env/load-source';
 import { returnStatistics } from './episode';
 import {
@@ -24,6 +25,8 @@ import {
   solveClairvoyant,
   solveMarkovOptimum,
 } from './load-optimal';
+import { evaluateForecastLevelPolicy, solveMarkovForecastOptimum } from './load-forecast-optimal';
+import { forecastControlPolicy, markovForecastOptimalPolicy } from './load-forecast';
 import {
   clairvoyantPolicy,
   doNothingLoadPolicy,
@@ -139,6 +142,8 @@ export interface LoadTaskOptions {
   episodes?: number;
   seed?: number;
   observationNoise?: boolean;
+  /** Windows of (oracle) load forecast the policies observe (default 0). */
+  forecastSteps?: number;
 }
 
 export const DEFAULT_EVALUATION_START = { replicas: 2, cpuMillis: 800, heapMB: 500 } as const;
@@ -157,6 +162,7 @@ export class LoadTask {
   readonly episodes: number;
   readonly seed: number;
   readonly observationNoise: boolean;
+  readonly forecastSteps: number;
 
   constructor(dynamics: LoadDynamics, source: LoadSource, options: LoadTaskOptions = {}) {
     this.dynamics = dynamics;
@@ -166,14 +172,19 @@ export class LoadTask {
     this.episodes = options.episodes ?? (source.kind === 'trace' ? 3 : 200);
     this.seed = options.seed ?? 0;
     this.observationNoise = options.observationNoise ?? true;
+    this.forecastSteps = options.forecastSteps ?? 0;
   }
 
   env(observationNoise = this.observationNoise): LoadEnv {
-    return new LoadEnv({ dynamics: this.dynamics, sources: [this.source], maxSteps: this.horizon, start: this.start, randomStart: false, observationNoise, seed: this.seed });
+    return new LoadEnv({ dynamics: this.dynamics, sources: [this.source], maxSteps: this.horizon, start: this.start, randomStart: false, observationNoise, seed: this.seed, forecastSteps: this.forecastSteps });
   }
 
   /** The exact optimum (Markov) or the clairvoyant bound (trace), and the policy that attains it. */
   optimum(): { value: number; policy: LoadPolicy } {
+    if (this.source.kind === 'markov' && this.forecastSteps > 0) {
+      const optimum = solveMarkovForecastOptimum(this.dynamics, this.source, this.horizon, this.forecastSteps);
+      return { value: optimum.valueOf(this.start), policy: markovForecastOptimalPolicy(optimum, this.source.chain) };
+    }
     if (this.source.kind === 'markov') {
       const optimum = solveMarkovOptimum(this.dynamics, this.source, this.horizon);
       return { value: optimum.valueOf(this.start), policy: markovOptimalPolicy(optimum, this.source.chain) };
@@ -198,18 +209,43 @@ export class LoadTask {
 
   /**
    * The exact expected return of a memoryless policy on a Markov load, observing the expected
-   * usage (no noise): it then acts on (configuration, level, previous level) alone.
+   * usage (no noise): it then acts on (configuration, level, previous level) alone, and the
+   * forecast levels when the task gives a forecast.
    */
   exactMarkovValue(policy: LoadPolicy): number {
     if (this.source.kind !== 'markov') throw new Error(`${this.source.name} is a trace: replay it without noise for an exact return`);
     const levels = this.source.chain.levels;
+    // What the policy sees in (configuration, level), computed once: the evaluation visits each many times.
+    const seen = new Map<number, { base: Omit<LoadObservation, 'previousArrivalRate'>; mask: boolean[] }>();
+    const observe = (c: number, l: number, p: number) => {
+      const key = c * levels.length + l;
+      let entry = seen.get(key);
+      if (!entry) {
+        const usage = this.dynamics.observeUsage(c, levels[l], null);
+        entry = { base: { ...configFromIndex(c), ...usage, arrivalRate: levels[l] }, mask: Array.from(this.dynamics.masks.subarray(c * 7, c * 7 + 7), (m) => m === 1) };
+        seen.set(key, entry);
+      }
+      return { observation: { ...entry.base, previousArrivalRate: levels[p] }, mask: entry.mask };
+    };
+    if (this.forecastSteps > 0) {
+      return evaluateForecastLevelPolicy(
+        this.dynamics,
+        this.source,
+        (c, l, p, forecast) => {
+          const { observation, mask } = observe(c, l, p);
+          return policy.act({ ...observation, forecast: forecast.map((f) => levels[f]) }, mask, 0);
+        },
+        this.horizon,
+        this.start,
+        this.forecastSteps,
+      );
+    }
     return evaluateLevelPolicy(
       this.dynamics,
       this.source,
       (c, l, p) => {
-        const usage = this.dynamics.observeUsage(c, levels[l], null);
-        const mask = Array.from(this.dynamics.masks.subarray(c * 7, c * 7 + 7), (m) => m === 1);
-        return policy.act({ ...configFromIndex(c), ...usage, arrivalRate: levels[l], previousArrivalRate: levels[p] }, mask, 0);
+        const { observation, mask } = observe(c, l, p);
+        return policy.act(observation, mask, 0);
       },
       this.horizon,
       this.start,
@@ -250,6 +286,7 @@ export function loadBaselines(task: LoadTask): LoadBaselineReport {
   const optimum = task.optimum();
   const staticBest = task.staticBest();
   const policies: LoadPolicy[] = [optimum.policy, staticBest.policy, hpaLoadPolicy(), vpaLoadPolicy(), doNothingLoadPolicy(), randomLoadPolicy(task.seed)];
+  if (task.forecastSteps > 0) policies.push(forecastControlPolicy(task.dynamics));
   const evaluations = policies.map((p) => task.evaluate(p));
   const returns: LoadBaselineReport['returns'] = {};
   for (const e of evaluations) {

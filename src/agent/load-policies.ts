@@ -4,7 +4,7 @@
  */
 import { Rng } from '../random';
 import { ACTION_COUNT, Action, actionTowards, configFromIndex, configIndex, type ScalingConfig } from '../space';
-import { encodeLoadObservation, LOAD_OBSERVATION_SIZE, type LoadObservation } from '../load-space';
+import { encodeLoadObservation, forecastStepsOfSize, LOAD_OBSERVATION_SIZE, type LoadObservation } from '../load-space';
 import type { MarkovLoad } from '../load/markov';
 import { thresholdPolicy, type ThresholdOptions } from './baselines';
 import { greedyFromLogits, type PpoPolicy } from './policy';
@@ -93,15 +93,18 @@ export function clairvoyantPolicy(optimum: ClairvoyantOptimum): LoadPolicy {
 
 /** A trained network reading the load observation; greedy unless `stochastic`. */
 export function networkLoadPolicy(policy: PpoPolicy, options: { stochastic?: boolean; name?: string } = {}): LoadPolicy {
-  if (policy.spec.observationSize !== LOAD_OBSERVATION_SIZE) {
+  if (policy.spec.observationSize < LOAD_OBSERVATION_SIZE) {
     throw new Error(`${policy.name} reads ${policy.spec.observationSize} observation floats, but the load observation has ${LOAD_OBSERVATION_SIZE}: it was not trained with load`);
   }
-  const input = new Float32Array(LOAD_OBSERVATION_SIZE);
+  const forecastSteps = forecastStepsOfSize(policy.spec.observationSize);
+  const input = new Float32Array(policy.spec.observationSize);
   const logits = new Float32Array(ACTION_COUNT);
   let rng = new Rng(0);
   return {
     name: options.name ?? policy.name,
     act(obs, mask) {
+      const seen = obs.forecast?.length ?? 0;
+      if (seen !== forecastSteps) throw new Error(`${policy.name} reads a forecast of ${forecastSteps} windows, but the observation holds ${seen}; evaluate it with --forecast ${forecastSteps}`);
       policy.logits(encodeLoadObservation(obs, input), 1, logits);
       if (!options.stochastic) return greedyFromLogits(logits, 0, ACTION_COUNT, mask);
       // Inverse-CDF sampling over the masked softmax.

@@ -5,11 +5,12 @@
  */
 import * as path from 'node:path';
 import { Rng } from '../random';
-import { LOAD_OBSERVATION_SIZE } from '../load-space';
+import { loadObservationSize } from '../load-space';
 import type { RequestReward } from '../request-reward';
 import type { LoadDynamics } from '../env/load-dynamics';
-import { VectorLoadEnv, type LoadStart } from '../env/load-env';
+import { VectorLoadEnv, type LearningReward, type LoadStart } from '../env/load-env';
 import type { LoadSource } from '../env/load-source';
+import { parseStart } from '../env/start';
 import { initBackend, type BackendName } from './backend';
 import { saveCheckpoint } from './checkpoint';
 import { historyRecordOf } from './history';
@@ -22,14 +23,33 @@ export interface LoadTrainOptions {
   sources: readonly LoadSource[];
   /** Steps per episode (default 60). */
   maxSteps?: number;
-  /** Where episodes start (default: a configuration drawn uniformly within the bounds). */
+  /** Where episodes start (default: the config's `start`: `config:R,CPU,HEAP`, or `random-row` for one drawn within the bounds). */
   start?: LoadStart;
   /** Observe usage with the model's noise (default true). */
   observationNoise?: boolean;
-  /** PPO hyperparameters over the defaults. */
+  /** Windows of (oracle) load forecast the networks observe (default 0). */
+  forecastSteps?: number;
+  /** What the learner is paid (default LOAD_LEARNING_REWARD: centred on the load's best, scaled). */
+  learningReward?: LearningReward;
+  /** PPO hyperparameters over the `load` preset. */
   config?: Partial<PpoConfig>;
   backend?: BackendName;
   initialWeights?: PolicyWeights;
+}
+
+/**
+ * The load's share of the return dwarfs the configuration's (a few percent separate the best
+ * static configuration from the optimum), and the critic's clipped updates move its value a
+ * little per batch: centred, the returns are small and start near the value the critic starts at.
+ */
+export const LOAD_LEARNING_REWARD: LearningReward = { centre: true, scale: 10 };
+
+/** Where load episodes start for a PPO config's `start`: its configuration, or drawn within the bounds for `random-row`. */
+export function loadStartOfConfig(text: string): LoadStart {
+  const start = parseStart(text);
+  if (start.kind === 'config') return start.config;
+  if (start.kind === 'random-row') return 'random';
+  throw new Error(`start ${text}: the load environment has no dataset rows; use config:<replicas>,<cpuMillis>,<heapMB> or random-row`);
 }
 
 /** One PPO run on the load environment. Step it an iteration at a time. */
@@ -53,9 +73,10 @@ export class LoadPpoTrainer {
     const initRng = root.fork();
     const sampleRng = root.fork();
     const shuffleRng = root.fork();
-    const spec = { ...networkSpecOf(config), observationSize: LOAD_OBSERVATION_SIZE };
-    if (options.initialWeights && options.initialWeights.spec.observationSize !== LOAD_OBSERVATION_SIZE) {
-      throw new Error(`the initial weights read ${options.initialWeights.spec.observationSize} observation floats, the load observation has ${LOAD_OBSERVATION_SIZE}`);
+    const observationSize = loadObservationSize(options.forecastSteps ?? 0);
+    const spec = { ...networkSpecOf(config), observationSize };
+    if (options.initialWeights && options.initialWeights.spec.observationSize !== observationSize) {
+      throw new Error(`the initial weights read ${options.initialWeights.spec.observationSize} observation floats, the load observation has ${observationSize}`);
     }
     this.networks = options.initialWeights ? ActorCritic.fromWeights(options.initialWeights) : ActorCritic.create(spec, initRng);
     this.weights = this.networks.getWeights();
@@ -64,9 +85,11 @@ export class LoadPpoTrainer {
       dynamics: options.dynamics,
       sources: options.sources,
       maxSteps: options.maxSteps,
-      start: options.start,
+      start: options.start ?? loadStartOfConfig(config.start),
       observationNoise: options.observationNoise,
       seed: config.seed,
+      learningReward: options.learningReward ?? LOAD_LEARNING_REWARD,
+      forecastSteps: options.forecastSteps,
     });
     this.envs.reset(config.seed);
     this.collector = new RolloutCollector(this.envs, config.numSteps, sampleRng, config.maskActions);
@@ -74,7 +97,7 @@ export class LoadPpoTrainer {
   }
 
   static async create(options: LoadTrainOptions): Promise<LoadPpoTrainer> {
-    const config = ppoConfig(options.config ?? {});
+    const config = ppoConfig(options.config ?? {}, 'load');
     validateConfig(config);
     const backend = await initBackend(options.backend);
     return new LoadPpoTrainer(options, config, backend.name);
@@ -157,15 +180,16 @@ export async function trainLoad(
       config: trainer.config,
       backend: trainer.backend,
       reward: trainer.reward,
-      environment: describeLoadEnvironment(options, trainer.envs.maxSteps),
+      environment: describeLoadEnvironment({ ...options, start: trainer.envs.start }, trainer.envs.maxSteps),
     };
   } finally {
     trainer.dispose();
   }
 }
 
-export function describeLoadEnvironment(options: Pick<LoadTrainOptions, 'dynamics' | 'sources' | 'start' | 'observationNoise'>, maxSteps: number): Record<string, number | string> {
+export function describeLoadEnvironment(options: Pick<LoadTrainOptions, 'dynamics' | 'sources' | 'start' | 'observationNoise' | 'learningReward' | 'forecastSteps'>, maxSteps: number): Record<string, number | string> {
   const d = options.dynamics;
+  const learning = options.learningReward ?? LOAD_LEARNING_REWARD;
   return {
     env: 'load',
     intervalSeconds: d.intervalSeconds,
@@ -175,6 +199,8 @@ export function describeLoadEnvironment(options: Pick<LoadTrainOptions, 'dynamic
     sources: options.sources.map((s) => `${s.kind}:${s.name}`).join(' | '),
     start: options.start === undefined || options.start === 'random' ? 'random' : `${options.start.replicas},${options.start.cpuMillis},${options.start.heapMB}`,
     observationNoise: String(options.observationNoise ?? true),
+    forecastSteps: options.forecastSteps ?? 0,
+    learningReward: `${learning.centre ? 'centred on the best static reward at the load, ' : ''}scaled x${learning.scale}`,
     bounds: JSON.stringify(d.bounds),
     modelDataFile: String(d.model.describe().dataFile ?? 'none'),
     modelDataSha256: String(d.model.describe().dataSha256 ?? 'none'),

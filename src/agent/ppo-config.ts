@@ -75,7 +75,7 @@ export const PPO_DEFAULTS = {
 
 export type PpoConfig = typeof PPO_DEFAULTS;
 
-export type PresetName = 'fast' | 'rllib-2.4' | 'live-finetune' | 'policy-server';
+export type PresetName = 'fast' | 'rllib-2.4' | 'live-finetune' | 'policy-server' | 'load';
 
 /** What each preset changes from the defaults (or, for the online presets, from the checkpoint it starts from). */
 export const PRESETS: Readonly<Record<PresetName, Readonly<Partial<PpoConfig>>>> = {
@@ -134,6 +134,13 @@ export const PRESETS: Readonly<Record<PresetName, Readonly<Partial<PpoConfig>>>>
     annealLearningRate: false,
     epochs: 4,
   },
+  /**
+   * Offline training under changing load (load-train.ts, with its centred learning reward). A
+   * shorter horizon and lower GAE lambda cut the variance the Markov load's rare level jumps add
+   * to the advantages: on the Markov task with a 3-window forecast the exact gain climbed steadily
+   * (0.83 after 60 s), where gamma 0.99 / lambda 0.95 hovered near 0.7 and fell back often.
+   */
+  load: { gamma: 0.95, gaeLambda: 0.8 },
 };
 
 export const PRESET_NAMES = Object.keys(PRESETS) as readonly PresetName[];

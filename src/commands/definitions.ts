@@ -27,6 +27,7 @@ const LOAD_ENV_OPTIONS = {
   profiles: { type: 'string', value: 'SPEC;SPEC', help: 'with --env load (train): training loads (default: the Markov task and the synthetic training profiles)' },
   interval: { type: 'string', value: 'SECONDS', help: 'with --env load: seconds per control interval (default: 60)' },
   horizon: { type: 'string', value: 'N', help: 'with --env load: steps per episode (default: a trace whole, 60 on a Markov load)' },
+  forecast: { type: 'string', value: 'N', help: 'with --env load (train, baselines): windows of oracle load forecast observed (default 0); evaluate reads it from the checkpoint' },
 } as const;
 
 export const BASELINES = {

@@ -16,6 +16,7 @@ import { teastoreModel } from '../model';
 import { isRequestRewardName, makeRequestReward, REQUEST_REWARD_NAMES, type RequestReward } from '../request-reward';
 import { assertOnGrid, formatConfig, type Bounds, type ScalingConfig } from '../space';
 import { intOption } from './args';
+import { MAX_FORECAST_STEPS, forecastStepsOfSchema } from '../load-space';
 import { UsageError } from './types';
 
 /** The options `--env load` reads (declared in definitions.ts, LOAD_ENV_OPTIONS). */
@@ -25,6 +26,7 @@ export interface LoadEnvArgs {
   profiles?: string;
   interval?: string;
   horizon?: string;
+  forecast?: string;
   reward?: string;
   start?: string;
   seed?: string;
@@ -32,7 +34,7 @@ export interface LoadEnvArgs {
   json?: boolean;
 }
 
-const LOAD_ONLY_OPTIONS = ['load-profile', 'profiles', 'interval', 'horizon'] as const;
+const LOAD_ONLY_OPTIONS = ['load-profile', 'profiles', 'interval', 'horizon', 'forecast'] as const;
 
 /** True when the command runs on the load environment; an unknown --env, or a load option without it, is a usage error. */
 export function wantsLoadEnv(opts: { env?: string } & Record<string, unknown>): boolean {
@@ -58,6 +60,14 @@ function intervalOption(opts: LoadEnvArgs, fallback = DEFAULT_INTERVAL_SECONDS):
   const seconds = Number(opts.interval);
   if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--interval must be positive seconds, got ${JSON.stringify(opts.interval)}`);
   return seconds;
+}
+
+/** `--forecast N`: windows of oracle load forecast in the observation (default 0). */
+function forecastOption(opts: LoadEnvArgs): number {
+  if (opts.forecast === undefined) return 0;
+  const steps = Number(opts.forecast);
+  if (!Number.isInteger(steps) || steps < 0 || steps > MAX_FORECAST_STEPS) throw new UsageError(`--forecast must be an integer within 0..${MAX_FORECAST_STEPS}, got ${JSON.stringify(opts.forecast)}`);
+  return steps;
 }
 
 /** `--reward` under --env load: a request-level reward; the classic default means slo. */
@@ -127,6 +137,7 @@ export async function runLoadBaselines(opts: LoadEnvArgs): Promise<number> {
     start: loadStartOption(opts.start),
     episodes: opts.episodes === undefined ? undefined : intOption(opts.episodes, 'episodes', 200),
     seed: intOption(opts.seed, 'seed', 0),
+    forecastSteps: forecastOption(opts),
   });
   const report = loadBaselines(task);
   const values = Object.fromEntries(Object.entries(report.returns).map(([k, r]) => [k, r.mean]));
@@ -152,6 +163,8 @@ function boundsOf(recorded: unknown): Bounds {
 export async function runLoadEvaluate(opts: LoadEnvArgs & { checkpoint?: string }): Promise<number> {
   if (opts.checkpoint === undefined) throw new UsageError('--checkpoint DIR is required');
   const { policy, meta } = loadCheckpoint(opts.checkpoint, { observation: 'load' });
+  const forecastSteps = forecastStepsOfSchema(meta.schema);
+  if (opts.forecast !== undefined && forecastOption(opts) !== forecastSteps) throw new UsageError(`${opts.checkpoint} reads a forecast of ${forecastSteps} windows, not ${opts.forecast}`);
   const trained = meta.reward.name;
   if (!isRequestRewardName(trained)) throw new UsageError(`${opts.checkpoint}: trained on reward ${JSON.stringify(trained)}, not a request-level one`);
   const params = Object.fromEntries(Object.entries(meta.reward.params).filter(([k, v]) => typeof v === 'number' && !['costScale', 'coresScale'].includes(k))) as Record<string, number>;
@@ -163,6 +176,7 @@ export async function runLoadEvaluate(opts: LoadEnvArgs & { checkpoint?: string 
     start: loadStartOption(opts.start, dynamics.bounds),
     episodes: opts.episodes === undefined ? undefined : intOption(opts.episodes, 'episodes', 200),
     seed: intOption(opts.seed, 'seed', 0),
+    forecastSteps,
   });
   const optimum = task.optimum();
   const staticBest = task.staticBest();
@@ -190,12 +204,14 @@ export async function runLoadTrain(opts: LoadEnvArgs & { steps?: string; out?: s
   const totalSteps = intOption(opts.steps, 'steps', 200_000);
   if (totalSteps < 1) throw new UsageError('--steps must be at least 1');
   const start: LoadStart = opts.start === undefined ? 'random' : loadStartOption(opts.start);
-  console.log(`load environment: ${sources.length} training sources (${sources.map((s) => s.name).join(', ')}), ${interval} s per step, reward ${reward.name}, seed ${seed}, ${totalSteps} steps`);
+  const forecastSteps = forecastOption(opts);
+  console.log(`load environment: ${sources.length} training sources (${sources.map((s) => s.name).join(', ')}), ${interval} s per step, reward ${reward.name}, forecast ${forecastSteps} windows, seed ${seed}, ${totalSteps} steps`);
   const result = await trainLoad({
     dynamics,
     sources,
     start,
-    config: { seed, totalSteps, learningRate: 1e-3 },
+    forecastSteps,
+    config: { seed, totalSteps },
     backend: opts.backend as never,
     onIteration: (s) => {
       if (s.iteration % Math.max(1, Math.round(s.iterations / 10)) === 0 || s.iteration === s.iterations) {

@@ -84,6 +84,7 @@ export class LoadDynamics {
   readonly noiseSeed: number;
   private readonly predictions: Map<number, Prediction[]>;
   private readonly rewardTables = new Map<number, Float32Array>();
+  private readonly bestStay = new Map<number, number>();
   private readonly pools = new Map<number, Float32Array>();
   private readonly completeRates = new Set<number>();
 
@@ -155,6 +156,23 @@ export class LoadDynamics {
       this.rewardTables.set(q, table);
     }
     return table;
+  }
+
+  /**
+   * The best reward any configuration within the bounds earns by staying put at `rate`: what the
+   * best static configuration for this one window would earn. It depends on the load alone, which
+   * no action changes, so subtracting it from every reward leaves every policy's ranking as it was.
+   */
+  bestStayRewardAt(rate: number): number {
+    const q = this.quantise(rate);
+    let best = this.bestStay.get(q);
+    if (best === undefined) {
+      const table = this.rewardsAt(q);
+      best = -Infinity;
+      for (let c = 0; c < CONFIG_COUNT; c++) if (table[c * ACTION_COUNT] > best) best = table[c * ACTION_COUNT];
+      this.bestStay.set(q, best);
+    }
+    return best;
   }
 
   /** The usage the agent observes in configuration c at `rate`: drawn from the noise pool, or the expectation. */

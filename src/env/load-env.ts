@@ -16,7 +16,7 @@ import type { RequestMeasurement } from '../request-reward';
 import { Rng } from '../random';
 import * as space from '../space';
 import { SpaceError, configFromIndex, configIndex, assertOnGrid, withinBounds, formatConfig, type ScalingConfig } from '../space';
-import { LOAD_OBSERVATION_SIZE, encodeLoadIndex, type LoadObservation } from '../load-space';
+import { LOAD_OBSERVATION_SIZE, RATE_SCALE, encodeLoadIndex, loadObservationSize, type LoadObservation } from '../load-space';
 import type { CompletedEpisode, VectorStep } from './vector-env';
 import type { LoadDynamics } from './load-dynamics';
 import { drawEpisodeLoad, type EpisodeLoad, type LoadSource } from './load-source';
@@ -38,7 +38,29 @@ export interface LoadEnvOptions {
   /** Observe usage with the model's measurement noise (default true); false observes the expectation. */
   observationNoise?: boolean;
   seed?: number;
+  /**
+   * Windows of load forecast in the observation (default 0: none). The forecast is the load the
+   * episode will bring (an oracle: a replayed trace's next windows, a Markov path's next levels);
+   * it bounds what a perfect short-term predictor would add.
+   */
+  forecastSteps?: number;
+  /** How the step rewards a learner sees relate to the reward (default: as they are); see LearningReward. */
+  learningReward?: LearningReward;
 }
+
+/**
+ * What a learner is paid instead of the reward itself. `centre` subtracts what the best
+ * configuration for the window's load would earn by staying (LoadDynamics.bestStayRewardAt):
+ * the load is exogenous, so this changes no policy's ranking, but it removes from the return the
+ * large part that only follows the load, leaving the small part the configuration decides.
+ * `scale` then multiplies. Completed episodes still report their return in the reward's units.
+ */
+export interface LearningReward {
+  centre: boolean;
+  scale: number;
+}
+
+export const RAW_LEARNING_REWARD: LearningReward = { centre: false, scale: 1 };
 
 /** One environment's running episode. */
 class LoadEpisodeState {
@@ -57,13 +79,15 @@ class LoadEpisodeState {
 
 export class VectorLoadEnv {
   readonly numEnvs: number;
-  readonly observationSize = LOAD_OBSERVATION_SIZE;
+  readonly observationSize: number;
+  readonly forecastSteps: number;
   readonly dynamics: LoadDynamics;
   readonly sources: readonly LoadSource[];
   readonly maxSteps: number;
   readonly start: LoadStart;
   readonly randomStart: boolean;
   readonly observationNoise: boolean;
+  readonly learningReward: LearningReward;
   readonly observations: Float32Array;
   readonly masks: Uint8Array;
   readonly states: LoadEpisodeState[];
@@ -89,10 +113,14 @@ export class VectorLoadEnv {
     }
     this.randomStart = options.randomStart ?? true;
     this.observationNoise = options.observationNoise ?? true;
+    this.learningReward = { ...(options.learningReward ?? RAW_LEARNING_REWARD) };
+    if (!(this.learningReward.scale > 0) || !Number.isFinite(this.learningReward.scale)) throw new Error(`learningReward.scale must be a positive number, got ${this.learningReward.scale}`);
+    this.forecastSteps = options.forecastSteps ?? 0;
+    this.observationSize = loadObservationSize(this.forecastSteps);
     const seed = options.seed ?? 0;
     this.rngs = Array.from({ length: numEnvs }, (_, i) => new Rng(seed * 7919 + i));
     this.startable = Int32Array.from(Array.from({ length: space.CONFIG_COUNT }, (_, c) => c).filter((c) => withinBounds(configFromIndex(c), this.dynamics.bounds)));
-    this.observations = new Float32Array(numEnvs * LOAD_OBSERVATION_SIZE);
+    this.observations = new Float32Array(numEnvs * this.observationSize);
     this.masks = new Uint8Array(numEnvs * ACTION_COUNT);
     this.states = Array.from({ length: numEnvs }, () => new LoadEpisodeState());
     this.result = {
@@ -100,7 +128,7 @@ export class VectorLoadEnv {
       terminated: new Uint8Array(numEnvs),
       truncated: new Uint8Array(numEnvs),
       invalid: new Uint8Array(numEnvs),
-      finalObservations: new Float32Array(numEnvs * LOAD_OBSERVATION_SIZE),
+      finalObservations: new Float32Array(numEnvs * this.observationSize),
     };
   }
 
@@ -119,9 +147,22 @@ export class VectorLoadEnv {
     s.return = 0;
     s.lastFrom = -1;
     s.source = this.sources.length === 1 ? 0 : rng.int(this.sources.length);
-    s.load = drawEpisodeLoad(this.sources[s.source], this.maxSteps, rng, this.randomStart);
+    s.load = this.drawLoad(this.sources[s.source], rng);
     s.config = this.start === 'random' ? this.startable[rng.int(this.startable.length)] : configIndex(this.start);
     this.observe(i);
+  }
+
+  /** The episode's window rates, with `forecastSteps` more windows for the forecast to read. */
+  private drawLoad(source: LoadSource, rng: Rng): EpisodeLoad {
+    const extra = this.forecastSteps;
+    if (extra === 0) return drawEpisodeLoad(source, this.maxSteps, rng, this.randomStart);
+    const room = source.kind === 'trace' && !this.randomStart ? Math.max(0, Math.min(extra, source.rates.length - 1 - this.maxSteps)) : extra;
+    const load = drawEpisodeLoad(source, this.maxSteps + room, rng, this.randomStart);
+    if (room === extra) return load;
+    // Past the end of a trace replayed from its start, the forecast holds the last window.
+    const rates = new Float64Array(this.maxSteps + 1 + extra).fill(load.rates[load.rates.length - 1]);
+    rates.set(load.rates);
+    return { rates, levels: load.levels };
   }
 
   /** Measures the current configuration in the window that just ended and encodes the observation. */
@@ -132,7 +173,9 @@ export class VectorLoadEnv {
     const usage = this.dynamics.observeUsage(s.config, rate, this.observationNoise ? this.rngs[i] : null);
     s.usedCpu = usage.usedCpu;
     s.usedRam = usage.usedRam;
-    encodeLoadIndex(s.config, usage.usedCpu, usage.usedRam, rate, previous, this.observations, i * LOAD_OBSERVATION_SIZE);
+    const o = i * this.observationSize;
+    encodeLoadIndex(s.config, usage.usedCpu, usage.usedRam, rate, previous, this.observations, o);
+    for (let k = 0; k < this.forecastSteps; k++) this.observations[o + LOAD_OBSERVATION_SIZE + k] = s.load.rates[s.step + 1 + k] / RATE_SCALE;
     const masks = this.dynamics.masks;
     for (let a = 0, m = i * ACTION_COUNT, src = s.config * ACTION_COUNT; a < ACTION_COUNT; a++) this.masks[m + a] = masks[src + a];
   }
@@ -160,19 +203,25 @@ export class VectorLoadEnv {
       if (target >= 0) s.config = target;
       s.step++;
       this.observe(i);
-      rewards[i] = reward;
+      rewards[i] = this.learningReward.centre || this.learningReward.scale !== 1 ? this.learned(reward, rate) : reward;
       s.return += reward;
       const ended = s.step >= this.maxSteps;
       terminated[i] = 0;
       truncated[i] = ended ? 1 : 0;
       if (ended) {
-        const o = i * LOAD_OBSERVATION_SIZE;
-        finalObservations.set(this.observations.subarray(o, o + LOAD_OBSERVATION_SIZE), o);
+        const o = i * this.observationSize;
+        finalObservations.set(this.observations.subarray(o, o + this.observationSize), o);
         this.completed.push({ return: s.return, length: s.step });
         if (this.autoReset) this.resetOne(i);
       }
     }
     return this.result;
+  }
+
+  /** The step reward a learner sees (LearningReward). */
+  private learned(reward: number, rate: number): number {
+    const { centre, scale } = this.learningReward;
+    return (centre ? reward - this.dynamics.bestStayRewardAt(rate) : reward) * scale;
   }
 
   /** The observation of environment i as named fields. */
@@ -185,6 +234,7 @@ export class VectorLoadEnv {
       usedRam: s.usedRam,
       arrivalRate: s.load.rates[s.step],
       previousArrivalRate: s.load.rates[Math.max(0, s.step - 1)],
+      ...(this.forecastSteps > 0 ? { forecast: Array.from(s.load.rates.subarray(s.step + 1, s.step + 1 + this.forecastSteps)) } : {}),
     };
   }
 
