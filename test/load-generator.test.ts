@@ -98,6 +98,21 @@ describe('the load generator against the local target', () => {
     assert.ok(totals.sendLatenessMs.p50 < 20, `lateness p50 ${totals.sendLatenessMs.p50} ms`);
   });
 
+  it('polls at high rates: the same schedule, the rate falls back to timers below the threshold, and stop ends the polling', async () => {
+    target.configure({ serviceTimeMs: 1, errorRate: 0 });
+    // Polls for the first half second (2,000/s >= 1,500), then sleeps on timers (500/s).
+    const run = startLoad(target.url, (t) => (t < 0.5 ? 2000 : 500), { process: 'even', pollAboveRate: 1500 });
+    await sleep(1000);
+    const window = run.takeWindow();
+    const totals = await run.stop();
+    const expected = window.expectedArrivals ?? 0;
+    assert.ok(Math.abs(expected - (1000 + 500 * (window.endS - 0.5))) < 1, `${expected} expected by ${window.endS}s`);
+    assert.ok(Math.abs(window.arrivals - expected) <= 1.5, `${window.arrivals} arrivals, ${expected} expected`);
+    assert.equal(window.dropped, 0);
+    assert.equal(totals.requests.failedTotal, 0);
+    // A poll left behind would keep this process busy after stop(): the test runner would not finish.
+  });
+
   it('changes the rate between windows', async () => {
     const run = startLoad(target.url, 0, { process: 'even' });
     await sleep(300);

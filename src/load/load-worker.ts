@@ -26,6 +26,7 @@ export interface WorkerSetup {
   maxSockets: number;
   maxSessionsInFlight: number;
   maxSleepMs?: number;
+  pollAboveRate?: number;
   /** Whether to send observer events (the parent has an observer). */
   observe: boolean;
   /** The synchronous channel: requests in, answers out. */
@@ -147,6 +148,7 @@ function main(): void {
           maxSockets: setup.maxSockets,
           maxSessionsInFlight: setup.maxSessionsInFlight,
           maxSleepMs: setup.maxSleepMs,
+          pollAboveRate: setup.pollAboveRate,
           observer,
           startEpochMs: command.startEpochMs,
         });

@@ -63,6 +63,7 @@ export abstract class LoadRun implements LoadControl {
   /** Bound once: every session calls it as it ends, without a promise or closure per session. */
   private readonly sessionEnded = (): void => {
     if (--this.inFlight === 0 && this.onIdle) this.onIdle();
+    this.afterSessionEnded();
   };
   private windowStartS = 0;
   /** Run time after which no arrival is sent (see StopOptions.arrivalsEndS). */
@@ -150,6 +151,8 @@ export abstract class LoadRun implements LoadControl {
   protected abstract halt(): void;
   /** Whether the run promises a rate, so expected arrivals mean something. */
   protected abstract promisesRate(): boolean;
+  /** Called as each session ends, from its I/O callback. */
+  protected afterSessionEnded(): void {}
 
   protected addExpected(count: number): void {
     this.expectedInWindow += count;

@@ -126,6 +126,7 @@ export class ParallelOpenLoop implements LoadControl {
         maxSockets: Math.max(1, Math.ceil((options.maxSockets ?? DEFAULT_MAX_SOCKETS) / n)),
         maxSessionsInFlight: Math.max(1, Math.ceil((options.maxSessionsInFlight ?? 10_000) / n)),
         maxSleepMs: options.maxSleepMs,
+        pollAboveRate: options.pollAboveRate,
         observe: this.observer !== undefined,
         port: port2,
         flags: this.flags.buffer as SharedArrayBuffer,
