@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     const collectS = (Date.now() - started) / 1000;
     const fitStarted = Date.now();
     const fit = calibrateFromPoints(result.points, { windowS: WINDOW_S });
-    const r = recovery(truth.parameters, fit.parameters, result.points.map((p) => p.config));
+    const r = recovery(truth.parameters, fit.parameters, result.points.map((p) => p.config), fit.standardErrors);
     console.log(`\n${formatRecovery(r)}`);
     const saturated = fit.roles.filter((role) => role.role === 'saturated').length;
     console.log(`\n${result.points.length} points (${saturated} saturated, ${fit.roles.filter((role) => role.latencyUsed).length} with latency in the fit, client latency overhead ${fit.latencyOverheadMs.toFixed(1)} ms); collected in ${collectS.toFixed(0)} s, fitted in ${((Date.now() - fitStarted) / 1000).toFixed(1)} s; dataset ${file}`);

@@ -89,6 +89,30 @@ describe('calibration from collected points', () => {
     assert.ok(off.within < off.checks);
   });
 
+  it('gives packets per request a standard error, and recovery allows three of them when wider than the tolerance', () => {
+    const exact = calibrateFromPoints(exactPoints([500, 700, 900], [100, 500, 900], [6, 110]));
+    assert.ok(exact.standardErrors.outPacketsPerRequest! < 1e-6 * exact.parameters.outPacketsPerRequest, 'exact points: no scatter');
+    // Multiplicative noise about as wide as the recorded packet residuals (exponential: mean 1, SD 1; the dataset's SD is 0.9).
+    const rng = new Rng(4);
+    const points = exactPoints([500, 700, 900], [100, 500, 900], [6, 110]).map((p) => {
+      const ratio = -Math.log(1 - rng.next());
+      return { ...p, usage: { ...p.usage, outgoingPacketsPerSec: p.usage.outgoingPacketsPerSec * ratio } };
+    });
+    const fit = calibrateFromPoints(points);
+    const se = fit.standardErrors.outPacketsPerRequest!;
+    assert.ok(se > 0.05 * fit.parameters.outPacketsPerRequest, `standard error ${se} of ${fit.parameters.outPacketsPerRequest}`);
+    const truthValue = truth.parameters.outPacketsPerRequest;
+    assert.ok(Math.abs(fit.parameters.outPacketsPerRequest - truthValue) <= 3 * se, `fitted ${fit.parameters.outPacketsPerRequest} +- ${se}, true ${truthValue}`);
+    const configs = points.map((p) => p.config);
+    const plain = recovery(truth.parameters, fit.parameters, configs).parameters.find((p) => p.name === 'outPacketsPerRequest')!;
+    const widened = recovery(truth.parameters, fit.parameters, configs, fit.standardErrors).parameters.find((p) => p.name === 'outPacketsPerRequest')!;
+    assert.equal(plain.tolerance, 0.1);
+    assert.equal(plain.standardError, undefined);
+    assert.ok(Math.abs(widened.tolerance! - 3 * (se / fit.parameters.outPacketsPerRequest)) < 1e-12);
+    assert.equal(widened.within, widened.error <= widened.tolerance!);
+    assert.match(formatRecovery(recovery(truth.parameters, fit.parameters, configs, fit.standardErrors)), /outPacketsPerRequest .*standard error/);
+  });
+
   it('fits capacity from saturated points alone (served = capacity), without latency', () => {
     const points = exactPoints([500, 700, 900], [100, 500, 900], [110]).map((p) => ({ ...p, latencyMs: { p50: Number.NaN, p95: Number.NaN, p99: Number.NaN } }));
     const fit = calibrateFromPoints(points);

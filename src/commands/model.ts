@@ -64,10 +64,15 @@ function collectedFit(dataset: DatasetV2, json: boolean): void {
   const points = pointFitReport(model, dataset);
   const kept = CAPACITY_PARAMETERS.filter((name) => !calibration.fitted.includes(name));
   if (json) {
-    console.log(JSON.stringify({ parameters: model.parameters, fitted: calibration.fitted, latencyOverheadMs: calibration.latencyOverheadMs, ...points }));
+    console.log(JSON.stringify({ parameters: model.parameters, fitted: calibration.fitted, standardErrors: calibration.standardErrors, latencyOverheadMs: calibration.latencyOverheadMs, ...points }));
     return;
   }
-  const lines = [parameterLines(model.parameters), `client latency overhead ${calibration.latencyOverheadMs.toFixed(1)} ms`];
+  const se = calibration.standardErrors;
+  const lines = [
+    parameterLines(model.parameters),
+    `standard errors: outPacketsPerRequest ${se.outPacketsPerRequest?.toPrecision(2)}, inPacketsPerRequest ${se.inPacketsPerRequest?.toPrecision(2)} (from the points' scatter)`,
+    `client latency overhead ${calibration.latencyOverheadMs.toFixed(1)} ms`,
+  ];
   if (kept.length > 0) lines.push(`not identified by these points, kept at their starting values: ${kept.join(', ')} (capacity needs two CPU limits for the exponent, two heaps for the penalty, three for its scale)`);
   console.log(`${lines.join('\n')}\n${pointFitTable(points)}`);
 }

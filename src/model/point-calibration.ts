@@ -19,7 +19,7 @@
  *    two heap sizes and its scale three; the rest keep their starting values.
  * 2. The CPU curve separately, from CPU against utilisation (served per pod over the fitted
  *    capacity): beta by golden-section search; the idle CPU stays the stated assumption.
- * 3. Packets per request: all points' packets over all their served requests.
+ * 3. Packets per request: all points' packets over all their served requests, with a standard error.
  * 4. Memory: as calibration.ts, linear least squares per heap cap with the utilisation above
  *    (with a single heap size, only the base and the busy share).
  */
@@ -56,6 +56,8 @@ export interface PointCalibration {
   parameters: ModelParameters;
   /** Parameters the points identified; the others kept their starting values. */
   fitted: (keyof ModelParameters)[];
+  /** Standard errors of the parameters estimated as means over points (NaN from a single point). */
+  standardErrors: Partial<Record<keyof ModelParameters, number>>;
   /** Per input point: saturated or not (as observed), and whether its latency entered the fit. */
   roles: { role: PointRole; latencyUsed: boolean }[];
   /**
@@ -210,21 +212,31 @@ function fitBusyExponent(p: ModelParameters, points: CollectedPoint[], busy: num
   return Math.exp(goldenSection(loss, Math.log(0.02), Math.log(5)));
 }
 
+/** An estimate with its standard error. */
+export interface Estimate {
+  value: number;
+  standardError: number;
+}
+
 /**
  * Packets per served request: all points' packets over all their served requests (packets are
- * counted per request, so a point weighs by its requests). A least-squares slope through the
- * origin would weigh by requests squared and let the two or three busiest points decide; a mean
- * of per-point ratios would let the quietest, whose few requests scatter most, count as much.
+ * counted per request, so a point weighs by its requests), with the ratio estimator's standard
+ * error, sqrt(sum (y - R x)^2 / (n (n - 1))) / mean x. A least-squares slope through the origin
+ * would weigh by requests squared and let the two or three busiest points decide; a mean of
+ * per-point ratios would let the quietest count as much, and at a few requests per second a
+ * window's request count scatters enough to lift those ratios by a few percent.
  */
-function perRequest(points: readonly CollectedPoint[], perPod: (p: CollectedPoint) => number): number {
-  let packets = 0;
-  let served = 0;
-  for (const p of points) {
-    if (!(p.servedRps > 0) || !Number.isFinite(perPod(p))) continue;
-    packets += perPod(p) * p.config.replicas;
-    served += p.servedRps;
-  }
-  return served > 0 ? packets / served : 0;
+function perRequest(points: readonly CollectedPoint[], perPod: (p: CollectedPoint) => number): Estimate {
+  const used = points.filter((p) => p.servedRps > 0 && Number.isFinite(perPod(p)));
+  const x = used.map((p) => p.servedRps);
+  const y = used.map((p) => perPod(p) * p.config.replicas);
+  const n = used.length;
+  const sumX = x.reduce((a, b) => a + b, 0);
+  if (n === 0 || !(sumX > 0)) return { value: 0, standardError: Number.NaN };
+  const ratio = y.reduce((a, b) => a + b, 0) / sumX;
+  const residuals = y.reduce((a, yi, i) => a + (yi - ratio * x[i]) ** 2, 0);
+  const standardError = n > 1 ? Math.sqrt(residuals / (n * (n - 1))) / (sumX / n) : Number.NaN;
+  return { value: ratio, standardError };
 }
 
 /**
@@ -264,14 +276,17 @@ export function calibrateFromPoints(points: readonly CollectedPoint[], options: 
   const busy = points.map((point) => pointUtilisation(capacity.parameters, point));
   const withBeta = { ...capacity.parameters, cpuBusyExponent: fitBusyExponent(capacity.parameters, [...points], busy) };
   const memory = fitPointMemory(withBeta, points, busy);
+  const outPackets = perRequest(points, (p) => p.usage.outgoingPacketsPerSec);
+  const inPackets = perRequest(points, (p) => p.usage.incomingPacketsPerSec);
   const parameters = checkParameters({
     ...withBeta,
-    outPacketsPerRequest: perRequest(points, (p) => p.usage.outgoingPacketsPerSec),
-    inPacketsPerRequest: perRequest(points, (p) => p.usage.incomingPacketsPerSec),
+    outPacketsPerRequest: outPackets.value,
+    inPacketsPerRequest: inPackets.value,
     ...memory,
   });
   return {
     parameters,
+    standardErrors: { outPacketsPerRequest: outPackets.standardError, inPacketsPerRequest: inPackets.standardError },
     fitted: [...capacity.fitted, 'cpuBusyExponent', 'outPacketsPerRequest', 'inPacketsPerRequest', ...memoryFitted(points)],
     roles,
     latencyOverheadMs: capacity.overheadMs,
