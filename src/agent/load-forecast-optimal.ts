@@ -67,14 +67,27 @@ export interface MarkovForecastOptimum {
   valueOf(start: LoadStart): number;
 }
 
-export function solveMarkovForecastOptimum(dynamics: LoadDynamics, source: MarkovSource, horizon: number, forecastSteps: number): MarkovForecastOptimum {
+/**
+ * What the solver and the evaluator share about a Markov load seen with a k-window forecast: K
+ * levels, F = K^k forecasts (f1 the most significant digit), the reward table per level and the
+ * configurations an episode can be in.
+ */
+function forecastSpace(dynamics: LoadDynamics, source: MarkovSource, forecastSteps: number) {
   checkSteps(forecastSteps);
   const { chain } = source;
   const K = chain.levels.length;
-  const F = K ** forecastSteps;
-  const lead = K ** (forecastSteps - 1);
-  const tables = chain.levels.map((rate) => dynamics.rewardsAt(rate));
-  const configs = startConfigs(dynamics, 'random');
+  return {
+    chain,
+    K,
+    F: K ** forecastSteps,
+    lead: K ** (forecastSteps - 1),
+    tables: chain.levels.map((rate) => dynamics.rewardsAt(rate)),
+    configs: startConfigs(dynamics, 'random'),
+  };
+}
+
+export function solveMarkovForecastOptimum(dynamics: LoadDynamics, source: MarkovSource, horizon: number, forecastSteps: number): MarkovForecastOptimum {
+  const { chain, K, F, lead, tables, configs } = forecastSpace(dynamics, source, forecastSteps);
   const values = new Float64Array((horizon + 1) * F * CONFIG_COUNT);
   const actions = new Uint8Array((horizon + 1) * F * CONFIG_COUNT);
   for (let n = 1; n <= horizon; n++) {
@@ -126,13 +139,7 @@ export type ForecastLevelPolicy = (config: number, level: number, previousLevel:
  * resets; the forecast follows the chain).
  */
 export function evaluateForecastLevelPolicy(dynamics: LoadDynamics, source: MarkovSource, policy: ForecastLevelPolicy, horizon: number, start: LoadStart, forecastSteps: number): number {
-  checkSteps(forecastSteps);
-  const { chain } = source;
-  const K = chain.levels.length;
-  const F = K ** forecastSteps;
-  const lead = K ** (forecastSteps - 1);
-  const tables = chain.levels.map((rate) => dynamics.rewardsAt(rate));
-  const configs = startConfigs(dynamics, 'random');
+  const { chain, K, F, lead, tables, configs } = forecastSpace(dynamics, source, forecastSteps);
   // State (c, p, l, f): index ((c * K + p) * K + l) * F + f.
   const stride = K * K * F;
   const action = new Uint8Array(CONFIG_COUNT * stride);
