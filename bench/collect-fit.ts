@@ -6,6 +6,7 @@
  * capacity per measured configuration, and last
  * `RESULT collect-fit points=N capacity_error_median=E capacity_error_max=M core_capacity_error=...
  *  cpu_exponent_error=... heap_factor_error=... busy_exponent_error=... packets_per_request_error=...
+ *  packets_per_request_tolerance=... (10%, or 3 of the fit's standard errors when wider)
  *  within_tolerance=K/T` (tolerances and what each quantity is: src/model/recovery.ts).
  *
  * The plan identifies each parameter: one replica at CPU limits 500, 700, 900 millicores x heaps
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
     console.log(`\n${result.points.length} points (${saturated} saturated, ${fit.roles.filter((role) => role.latencyUsed).length} with latency in the fit, client latency overhead ${fit.latencyOverheadMs.toFixed(1)} ms); collected in ${collectS.toFixed(0)} s, fitted in ${((Date.now() - fitStarted) / 1000).toFixed(1)} s; dataset ${file}`);
     const error = (name: string) => r.parameters.find((p) => p.name === name)!.error.toFixed(3);
     console.log(
-      `RESULT collect-fit points=${result.points.length} capacity_error_median=${r.capacityErrorMedian.toFixed(3)} capacity_error_max=${r.capacityErrorMax.toFixed(3)} core_capacity_error=${error('capacityPerCoreAtLargestHeap')} cpu_exponent_error=${error('cpuExponent')} heap_factor_error=${error('heapFactorRatio')} busy_exponent_error=${error('cpuBusyExponent')} packets_per_request_error=${error('outPacketsPerRequest')} within_tolerance=${r.within}/${r.checks}`,
+      `RESULT collect-fit points=${result.points.length} capacity_error_median=${r.capacityErrorMedian.toFixed(3)} capacity_error_max=${r.capacityErrorMax.toFixed(3)} core_capacity_error=${error('capacityPerCoreAtLargestHeap')} cpu_exponent_error=${error('cpuExponent')} heap_factor_error=${error('heapFactorRatio')} busy_exponent_error=${error('cpuBusyExponent')} packets_per_request_error=${error('outPacketsPerRequest')} packets_per_request_tolerance=${r.parameters.find((p) => p.name === 'outPacketsPerRequest')!.tolerance!.toFixed(3)} within_tolerance=${r.within}/${r.checks}`,
     );
   } finally {
     await stack.stop();
