@@ -1,7 +1,8 @@
 /**
- * The open-loop load generator: arrivals follow the rate λ(t) whatever the target does. One timer
- * drives the run: each time it fires, every session whose intended time has passed starts, and
- * the timer is set again for the next arrival (at least 1 ms and at most `maxSleepMs` ahead).
+ * The open-loop load generator: arrivals follow the rate λ(t) whatever the target does. One
+ * wake-up at a time drives the run: each time it comes, every session whose intended time has
+ * passed starts, and a timer is set again for the next arrival (at least 1 ms and at most
+ * `maxSleepMs` ahead).
  * At thousands of arrivals per second that is a batch per millisecond, not a timer per arrival;
  * at low rates the process sleeps between arrivals instead of waking every millisecond, which
  * on a busy machine costs CPU time that the scheduler then takes back as lateness. When the rate
