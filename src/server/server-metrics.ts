@@ -1,5 +1,6 @@
 /** The server's Prometheus metrics, on a registry of its own (several servers can share a process). */
 import * as client from 'prom-client';
+import { threadCpuSeconds } from './thread-cpu';
 
 export class ServerMetrics {
   readonly registry = new client.Registry();
@@ -36,6 +37,26 @@ export class ServerMetrics {
     registers: [this.registry],
   });
   readonly policyVersion = new client.Gauge({ name: 'policy_server_policy_version', help: 'Updates behind the acting weights', registers: [this.registry] });
+
+  /** Threads whose CPU time is reported, by name ("request", "learner"). */
+  private readonly threads = new Map<string, number>();
+  readonly threadCpu = new client.Gauge({
+    name: 'policy_server_thread_cpu_seconds',
+    help: 'CPU seconds used so far by one thread of the server (Linux only): the request thread answers, the learner thread trains',
+    labelNames: ['thread'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const [thread, tid] of this.threads) {
+        const seconds = threadCpuSeconds(tid);
+        if (seconds !== null) this.threadCpu.set({ thread }, seconds);
+      }
+    },
+  });
+
+  /** Reports thread `tid`'s CPU time as `thread` (a null tid, on platforms without one, is ignored). */
+  watchThread(thread: string, tid: number | null): void {
+    if (tid !== null) this.threads.set(thread, tid);
+  }
 
   private readonly perRoute = new Map<string, { latency: client.Histogram.Internal<'route'>; byStatus: Map<number, client.Counter.Internal> }>();
 

@@ -30,6 +30,7 @@ import { ServerMetrics } from './server-metrics';
 import { Router } from './router';
 import { DEFAULT_MAX_STALENESS, Trainer } from './experience-training';
 import { ThreadedPpoBackend } from './threaded-learner';
+import { currentThreadId } from './thread-cpu';
 import { parseActionRequest, parseEnd, parseEpisodeId, parseLogAction, parseReturns, parseStartEpisode, USAGE_LIMITS } from './validation';
 import { encodeWeights } from './weights-codec';
 
@@ -170,6 +171,8 @@ export class PolicyServer {
     });
     this.trainer.maxStaleness = maxStaleness;
     this.metrics.policyVersion.set(this.backend.version);
+    this.metrics.watchThread('request', currentThreadId());
+    if (this.backend instanceof ThreadedPpoBackend) this.metrics.watchThread('learner', this.backend.threadId);
 
     // Replay: the same code path as live requests rebuilds episodes and the training buffer.
     const replay = readExperienceLog(file);
