@@ -70,3 +70,25 @@ test('an unknown durability is refused by name', () => {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'experience-log-test-')), 'experience.jsonl');
   assert.throws(() => ExperienceLog.open(file, 0, 0, { durability: 'disk' as never }), /durability must be one of process, machine, got "disk"/);
 });
+
+test('appends of one event-loop turn share a write; writeSoon() writes those of the running code without waiting a turn', async () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'experience-log-test-')), 'experience.jsonl');
+  const log = ExperienceLog.open(file, 0, 0, { durability: 'process', syncIntervalMs: 60_000 });
+  // Eight timer callbacks of one turn (like eight requests read in one turn): one write.
+  await Promise.all(Array.from({ length: 8 }, (_, k) => new Promise<void>((resolve) => setTimeout(() => void log.append({ type: 'reward', episode: 'e', reward: k }).durable.then(resolve), 0))));
+  assert.equal(log.written, 8);
+  assert.equal(log.groups, 1, 'one write for the turn');
+  // After the turn's I/O (as a batch of decisions answers its requests): appends from promise
+  // callbacks are written before anything the next turn runs, if writeSoon() was asked.
+  const writtenNextTurn = await new Promise<number>((resolve) =>
+    setImmediate(() => {
+      void Promise.resolve().then(() => log.append({ type: 'reward', episode: 'e', reward: 9 }));
+      log.writeSoon();
+      setImmediate(() => resolve(log.written));
+    }),
+  );
+  assert.equal(writtenNextTurn, 9, 'the step appended in a promise callback was written in the same turn');
+  assert.equal(log.groups, 2);
+  await log.close();
+  assert.deepEqual(readExperienceLog(file).events.map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+});

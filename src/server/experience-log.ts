@@ -82,6 +82,8 @@ export class ExperienceLog {
   private queue: string[] = [];
   private waiters: Waiter[] = [];
   private scheduled = false;
+  /** A writeSoon() microtask is queued. */
+  private soon = false;
   private syncsInFlight = 0;
   /** Groups written, oldest first, waiting for an fsync that started after their write. */
   private unsynced: Group[] = [];
@@ -138,17 +140,33 @@ export class ExperienceLog {
     this.queue.push(JSON.stringify({ seq, ...event }) + '\n');
     const durable = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (!this.scheduled) {
+      // Let the requests already read in this turn of the event loop join the group: a write is
+      // a system call (about 10 us, more than encoding the event), one per turn instead of one per
+      // request. Appends made after the turn's I/O (a batch of decisions) ask for writeSoon().
       this.scheduled = true;
-      if (this.durability === 'process') {
-        // A write costs microseconds: appends made by the code running now (a batch of
-        // decisions, a runner's batch) share it, and no request waits for another loop turn.
-        queueMicrotask(() => this.writeGroup());
-      } else {
-        // Let the requests already parsed in this turn of the event loop join the group.
-        setImmediate(() => this.flush());
-      }
+      setImmediate(() => this.writeQueued());
     }
     return { seq, durable };
+  }
+
+  /**
+   * Writes the events appended by the code running now and by the promise callbacks already
+   * queued (call it after resolving the promises whose callbacks append), instead of in the next
+   * turn of the event loop. For appends made after the turn's I/O, e.g. by the requests one batch
+   * of decisions answers. An append that comes later still gets written, in the next turn.
+   */
+  writeSoon(): void {
+    if (this.soon) return;
+    this.soon = true;
+    queueMicrotask(() => {
+      this.soon = false;
+      this.writeQueued();
+    });
+  }
+
+  private writeQueued(): void {
+    if (this.durability === 'process') this.writeGroup();
+    else this.flush();
   }
 
   /**

@@ -193,6 +193,8 @@ export class PolicyServer {
 
     this.batcher = new MicroBatcher((requests) => this.backend.decide(requests), { maxBatch: o.maxBatch ?? 64, maxDelayMs: o.maxBatchDelayMs ?? 0 });
     this.batcher.onBatch = (size) => this.metrics.batchSize.observe(size);
+    // The steps decided by a batch are logged by its requests' callbacks: one write for them all, now.
+    this.batcher.afterBatch = () => this.experience.writeSoon();
     this.addRoutes();
 
     this.http = http.createServer((req, res) => void this.handle(req, res));
