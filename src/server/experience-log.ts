@@ -73,6 +73,8 @@ interface Group {
   /** Bytes of the log up to the end of this group. */
   end: number;
   waiters: Waiter[];
+  /** Events in the group (some have no waiter). */
+  events: number;
 }
 
 export class ExperienceLog {
@@ -94,6 +96,10 @@ export class ExperienceLog {
   written = 0;
   /** Fsyncs started (all modes). */
   syncs = 0;
+  /** Events durable as the log's durability defines it: written (`process`) or fsynced (`machine`). */
+  durableEvents = 0;
+  /** Told once, when a write or fsync fails and the log stops accepting events. */
+  onFailure?: (err: Error) => void;
   readonly durability: Durability;
   private readonly syncIntervalMs: number;
   /** `process` mode: bytes covered by the last finished fsync, the fsync in flight, its timer. */
@@ -136,9 +142,24 @@ export class ExperienceLog {
    */
   append(event: ExperienceEvent): { seq: number; durable: Promise<void> } {
     if (this.failure) return { seq: -1, durable: Promise.reject(this.failure) };
+    const seq = this.enqueue(event);
+    const durable = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    return { seq, durable };
+  }
+
+  /**
+   * Appends an event nobody waits for (it is written in order with the others, and counted in
+   * `durableEvents` once durable): no promise per event. Returns its sequence number, or -1 if
+   * the log has failed (onFailure has been told why).
+   */
+  appendUnacknowledged(event: ExperienceEvent): number {
+    if (this.failure) return -1;
+    return this.enqueue(event);
+  }
+
+  private enqueue(event: ExperienceEvent): number {
     const seq = this.nextSeq++;
     this.queue.push(JSON.stringify({ seq, ...event }) + '\n');
-    const durable = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (!this.scheduled) {
       // Let the requests already read in this turn of the event loop join the group: a write is
       // a system call (about 10 us, more than encoding the event), one per turn instead of one per
@@ -146,7 +167,7 @@ export class ExperienceLog {
       this.scheduled = true;
       setImmediate(() => this.writeQueued());
     }
-    return { seq, durable };
+    return seq;
   }
 
   /**
@@ -181,6 +202,7 @@ export class ExperienceLog {
     this.queue = [];
     this.waiters = [];
     if (!this.writeLines(lines, waiters)) return;
+    this.durableEvents += lines.length;
     for (const w of waiters) w.resolve();
     this.scheduleBackgroundSync(this.syncIntervalMs);
   }
@@ -264,7 +286,7 @@ export class ExperienceLog {
     this.queue = [];
     this.waiters = [];
     if (!this.writeLines(lines, waiters)) return;
-    const group: Group = { end: this.bytesWritten, waiters };
+    const group: Group = { end: this.bytesWritten, waiters, events: lines.length };
     this.unsynced.push(group);
     this.syncsInFlight++;
     this.syncs++;
@@ -272,14 +294,21 @@ export class ExperienceLog {
       this.syncsInFlight--;
       if (err) return this.fail(err, []);
       // This fsync started after the group was written, so it covers the group and every earlier one.
-      while (this.unsynced.length && this.unsynced[0].end <= group.end) for (const w of this.unsynced.shift()!.waiters) w.resolve();
+      while (this.unsynced.length && this.unsynced[0].end <= group.end) {
+        const done = this.unsynced.shift()!;
+        this.durableEvents += done.events;
+        for (const w of done.waiters) w.resolve();
+      }
       if (this.scheduled && this.syncsInFlight < MAX_SYNCS_IN_FLIGHT) this.flush();
     });
   }
 
   /** After a failed write or fsync the file's tail is unknown: refuse everything from now on. */
   private fail(err: Error, extra: Waiter[]): void {
-    this.failure ??= new Error(`experience log ${this.file}: ${err.message}`);
+    if (!this.failure) {
+      this.failure = new Error(`experience log ${this.file}: ${err.message}`);
+      this.onFailure?.(this.failure);
+    }
     this.scheduled = false;
     if (this.syncTimer) clearTimeout(this.syncTimer);
     this.syncTimer = null;

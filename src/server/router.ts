@@ -8,8 +8,7 @@ interface Route {
   method: string;
   /** Stable name for metrics labels (never the raw path, which holds episode ids). */
   name: string;
-  /** The path split at '/': a literal segment, or null where a parameter goes. */
-  segments: (string | null)[];
+  pattern: RegExp;
   keys: string[];
   handler: Handler;
 }
@@ -20,50 +19,55 @@ export class Router {
   /** `path` segments starting with ':' capture a parameter, e.g. `/v1/episodes/:id/action`. */
   add(method: string, path: string, handler: Handler): this {
     const keys: string[] = [];
-    const segments = path.split('/').map((segment) => {
-      if (!segment.startsWith(':')) return segment;
-      keys.push(segment.slice(1));
-      return null;
-    });
-    this.routes.push({ method, name: `${method} ${path}`, segments, keys, handler });
+    const source = path
+      .split('/')
+      .map((segment) => {
+        if (!segment.startsWith(':')) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        keys.push(segment.slice(1));
+        return '([^/]+)';
+      })
+      .join('/');
+    this.routes.push({ method, name: `${method} ${path}`, pattern: new RegExp(`^${source}$`), keys, handler });
     return this;
   }
 
   /** The matching route, or throws 404 / 405. */
   match(method: string, path: string): { route: Route; params: Record<string, string> } {
-    // Segment by segment rather than a regular expression per route: a request is matched with
-    // one split and string comparisons. A parameter matches any non-empty segment.
-    const parts = path.split('/');
+    // The routes of the request's method first: the answer for every valid request.
+    for (const route of this.routes) {
+      if (route.method !== method) continue;
+      const m = route.pattern.exec(path);
+      if (m) return { route, params: this.params(route, m) };
+    }
     const allowed: string[] = [];
     for (const route of this.routes) {
-      if (!matches(route.segments, parts)) continue;
+      const m = route.pattern.exec(path);
+      if (!m) continue;
       if (route.method !== method) {
         allowed.push(route.method);
         continue;
       }
-      const params: Record<string, string> = {};
-      let k = 0;
-      for (let i = 0; i < parts.length; i++) {
-        if (route.segments[i] !== null) continue;
-        const key = route.keys[k++];
-        try {
-          params[key] = decodeURIComponent(parts[i]);
-        } catch {
-          throw new HttpError(400, 'invalid_path', `path segment ${JSON.stringify(parts[i])} is not valid percent-encoding`, key);
-        }
-      }
-      return { route, params };
+      return { route, params: this.params(route, m) };
     }
     if (allowed.length) throw new HttpError(405, 'method_not_allowed', `${method} ${path} is not supported; use ${allowed.join(' or ')}`, 'method');
     throw new HttpError(404, 'not_found', `no such endpoint: ${method} ${path}`, 'path');
   }
-}
 
-function matches(segments: (string | null)[], parts: string[]): boolean {
-  if (segments.length !== parts.length) return false;
-  for (let i = 0; i < parts.length; i++) {
-    const literal = segments[i];
-    if (literal === null ? parts[i] === '' : literal !== parts[i]) return false;
+  private params(route: Route, m: RegExpExecArray): Record<string, string> {
+    const params: Record<string, string> = {};
+    for (let i = 0; i < route.keys.length; i++) {
+      const value = m[i + 1];
+      // Most segments (episode ids) hold no escapes: skip the decoder for them.
+      if (!value.includes('%')) {
+        params[route.keys[i]] = value;
+        continue;
+      }
+      try {
+        params[route.keys[i]] = decodeURIComponent(value);
+      } catch {
+        throw new HttpError(400, 'invalid_path', `path segment ${JSON.stringify(value)} is not valid percent-encoding`, route.keys[i]);
+      }
+    }
+    return params;
   }
-  return true;
 }

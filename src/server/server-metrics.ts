@@ -16,14 +16,49 @@ export class ServerMetrics {
   readonly episodesStarted = new client.Counter({ name: 'policy_server_episodes_started_total', help: 'Episodes started', labelNames: ['training'] as const, registers: [this.registry] });
   readonly episodesEnded = new client.Counter({ name: 'policy_server_episodes_ended_total', help: 'Episodes ended', registers: [this.registry] });
   readonly episodesOpen = new client.Gauge({ name: 'policy_server_episodes_open', help: 'Episodes started and not ended', registers: [this.registry] });
-  readonly decisions = new client.Counter({ name: 'policy_server_decisions_total', help: 'Actions chosen by the policy or logged by clients', labelNames: ['source'] as const, registers: [this.registry] });
+  /** Decisions counted since the last scrape, by source (plain numbers on the request path). */
+  private readonly decisionsPending = { policy: 0, client: 0 };
+  readonly decisions = new client.Counter({
+    name: 'policy_server_decisions_total',
+    help: 'Actions chosen by the policy or logged by clients',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const source of ['policy', 'client'] as const) {
+        if (this.decisionsPending[source] > 0) this.decisions.inc({ source }, this.decisionsPending[source]);
+        this.decisionsPending[source] = 0;
+      }
+    },
+  });
+
+  countDecisions(source: 'policy' | 'client', count = 1): void {
+    this.decisionsPending[source] += count;
+  }
+
+  /** The experience events counter follows `stored` (the log's own count of durable events). */
+  countStoredEvents(stored: () => number): void {
+    this.storedEvents = stored;
+    this.storedReported = 0;
+  }
   readonly batchSize = new client.Histogram({
     name: 'policy_server_forward_batch_size',
     help: 'Decisions served by one forward pass',
     buckets: [1, 2, 4, 8, 16, 32, 64],
     registers: [this.registry],
   });
-  readonly experienceStored = new client.Counter({ name: 'policy_server_experience_events_total', help: 'Events written durably to the experience log', registers: [this.registry] });
+  /** Read from the log when scraped (see countStoredEvents). */
+  private storedEvents: () => number = () => 0;
+  private storedReported = 0;
+  readonly experienceStored = new client.Counter({
+    name: 'policy_server_experience_events_total',
+    help: 'Events written durably to the experience log',
+    registers: [this.registry],
+    collect: () => {
+      const stored = this.storedEvents();
+      if (stored > this.storedReported) this.experienceStored.inc(stored - this.storedReported);
+      this.storedReported = stored;
+    },
+  });
   readonly transitionsBuffered = new client.Gauge({ name: 'policy_server_transitions_buffered', help: 'Completed training transitions waiting for an update', registers: [this.registry] });
   readonly updates = new client.Counter({ name: 'policy_server_training_updates_total', help: 'PPO updates applied', registers: [this.registry] });
   readonly updateSeconds = new client.Histogram({

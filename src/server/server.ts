@@ -185,6 +185,8 @@ export class PolicyServer {
     }
     if (replay.droppedBytes) this.log(`dropped a torn last line of ${replay.droppedBytes} bytes (never acknowledged)`);
     this.experience = ExperienceLog.open(file, replay.events.at(-1)?.seq ?? 0, replay.droppedBytes, { durability: o.durability ?? DEFAULT_DURABILITY, syncIntervalMs: o.syncIntervalMs });
+    this.experience.onFailure = (err) => this.log(`experience log write failed, nothing more can be recorded: ${err.message}`);
+    this.metrics.countStoredEvents(() => this.experience.durableEvents);
     if (this.experience.durability === 'process') {
       this.log(`durability process: steps are acknowledged once written to ${EXPERIENCE_FILE} (they survive a server crash); a machine crash can lose the last ${o.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS} ms or so`);
     }
@@ -239,23 +241,22 @@ export class PolicyServer {
    * of training-disabled episodes train nothing, so their answers do not wait for the disk; they
    * are still logged in order, and a crash can lose only the last moments of them.
    */
-  private async record(event: ExperienceEvent, waitForDisk = true): Promise<void> {
+  private record(event: ExperienceEvent, waitForDisk = true): Promise<void> | void {
+    if (waitForDisk) return this.recordDurably(event);
+    // Nobody waits for these: no promise per event; a failure of the log is logged once (onFailure).
+    const seq = this.experience.appendUnacknowledged(event);
+    if (seq < 0) throw new HttpError(503, 'storage_failed', 'the experience log has failed; nothing can be recorded');
+    this.episodes.apply(event, seq);
+  }
+
+  private async recordDurably(event: ExperienceEvent): Promise<void> {
     const { seq, durable } = this.experience.append(event);
     const transition = seq > 0 ? this.episodes.apply(event, seq) : null;
-    if (!waitForDisk) {
-      durable.then(
-        () => this.metrics.experienceStored.inc(),
-        (err: Error) => this.log(`experience log write failed: ${err.message}`),
-      );
-      if (seq < 0) throw new HttpError(503, 'storage_failed', 'the experience log has failed; nothing can be recorded');
-      return;
-    }
     try {
       await durable;
     } catch (err) {
       throw new HttpError(503, 'storage_failed', `experience could not be stored, nothing was recorded: ${(err as Error).message}`);
     }
-    this.metrics.experienceStored.inc();
     if (transition) {
       this.trainer.add(transition);
       this.metrics.transitionsBuffered.set(this.trainer.buffered);
@@ -281,7 +282,6 @@ export class PolicyServer {
     } catch (err) {
       throw new HttpError(503, 'storage_failed', `experience could not be stored: ${(err as Error).message}`);
     }
-    this.metrics.experienceStored.inc(events.length);
     for (const t of transitions) this.trainer.add(t);
     this.metrics.transitionsBuffered.set(this.trainer.buffered);
   }
@@ -359,8 +359,9 @@ export class PolicyServer {
       await this.withEpisode(id, async (episode) => {
         const { observation } = parseActionRequest(body);
         const d = await this.batcher.submit({ observation, explore: episode.explore });
-        await this.record({ type: 'step', episode: episode.id, observation, action: d.action, logProb: d.logProb, value: d.value, mask: d.mask, logged: false, policyVersion: this.backend.version }, episode.trainingEnabled);
-        this.metrics.decisions.inc({ source: 'policy' });
+        const recorded = this.record({ type: 'step', episode: episode.id, observation, action: d.action, logProb: d.logProb, value: d.value, mask: d.mask, logged: false, policyVersion: this.backend.version }, episode.trainingEnabled);
+        if (recorded) await recorded;
+        this.metrics.countDecisions('policy');
         sendJson(res, 200, { action: d.action });
       });
     });
@@ -370,8 +371,9 @@ export class PolicyServer {
       await this.withEpisode(id, async (episode) => {
         const { observation, action } = parseLogAction(body);
         const d = await this.batcher.submit({ observation, explore: false, action });
-        await this.record({ type: 'step', episode: episode.id, observation, action, logProb: d.logProb, value: d.value, mask: d.mask, logged: true, policyVersion: this.backend.version }, episode.trainingEnabled);
-        this.metrics.decisions.inc({ source: 'client' });
+        const recorded = this.record({ type: 'step', episode: episode.id, observation, action, logProb: d.logProb, value: d.value, mask: d.mask, logged: true, policyVersion: this.backend.version }, episode.trainingEnabled);
+        if (recorded) await recorded;
+        this.metrics.countDecisions('client');
         sendJson(res, 200, { ok: true });
       });
     });
@@ -381,7 +383,8 @@ export class PolicyServer {
       await this.withEpisode(id, async (episode) => {
         const { reward, info } = parseReturns(body);
         this.episodes.checkCanReward(episode);
-        await this.record({ type: 'reward', episode: episode.id, reward, ...(info ? { info } : {}) }, episode.trainingEnabled);
+        const recorded = this.record({ type: 'reward', episode: episode.id, reward, ...(info ? { info } : {}) }, episode.trainingEnabled);
+        if (recorded) await recorded;
         sendJson(res, 200, { ok: true });
       });
     });
@@ -392,7 +395,7 @@ export class PolicyServer {
       await this.recordBatch(batch.episodes.flat());
       this.metrics.episodesStarted.inc({ training: 'true' }, batch.episodes.length);
       this.metrics.episodesEnded.inc(batch.episodes.length);
-      this.metrics.decisions.inc({ source: 'client' }, batch.steps);
+      this.metrics.countDecisions('client', batch.steps);
       sendJson(res, 200, {
         accepted_steps: batch.steps,
         episodes: batch.episodes.length,
