@@ -64,12 +64,16 @@ class Connection {
   private buffer = Buffer.alloc(0);
   private waiting: { resolve: (body: string) => void; reject: (err: Error) => void; path: string } | null = null;
   private readonly ready: Promise<void>;
+  private connected = false;
 
   constructor(port: number) {
     this.socket = net.connect({ host: '127.0.0.1', port });
     this.socket.setNoDelay(true);
     this.ready = new Promise((resolve, reject) => {
-      this.socket.once('connect', resolve);
+      this.socket.once('connect', () => {
+        this.connected = true;
+        resolve();
+      });
       this.socket.once('error', reject);
     });
     this.socket.on('data', (chunk: Buffer) => {
@@ -95,7 +99,8 @@ class Connection {
   }
 
   async post(path: string, body: unknown): Promise<any> {
-    await this.ready;
+    // Only the first request waits for the connection: an await per request costs the client CPU.
+    if (!this.connected) await this.ready;
     const data = JSON.stringify(body);
     const text = await new Promise<string>((resolve, reject) => {
       this.waiting = { resolve, reject, path };

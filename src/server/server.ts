@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { readCheckpointMeta, type CheckpointMeta } from '../agent/checkpoint';
 import type { PpoConfig } from '../agent/ppo';
 import { REWARD_NAMES, type RewardName } from '../reward';
-import { SPACE_SCHEMA } from '../space';
+import { ACTION_COUNT, SPACE_SCHEMA } from '../space';
 import { MicroBatcher } from './batcher';
 import { CheckpointStore } from './checkpoint-store';
 import type { Decision, DecisionRequest } from './batch-decisions';
@@ -80,6 +80,10 @@ export interface PolicyServerOptions {
 }
 
 export const EXPERIENCE_FILE = 'experience.jsonl';
+
+/** The answers of the hot routes, serialised once. */
+const ACTION_BODIES = Array.from({ length: ACTION_COUNT }, (_, action) => JSON.stringify({ action }));
+const OK_BODY = JSON.stringify({ ok: true });
 
 export class PolicyServer {
   readonly metrics = new ServerMetrics();
@@ -362,7 +366,7 @@ export class PolicyServer {
         const recorded = this.record({ type: 'step', episode: episode.id, observation, action: d.action, logProb: d.logProb, value: d.value, mask: d.mask, logged: false, policyVersion: this.backend.version }, episode.trainingEnabled);
         if (recorded) await recorded;
         this.metrics.countDecisions('policy');
-        sendJson(res, 200, { action: d.action });
+        sendJson(res, 200, ACTION_BODIES[d.action]);
       });
     });
 
@@ -374,7 +378,7 @@ export class PolicyServer {
         const recorded = this.record({ type: 'step', episode: episode.id, observation, action, logProb: d.logProb, value: d.value, mask: d.mask, logged: true, policyVersion: this.backend.version }, episode.trainingEnabled);
         if (recorded) await recorded;
         this.metrics.countDecisions('client');
-        sendJson(res, 200, { ok: true });
+        sendJson(res, 200, OK_BODY);
       });
     });
 
@@ -385,7 +389,7 @@ export class PolicyServer {
         this.episodes.checkCanReward(episode);
         const recorded = this.record({ type: 'reward', episode: episode.id, reward, ...(info ? { info } : {}) }, episode.trainingEnabled);
         if (recorded) await recorded;
-        sendJson(res, 200, { ok: true });
+        sendJson(res, 200, OK_BODY);
       });
     });
 
