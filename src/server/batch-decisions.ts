@@ -6,8 +6,16 @@
  */
 import { greedyFromLogits, sampleFromLogits, type PpoPolicy } from '../agent/policy';
 import type { Rng } from '../random';
-import { ACTION_COUNT, configIndex, encodeObservation, NEXT_CONFIG, OBSERVATION_SIZE, type Observation } from '../space';
+import * as space from '../space';
+import type { Observation } from '../space';
 import { maskToBits } from './experience-events';
+
+// Module-local copies: run from TypeScript, every use of an imported binding is a getter call,
+// and these are read in the per-decision loops.
+const ACTION_COUNT = space.ACTION_COUNT;
+const OBSERVATION_SIZE = space.OBSERVATION_SIZE;
+const NEXT_CONFIG = space.NEXT_CONFIG;
+const { configIndex, encodeObservation } = space;
 
 export interface DecisionRequest {
   observation: Observation;
