@@ -360,14 +360,18 @@ export class PolicyServer {
 
     r.add('POST', '/v1/episodes/:id/action', async (req, res, { id }) => {
       const body = await this.body(req);
-      await this.withEpisode(id, async (episode) => {
+      // withEpisode's hold, written out: the hot route saves two promises per request.
+      const episode = this.episodes.acquire(parseEpisodeId(id));
+      try {
         const { observation } = parseActionRequest(body);
         const d = await this.batcher.submit({ observation, explore: episode.explore });
         const recorded = this.record({ type: 'step', episode: episode.id, observation, action: d.action, logProb: d.logProb, value: d.value, mask: d.mask, logged: false, policyVersion: this.backend.version }, episode.trainingEnabled);
         if (recorded) await recorded;
         this.metrics.countDecisions('policy');
         sendJson(res, 200, ACTION_BODIES[d.action]);
-      });
+      } finally {
+        this.episodes.release(episode);
+      }
     });
 
     r.add('POST', '/v1/episodes/:id/log-action', async (req, res, { id }) => {
@@ -384,13 +388,16 @@ export class PolicyServer {
 
     r.add('POST', '/v1/episodes/:id/returns', async (req, res, { id }) => {
       const body = await this.body(req);
-      await this.withEpisode(id, async (episode) => {
+      const episode = this.episodes.acquire(parseEpisodeId(id));
+      try {
         const { reward, info } = parseReturns(body);
         this.episodes.checkCanReward(episode);
         const recorded = this.record({ type: 'reward', episode: episode.id, reward, ...(info ? { info } : {}) }, episode.trainingEnabled);
         if (recorded) await recorded;
         sendJson(res, 200, OK_BODY);
-      });
+      } finally {
+        this.episodes.release(episode);
+      }
     });
 
     r.add('POST', '/v1/experience', async (req, res) => {
