@@ -24,7 +24,11 @@
  * and learner thread together) and of the client.
  * Last line, for the training phase:
  * `RESULT policy-server decisions_per_s=N p50_ms=X p99_ms=Y max_ms=M updates=U durability=D
- *  default_durability=machine learner=idle|nice client_late_p99_ms=L <other durability>_p99_ms=Z`.
+ *  default_durability=machine learner=idle|nice client_late_p99_ms=L <other durability>_p99_ms=Z
+ *  saturation_per_s=S server_cpu_us=C request_thread_cpu_us=R saturation_request_thread_cpu_us=Q client_cpu_us=K`
+ * (CPU in microseconds per decision; the thread split comes from the server's
+ * policy_server_thread_cpu_seconds metric, Linux only). BENCH_CPU_PROF_DIR=dir writes a CPU profile
+ * of each server process there; `tsx scripts/cpu-profile-summary.ts FILE` lists its self time per function.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -60,12 +64,16 @@ class Connection {
   private buffer = Buffer.alloc(0);
   private waiting: { resolve: (body: string) => void; reject: (err: Error) => void; path: string } | null = null;
   private readonly ready: Promise<void>;
+  private connected = false;
 
   constructor(port: number) {
     this.socket = net.connect({ host: '127.0.0.1', port });
     this.socket.setNoDelay(true);
     this.ready = new Promise((resolve, reject) => {
-      this.socket.once('connect', resolve);
+      this.socket.once('connect', () => {
+        this.connected = true;
+        resolve();
+      });
       this.socket.once('error', reject);
     });
     this.socket.on('data', (chunk: Buffer) => {
@@ -91,7 +99,8 @@ class Connection {
   }
 
   async post(path: string, body: unknown): Promise<any> {
-    await this.ready;
+    // Only the first request waits for the connection: an await per request costs the client CPU.
+    if (!this.connected) await this.ready;
     const data = JSON.stringify(body);
     const text = await new Promise<string>((resolve, reject) => {
       this.waiting = { resolve, reject, path };
@@ -107,7 +116,9 @@ class Connection {
 
 async function startServer(stateDir: string, args: string[]): Promise<{ port: number; stop: () => Promise<void> }> {
   const bin = path.join(__dirname, '..', 'bin', 'rl-autoscaler.js');
-  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean), bin, 'serve', '--port', '0', '--state-dir', stateDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_CPU_PROF_DIR: write a V8 CPU profile of each server there (scripts/cpu-profile-summary.ts reads it).
+  const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean), bin, 'serve', '--port', '0', '--state-dir', stateDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   // BENCH_SERVER_STDOUT: keep the server's output, e.g. with BENCH_SERVER_NODE_ARGS=--trace-gc.
   const keep = process.env.BENCH_SERVER_STDOUT;
@@ -254,6 +265,9 @@ async function runPhase(port: number, periodMs: number, training: boolean): Prom
 /** What the server's /metrics say about its process: CPU seconds, GC and event-loop delay. */
 interface ServerVitals {
   cpuSeconds: number;
+  /** CPU seconds of the request thread and of the learner thread alone (NaN where not reported). */
+  requestThreadSeconds: number;
+  learnerThreadSeconds: number;
   gcSeconds: number;
   gcCount: number;
 }
@@ -268,20 +282,39 @@ async function serverVitals(port: number): Promise<ServerVitals> {
   const text = await getText(port, '/metrics');
   return {
     cpuSeconds: metric(text, /^policy_server_process_cpu_seconds_total (\S+)$/gm),
+    requestThreadSeconds: Number(/^policy_server_thread_cpu_seconds\{thread="request"\} (\S+)$/m.exec(text)?.[1] ?? NaN),
+    learnerThreadSeconds: Number(/^policy_server_thread_cpu_seconds\{thread="learner"\} (\S+)$/m.exec(text)?.[1] ?? NaN),
     gcSeconds: metric(text, /^policy_server_nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)$/gm),
     gcCount: metric(text, /^policy_server_nodejs_gc_duration_seconds_count\{[^}]*\} (\S+)$/gm),
   };
 }
 
 /** Runs a phase and reports the server's CPU and GC over it beside the client's view. */
-async function measuredPhase(port: number, periodMs: number, training: boolean): Promise<PhaseResult & { server: string }> {
+async function measuredPhase(port: number, periodMs: number, training: boolean): Promise<PhaseResult & ServerCpu & { server: string }> {
   const before = await serverVitals(port);
   const result = await runPhase(port, periodMs, training);
   const after = await serverVitals(port);
+  const perDecision = (seconds: number) => (seconds * 1e6) / result.answered;
+  const cpu: ServerCpu = {
+    serverCpuUs: perDecision(after.cpuSeconds - before.cpuSeconds),
+    requestThreadUs: perDecision(after.requestThreadSeconds - before.requestThreadSeconds),
+    learnerThreadUs: perDecision(after.learnerThreadSeconds - before.learnerThreadSeconds),
+  };
   const server =
-    `server: CPU ${(((after.cpuSeconds - before.cpuSeconds) * 1e6) / result.answered).toFixed(0)} us/decision (request and learner threads), ` +
+    `server: CPU ${cpu.serverCpuUs.toFixed(0)} us/decision (whole process: request thread ${cpu.requestThreadUs.toFixed(0)}, learner thread ${cpu.learnerThreadUs.toFixed(0)}), ` +
     `${after.gcCount - before.gcCount} GC pauses, ${((after.gcSeconds - before.gcSeconds) * 1000).toFixed(0)} ms in all`;
-  return { ...result, server };
+  return { ...result, ...cpu, server };
+}
+
+/** Server CPU time per answered decision (microseconds): whole process, request thread, learner thread. */
+interface ServerCpu {
+  serverCpuUs: number;
+  requestThreadUs: number;
+  learnerThreadUs: number;
+}
+
+function loadAverage(): string {
+  return os.loadavg().map((l) => l.toFixed(2)).join(', ');
 }
 
 function getText(port: number, path: string): Promise<string> {
@@ -308,7 +341,7 @@ async function serverSideLatency(port: number): Promise<string> {
   return `server-side action latency (arrival to answer), cumulative: ${share.join(', ')}`;
 }
 
-function describe(name: string, r: PhaseResult & { server: string }): string {
+function describe(name: string, r: PhaseResult & ServerCpu & { server: string }): string {
   const client =
     `client: own lateness p99 ${r.lateP99.toFixed(2)} ms, max ${r.lateMax.toFixed(2)} ms; event-loop delay p99 ${r.loopDelayP99.toFixed(2)} ms; ` +
     `GC ${r.gcMs.toFixed(0)} ms in all, longest ${r.gcMaxMs.toFixed(1)} ms; CPU ${r.cpuPerDecisionUs.toFixed(0)} us/decision`;
@@ -325,6 +358,7 @@ async function main(): Promise<void> {
   const period = (CLIENTS / TARGET_RATE) * 1000;
   const acked = (durability: string) => (durability === 'process' ? 'written to the log before its answer' : 'fsynced before its answer');
   console.log(`${CLIENTS} clients over loopback HTTP, ${SECONDS} s measured per phase; each step is an action and a returns request; server --durability ${DURABILITY}, learner ${LEARNER}`);
+  console.log(`load average before: ${loadAverage()} (${os.cpus().length} CPUs)`);
   const saturated = await measuredPhase(server.port, 0, false);
   console.log(describe('inference episodes, saturation (each client sends as soon as answered)', saturated));
   const updatesBefore = await updatesSoFar(server.port);
@@ -348,6 +382,7 @@ async function main(): Promise<void> {
   console.log(describe(`training-enabled episodes, paced at ${TARGET_RATE} decisions/s, server --durability ${OTHER_DURABILITY} (every step ${acked(OTHER_DURABILITY)})`, otherTraining));
   await other.stop();
   fs.rmSync(otherDir, { recursive: true, force: true });
+  console.log(`load average after: ${loadAverage()}`);
 
   // Under saturation latency is set by the closed loop (64 clients / throughput), so the line
   // reports serving at the paced load with training on: the achieved rate, the latency at that
@@ -355,7 +390,9 @@ async function main(): Promise<void> {
   // and the p99 of the same phase with the other durability.
   console.log(
     `RESULT policy-server decisions_per_s=${Math.round(training.rate)} p50_ms=${training.p50.toFixed(2)} p99_ms=${training.p99.toFixed(2)} max_ms=${training.max.toFixed(2)} updates=${updates} ` +
-      `durability=${DURABILITY} default_durability=machine learner=${LEARNER} client_late_p99_ms=${training.lateP99.toFixed(2)} ${OTHER_DURABILITY}_p99_ms=${otherTraining.p99.toFixed(2)}`,
+      `durability=${DURABILITY} default_durability=machine learner=${LEARNER} client_late_p99_ms=${training.lateP99.toFixed(2)} ${OTHER_DURABILITY}_p99_ms=${otherTraining.p99.toFixed(2)} ` +
+      `saturation_per_s=${Math.round(saturated.rate)} server_cpu_us=${training.serverCpuUs.toFixed(0)} request_thread_cpu_us=${training.requestThreadUs.toFixed(0)} ` +
+      `saturation_request_thread_cpu_us=${saturated.requestThreadUs.toFixed(0)} client_cpu_us=${training.cpuPerDecisionUs.toFixed(0)}`,
   );
 }
 

@@ -70,3 +70,59 @@ test('an unknown durability is refused by name', () => {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'experience-log-test-')), 'experience.jsonl');
   assert.throws(() => ExperienceLog.open(file, 0, 0, { durability: 'disk' as never }), /durability must be one of process, machine, got "disk"/);
 });
+
+test('appends of one event-loop turn share a write; writeSoon() writes those of the running code without waiting a turn', async () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'experience-log-test-')), 'experience.jsonl');
+  const log = ExperienceLog.open(file, 0, 0, { durability: 'process', syncIntervalMs: 60_000 });
+  // Eight timer callbacks of one turn (like eight requests read in one turn): one write.
+  await Promise.all(Array.from({ length: 8 }, (_, k) => new Promise<void>((resolve) => setTimeout(() => void log.append({ type: 'reward', episode: 'e', reward: k }).durable.then(resolve), 0))));
+  assert.equal(log.written, 8);
+  assert.equal(log.groups, 1, 'one write for the turn');
+  // After the turn's I/O (as a batch of decisions answers its requests): appends from promise
+  // callbacks are written before anything the next turn runs, if writeSoon() was asked.
+  const writtenNextTurn = await new Promise<number>((resolve) =>
+    setImmediate(() => {
+      void Promise.resolve().then(() => log.append({ type: 'reward', episode: 'e', reward: 9 }));
+      log.writeSoon();
+      setImmediate(() => resolve(log.written));
+    }),
+  );
+  assert.equal(writtenNextTurn, 9, 'the step appended in a promise callback was written in the same turn');
+  assert.equal(log.groups, 2);
+  await log.close();
+  assert.deepEqual(readExperienceLog(file).events.map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+});
+
+for (const durability of ['process', 'machine'] as const) {
+  test(`${durability} durability: unacknowledged appends keep their place in the log and count as durable once the log says so`, async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'experience-log-test-')), 'experience.jsonl');
+    const log = ExperienceLog.open(file, 0, 0, { durability, syncIntervalMs: 60_000 });
+    const seqs = [log.appendUnacknowledged({ type: 'reward', episode: 'a', reward: 1 })];
+    const acked = log.append({ type: 'reward', episode: 'b', reward: 2 });
+    seqs.push(acked.seq, log.appendUnacknowledged({ type: 'reward', episode: 'a', reward: 3 }));
+    assert.deepEqual(seqs, [1, 2, 3]);
+    assert.equal(log.durableEvents, 0, 'nothing is durable before the write');
+    await acked.durable;
+    // The acknowledged event's group holds the unacknowledged ones around it.
+    assert.equal(log.durableEvents, 3);
+    assert.deepEqual(readExperienceLog(file).events.map((e) => [e.seq, (e as { episode: string }).episode]), [[1, 'a'], [2, 'b'], [3, 'a']]);
+    await log.close();
+  });
+}
+
+test('a failed log refuses unacknowledged appends and tells onFailure once', async () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'experience-log-test-')), 'experience.jsonl');
+  const log = ExperienceLog.open(file, 0, 0, { durability: 'process' });
+  const failures: string[] = [];
+  log.onFailure = (err) => failures.push(err.message);
+  // Closing the descriptor under the log makes its next write fail.
+  fs.closeSync((log as unknown as { fd: number }).fd);
+  const first = log.append({ type: 'reward', episode: 'a', reward: 1 });
+  await assert.rejects(first.durable, /experience log .*experience\.jsonl: EBADF/);
+  assert.equal(log.appendUnacknowledged({ type: 'reward', episode: 'a', reward: 2 }), -1);
+  const third = log.append({ type: 'reward', episode: 'a', reward: 3 });
+  assert.equal(third.seq, -1);
+  await assert.rejects(third.durable, /EBADF/);
+  assert.equal(failures.length, 1);
+  assert.match(failures[0], /EBADF/);
+});

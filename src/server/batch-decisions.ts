@@ -6,8 +6,16 @@
  */
 import { greedyFromLogits, sampleFromLogits, type PpoPolicy } from '../agent/policy';
 import type { Rng } from '../random';
-import { ACTION_COUNT, actionMask, encodeObservation, OBSERVATION_SIZE, type Observation } from '../space';
+import * as space from '../space';
+import type { Observation } from '../space';
 import { maskToBits } from './experience-events';
+
+// Module-local copies: run from TypeScript, every use of an imported binding is a getter call,
+// and these are read in the per-decision loops.
+const ACTION_COUNT = space.ACTION_COUNT;
+const OBSERVATION_SIZE = space.OBSERVATION_SIZE;
+const NEXT_CONFIG = space.NEXT_CONFIG;
+const { configIndex, encodeObservation } = space;
 
 export interface DecisionRequest {
   observation: Observation;
@@ -26,7 +34,7 @@ export interface Decision {
 }
 
 /** log softmax(logits)[action] over the actions allowed by `mask`. */
-function maskedLogProb(logits: Float32Array, offset: number, mask: boolean[], action: number): number {
+function maskedLogProb(logits: Float32Array, offset: number, mask: Uint8Array, action: number): number {
   let max = -Infinity;
   for (let a = 0; a < ACTION_COUNT; a++) if (mask[a] && logits[offset + a] > max) max = logits[offset + a];
   let total = 0;
@@ -41,14 +49,17 @@ export function decideBatch(policy: PpoPolicy, requests: readonly DecisionReques
   const logits = policy.logits(inputs, n);
   const values = policy.values(inputs, n);
   const out: Decision[] = new Array(n);
+  const mask = new Uint8Array(ACTION_COUNT);
   for (let i = 0; i < n; i++) {
     const r = requests[i];
-    const mask = actionMask(r.observation);
+    // The actions that stay on the grid (actionMask's answer, from the transition table).
+    const next = configIndex(r.observation) * ACTION_COUNT;
+    for (let a = 0; a < ACTION_COUNT; a++) mask[a] = NEXT_CONFIG[next + a] >= 0 ? 1 : 0;
     const offset = i * ACTION_COUNT;
     let action: number;
     if (r.action !== undefined) {
       action = r.action;
-      mask[action] = true;
+      mask[action] = 1;
     } else if (r.explore) {
       action = sampleFromLogits(logits, offset, ACTION_COUNT, rng, mask).action;
     } else {

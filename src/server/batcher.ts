@@ -25,6 +25,8 @@ export class MicroBatcher<TIn, TOut> {
   private scheduled = false;
   /** Sizes of the batches run so far (for metrics). */
   onBatch?: (size: number) => void;
+  /** Called once a batch's requests have their answers (their callers continue in microtasks). */
+  afterBatch?: () => void;
 
   constructor(
     private readonly run: (inputs: TIn[]) => TOut[],
@@ -50,10 +52,11 @@ export class MicroBatcher<TIn, TOut> {
       this.onBatch?.(batch.length);
       try {
         const outputs = this.run(batch.map((b) => b.input));
-        batch.forEach((b, i) => b.resolve(outputs[i]));
+        for (let i = 0; i < batch.length; i++) batch[i].resolve(outputs[i]);
       } catch (err) {
         for (const b of batch) b.reject(err as Error);
       }
+      this.afterBatch?.();
     }
   }
 }

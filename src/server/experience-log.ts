@@ -73,6 +73,8 @@ interface Group {
   /** Bytes of the log up to the end of this group. */
   end: number;
   waiters: Waiter[];
+  /** Events in the group (some have no waiter). */
+  events: number;
 }
 
 export class ExperienceLog {
@@ -82,6 +84,8 @@ export class ExperienceLog {
   private queue: string[] = [];
   private waiters: Waiter[] = [];
   private scheduled = false;
+  /** A writeSoon() microtask is queued. */
+  private soon = false;
   private syncsInFlight = 0;
   /** Groups written, oldest first, waiting for an fsync that started after their write. */
   private unsynced: Group[] = [];
@@ -92,6 +96,10 @@ export class ExperienceLog {
   written = 0;
   /** Fsyncs started (all modes). */
   syncs = 0;
+  /** Events durable as the log's durability defines it: written (`process`) or fsynced (`machine`). */
+  durableEvents = 0;
+  /** Told once, when a write or fsync fails and the log stops accepting events. */
+  onFailure?: (err: Error) => void;
   readonly durability: Durability;
   private readonly syncIntervalMs: number;
   /** `process` mode: bytes covered by the last finished fsync, the fsync in flight, its timer. */
@@ -134,21 +142,52 @@ export class ExperienceLog {
    */
   append(event: ExperienceEvent): { seq: number; durable: Promise<void> } {
     if (this.failure) return { seq: -1, durable: Promise.reject(this.failure) };
+    const seq = this.enqueue(event);
+    const durable = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    return { seq, durable };
+  }
+
+  /**
+   * Appends an event nobody waits for (it is written in order with the others, and counted in
+   * `durableEvents` once durable): no promise per event. Returns its sequence number, or -1 if
+   * the log has failed (onFailure has been told why).
+   */
+  appendUnacknowledged(event: ExperienceEvent): number {
+    if (this.failure) return -1;
+    return this.enqueue(event);
+  }
+
+  private enqueue(event: ExperienceEvent): number {
     const seq = this.nextSeq++;
     this.queue.push(JSON.stringify({ seq, ...event }) + '\n');
-    const durable = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (!this.scheduled) {
+      // Let the requests already read in this turn of the event loop join the group: a write is
+      // a system call (about 10 us, more than encoding the event), one per turn instead of one per
+      // request. Appends made after the turn's I/O (a batch of decisions) ask for writeSoon().
       this.scheduled = true;
-      if (this.durability === 'process') {
-        // A write costs microseconds: appends made by the code running now (a batch of
-        // decisions, a runner's batch) share it, and no request waits for another loop turn.
-        queueMicrotask(() => this.writeGroup());
-      } else {
-        // Let the requests already parsed in this turn of the event loop join the group.
-        setImmediate(() => this.flush());
-      }
+      setImmediate(() => this.writeQueued());
     }
-    return { seq, durable };
+    return seq;
+  }
+
+  /**
+   * Writes the events appended by the code running now and by the promise callbacks already
+   * queued (call it after resolving the promises whose callbacks append), instead of in the next
+   * turn of the event loop. For appends made after the turn's I/O, e.g. by the requests one batch
+   * of decisions answers. An append that comes later still gets written, in the next turn.
+   */
+  writeSoon(): void {
+    if (this.soon) return;
+    this.soon = true;
+    queueMicrotask(() => {
+      this.soon = false;
+      this.writeQueued();
+    });
+  }
+
+  private writeQueued(): void {
+    if (this.durability === 'process') this.writeGroup();
+    else this.flush();
   }
 
   /**
@@ -163,6 +202,7 @@ export class ExperienceLog {
     this.queue = [];
     this.waiters = [];
     if (!this.writeLines(lines, waiters)) return;
+    this.durableEvents += lines.length;
     for (const w of waiters) w.resolve();
     this.scheduleBackgroundSync(this.syncIntervalMs);
   }
@@ -246,7 +286,7 @@ export class ExperienceLog {
     this.queue = [];
     this.waiters = [];
     if (!this.writeLines(lines, waiters)) return;
-    const group: Group = { end: this.bytesWritten, waiters };
+    const group: Group = { end: this.bytesWritten, waiters, events: lines.length };
     this.unsynced.push(group);
     this.syncsInFlight++;
     this.syncs++;
@@ -254,14 +294,21 @@ export class ExperienceLog {
       this.syncsInFlight--;
       if (err) return this.fail(err, []);
       // This fsync started after the group was written, so it covers the group and every earlier one.
-      while (this.unsynced.length && this.unsynced[0].end <= group.end) for (const w of this.unsynced.shift()!.waiters) w.resolve();
+      while (this.unsynced.length && this.unsynced[0].end <= group.end) {
+        const done = this.unsynced.shift()!;
+        this.durableEvents += done.events;
+        for (const w of done.waiters) w.resolve();
+      }
       if (this.scheduled && this.syncsInFlight < MAX_SYNCS_IN_FLIGHT) this.flush();
     });
   }
 
   /** After a failed write or fsync the file's tail is unknown: refuse everything from now on. */
   private fail(err: Error, extra: Waiter[]): void {
-    this.failure ??= new Error(`experience log ${this.file}: ${err.message}`);
+    if (!this.failure) {
+      this.failure = new Error(`experience log ${this.file}: ${err.message}`);
+      this.onFailure?.(this.failure);
+    }
     this.scheduled = false;
     if (this.syncTimer) clearTimeout(this.syncTimer);
     this.syncTimer = null;

@@ -5,11 +5,12 @@ import { isIP } from 'node:net';
 import { HttpError } from './errors';
 
 export const DEFAULT_BODY_LIMIT = 16 * 1024;
+const JSON_TYPE = /^application\/json\b/i;
 
 /** Reads and parses a JSON body of at most `limit` bytes (an empty body is `undefined`). */
 export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   const type = req.headers['content-type'];
-  if (type !== undefined && !/^application\/json\b/i.test(type)) {
+  if (type !== undefined && type !== 'application/json' && !JSON_TYPE.test(type)) {
     return Promise.reject(new HttpError(415, 'unsupported_media_type', `content-type must be application/json, got ${JSON.stringify(type)}`, 'content-type'));
   }
   const declared = Number(req.headers['content-length'] ?? 0);
@@ -36,7 +37,8 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
       if (failed) return;
       if (size === 0) return resolve(undefined);
       try {
-        resolve(JSON.parse(Buffer.concat(chunks, size).toString('utf8')));
+        // A small body arrives in one chunk: parse it without copying.
+        resolve(JSON.parse((chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)).toString('utf8')));
       } catch (err) {
         reject(new HttpError(400, 'invalid_json', `request body is not valid JSON: ${(err as Error).message}`, 'body'));
       }
@@ -44,9 +46,11 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
   });
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  const head: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
+  if (headers) Object.assign(head, headers);
+  res.writeHead(status, head);
   res.end(text);
 }
 

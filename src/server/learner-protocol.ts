@@ -31,7 +31,7 @@ export type LearnerCommand = { kind: 'update'; trajectory: Trajectory } | { kind
 export type LearnerRequest = LearnerCommand & { id: number };
 
 export type LearnerReply =
-  | { id: 0; kind: 'ready'; weights: PolicyWeights; version: number; backend: string; weightsBody: string; priority: string }
+  | { id: 0; kind: 'ready'; weights: PolicyWeights; version: number; backend: string; weightsBody: string; priority: string; /** The thread's kernel id (Linux), for its CPU time. */ threadId?: number | null }
   | { id: number; kind: 'updated'; weights: PolicyWeights; version: number; stats: Record<string, number>; weightsBody: string }
   | { id: number; kind: 'saved' }
   | { id: number; kind: 'failed'; message: string };

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { LearnerInit, LearnerReply, LearnerRequest } from './learner-protocol';
 import { PpoBackend, serverReward, type CheckpointRecord } from './learner';
+import { currentThreadId } from './thread-cpu';
 import { encodeWeights } from './weights-codec';
 
 /** The `GET /v1/weights` body, serialised here so the request thread never does it. */
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
   const priority = yieldToRequests(init.niceness, init.schedIdle ?? false);
   const backend = await PpoBackend.create({ config: init.config, reward: serverReward(init.reward), weights: init.weights, version: init.version });
   const send = (reply: LearnerReply) => port.postMessage(reply);
-  send({ id: 0, kind: 'ready', weights: backend.weights(), version: backend.version, backend: backend.backendName, weightsBody: weightsBody(backend), priority });
+  send({ id: 0, kind: 'ready', weights: backend.weights(), version: backend.version, backend: backend.backendName, weightsBody: weightsBody(backend), priority, threadId: currentThreadId() });
   // One request at a time, in order: the server never has two updates in flight.
   let chain = Promise.resolve();
   let history: CheckpointRecord['history'] = [];

@@ -33,6 +33,12 @@ export class Router {
 
   /** The matching route, or throws 404 / 405. */
   match(method: string, path: string): { route: Route; params: Record<string, string> } {
+    // The routes of the request's method first: the answer for every valid request.
+    for (const route of this.routes) {
+      if (route.method !== method) continue;
+      const m = route.pattern.exec(path);
+      if (m) return { route, params: this.params(route, m) };
+    }
     const allowed: string[] = [];
     for (const route of this.routes) {
       const m = route.pattern.exec(path);
@@ -41,17 +47,27 @@ export class Router {
         allowed.push(route.method);
         continue;
       }
-      const params: Record<string, string> = {};
-      route.keys.forEach((k, i) => {
-        try {
-          params[k] = decodeURIComponent(m[i + 1]);
-        } catch {
-          throw new HttpError(400, 'invalid_path', `path segment ${JSON.stringify(m[i + 1])} is not valid percent-encoding`, k);
-        }
-      });
-      return { route, params };
+      return { route, params: this.params(route, m) };
     }
     if (allowed.length) throw new HttpError(405, 'method_not_allowed', `${method} ${path} is not supported; use ${allowed.join(' or ')}`, 'method');
     throw new HttpError(404, 'not_found', `no such endpoint: ${method} ${path}`, 'path');
+  }
+
+  private params(route: Route, m: RegExpExecArray): Record<string, string> {
+    const params: Record<string, string> = {};
+    for (let i = 0; i < route.keys.length; i++) {
+      const value = m[i + 1];
+      // Most segments (episode ids) hold no escapes: skip the decoder for them.
+      if (!value.includes('%')) {
+        params[route.keys[i]] = value;
+        continue;
+      }
+      try {
+        params[route.keys[i]] = decodeURIComponent(value);
+      } catch {
+        throw new HttpError(400, 'invalid_path', `path segment ${JSON.stringify(value)} is not valid percent-encoding`, route.keys[i]);
+      }
+    }
+    return params;
   }
 }

@@ -1,32 +1,64 @@
 /** The server's Prometheus metrics, on a registry of its own (several servers can share a process). */
 import * as client from 'prom-client';
+import { RequestStats } from './request-stats';
+import { threadCpuSeconds } from './thread-cpu';
 
 export class ServerMetrics {
   readonly registry = new client.Registry();
-  readonly requests = new client.Counter({
-    name: 'policy_server_requests_total',
-    help: 'HTTP requests by route and status code',
-    labelNames: ['route', 'status'] as const,
-    registers: [this.registry],
-  });
-  readonly latency = new client.Histogram({
-    name: 'policy_server_request_duration_seconds',
-    help: 'Time from request to response, by route',
-    labelNames: ['route'] as const,
-    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-    registers: [this.registry],
-  });
+  /** Requests by route and status, latency by route (policy_server_requests_total, policy_server_request_duration_seconds). */
+  private readonly requests = new RequestStats(
+    {
+      requests: { name: 'policy_server_requests_total', help: 'HTTP requests by route and status code' },
+      latency: { name: 'policy_server_request_duration_seconds', help: 'Time from request to response, by route', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1] },
+    },
+    this.registry,
+  );
   readonly episodesStarted = new client.Counter({ name: 'policy_server_episodes_started_total', help: 'Episodes started', labelNames: ['training'] as const, registers: [this.registry] });
   readonly episodesEnded = new client.Counter({ name: 'policy_server_episodes_ended_total', help: 'Episodes ended', registers: [this.registry] });
   readonly episodesOpen = new client.Gauge({ name: 'policy_server_episodes_open', help: 'Episodes started and not ended', registers: [this.registry] });
-  readonly decisions = new client.Counter({ name: 'policy_server_decisions_total', help: 'Actions chosen by the policy or logged by clients', labelNames: ['source'] as const, registers: [this.registry] });
+  /** Decisions counted since the last scrape, by source (plain numbers on the request path). */
+  private readonly decisionsPending = { policy: 0, client: 0 };
+  readonly decisions = new client.Counter({
+    name: 'policy_server_decisions_total',
+    help: 'Actions chosen by the policy or logged by clients',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const source of ['policy', 'client'] as const) {
+        if (this.decisionsPending[source] > 0) this.decisions.inc({ source }, this.decisionsPending[source]);
+        this.decisionsPending[source] = 0;
+      }
+    },
+  });
+
+  countDecisions(source: 'policy' | 'client', count = 1): void {
+    this.decisionsPending[source] += count;
+  }
+
+  /** The experience events counter follows `stored` (the log's own count of durable events). */
+  countStoredEvents(stored: () => number): void {
+    this.storedEvents = stored;
+    this.storedReported = 0;
+  }
   readonly batchSize = new client.Histogram({
     name: 'policy_server_forward_batch_size',
     help: 'Decisions served by one forward pass',
     buckets: [1, 2, 4, 8, 16, 32, 64],
     registers: [this.registry],
   });
-  readonly experienceStored = new client.Counter({ name: 'policy_server_experience_events_total', help: 'Events written durably to the experience log', registers: [this.registry] });
+  /** Read from the log when scraped (see countStoredEvents). */
+  private storedEvents: () => number = () => 0;
+  private storedReported = 0;
+  readonly experienceStored = new client.Counter({
+    name: 'policy_server_experience_events_total',
+    help: 'Events written durably to the experience log',
+    registers: [this.registry],
+    collect: () => {
+      const stored = this.storedEvents();
+      if (stored > this.storedReported) this.experienceStored.inc(stored - this.storedReported);
+      this.storedReported = stored;
+    },
+  });
   readonly transitionsBuffered = new client.Gauge({ name: 'policy_server_transitions_buffered', help: 'Completed training transitions waiting for an update', registers: [this.registry] });
   readonly updates = new client.Counter({ name: 'policy_server_training_updates_total', help: 'PPO updates applied', registers: [this.registry] });
   readonly updateSeconds = new client.Histogram({
@@ -37,22 +69,29 @@ export class ServerMetrics {
   });
   readonly policyVersion = new client.Gauge({ name: 'policy_server_policy_version', help: 'Updates behind the acting weights', registers: [this.registry] });
 
-  private readonly perRoute = new Map<string, { latency: client.Histogram.Internal<'route'>; byStatus: Map<number, client.Counter.Internal> }>();
+  /** Threads whose CPU time is reported, by name ("request", "learner"). */
+  private readonly threads = new Map<string, number>();
+  readonly threadCpu = new client.Gauge({
+    name: 'policy_server_thread_cpu_seconds',
+    help: 'CPU seconds used so far by one thread of the server (Linux only): the request thread answers, the learner thread trains',
+    labelNames: ['thread'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const [thread, tid] of this.threads) {
+        const seconds = threadCpuSeconds(tid);
+        if (seconds !== null) this.threadCpu.set({ thread }, seconds);
+      }
+    },
+  });
 
-  /** Counts a request and its latency; the labelled children are cached (the hot path). */
+  /** Reports thread `tid`'s CPU time as `thread` (a null tid, on platforms without one, is ignored). */
+  watchThread(thread: string, tid: number | null): void {
+    if (tid !== null) this.threads.set(thread, tid);
+  }
+
+  /** Counts a request and its latency (the hot path: plain numbers, see request-stats.ts). */
   observeRequest(route: string, status: number, seconds: number): void {
-    let entry = this.perRoute.get(route);
-    if (!entry) {
-      entry = { latency: this.latency.labels({ route }), byStatus: new Map() };
-      this.perRoute.set(route, entry);
-    }
-    let counter = entry.byStatus.get(status);
-    if (!counter) {
-      counter = this.requests.labels({ route, status: String(status) });
-      entry.byStatus.set(status, counter);
-    }
-    counter.inc();
-    entry.latency.observe(seconds);
+    this.requests.observe(route, status, seconds);
   }
 
   constructor() {

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { readCheckpointMeta, type CheckpointMeta } from '../agent/checkpoint';
 import type { PpoConfig } from '../agent/ppo';
 import { REWARD_NAMES, type RewardName } from '../reward';
-import { SPACE_SCHEMA } from '../space';
+import { ACTION_COUNT, SPACE_SCHEMA } from '../space';
 import { MicroBatcher } from './batcher';
 import { CheckpointStore } from './checkpoint-store';
 import type { Decision, DecisionRequest } from './batch-decisions';
@@ -30,6 +30,7 @@ import { ServerMetrics } from './server-metrics';
 import { Router } from './router';
 import { DEFAULT_MAX_STALENESS, Trainer } from './experience-training';
 import { ThreadedPpoBackend } from './threaded-learner';
+import { currentThreadId } from './thread-cpu';
 import { parseActionRequest, parseEnd, parseEpisodeId, parseLogAction, parseReturns, parseStartEpisode, USAGE_LIMITS } from './validation';
 import { encodeWeights } from './weights-codec';
 
@@ -79,6 +80,10 @@ export interface PolicyServerOptions {
 }
 
 export const EXPERIENCE_FILE = 'experience.jsonl';
+
+/** The answers of the hot routes, serialised once. */
+const ACTION_BODIES = Array.from({ length: ACTION_COUNT }, (_, action) => JSON.stringify({ action }));
+const OK_BODY = JSON.stringify({ ok: true });
 
 export class PolicyServer {
   readonly metrics = new ServerMetrics();
@@ -170,6 +175,8 @@ export class PolicyServer {
     });
     this.trainer.maxStaleness = maxStaleness;
     this.metrics.policyVersion.set(this.backend.version);
+    this.metrics.watchThread('request', currentThreadId());
+    if (this.backend instanceof ThreadedPpoBackend) this.metrics.watchThread('learner', this.backend.threadId);
 
     // Replay: the same code path as live requests rebuilds episodes and the training buffer.
     const replay = readExperienceLog(file);
@@ -182,6 +189,8 @@ export class PolicyServer {
     }
     if (replay.droppedBytes) this.log(`dropped a torn last line of ${replay.droppedBytes} bytes (never acknowledged)`);
     this.experience = ExperienceLog.open(file, replay.events.at(-1)?.seq ?? 0, replay.droppedBytes, { durability: o.durability ?? DEFAULT_DURABILITY, syncIntervalMs: o.syncIntervalMs });
+    this.experience.onFailure = (err) => this.log(`experience log write failed, nothing more can be recorded: ${err.message}`);
+    this.metrics.countStoredEvents(() => this.experience.durableEvents);
     if (this.experience.durability === 'process') {
       this.log(`durability process: steps are acknowledged once written to ${EXPERIENCE_FILE} (they survive a server crash); a machine crash can lose the last ${o.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS} ms or so`);
     }
@@ -190,6 +199,8 @@ export class PolicyServer {
 
     this.batcher = new MicroBatcher((requests) => this.backend.decide(requests), { maxBatch: o.maxBatch ?? 64, maxDelayMs: o.maxBatchDelayMs ?? 0 });
     this.batcher.onBatch = (size) => this.metrics.batchSize.observe(size);
+    // The steps decided by a batch are logged by its requests' callbacks: one write for them all, now.
+    this.batcher.afterBatch = () => this.experience.writeSoon();
     this.addRoutes();
 
     this.http = http.createServer((req, res) => void this.handle(req, res));
@@ -234,23 +245,22 @@ export class PolicyServer {
    * of training-disabled episodes train nothing, so their answers do not wait for the disk; they
    * are still logged in order, and a crash can lose only the last moments of them.
    */
-  private async record(event: ExperienceEvent, waitForDisk = true): Promise<void> {
+  private record(event: ExperienceEvent, waitForDisk = true): Promise<void> | void {
+    if (waitForDisk) return this.recordDurably(event);
+    // Nobody waits for these: no promise per event; a failure of the log is logged once (onFailure).
+    const seq = this.experience.appendUnacknowledged(event);
+    if (seq < 0) throw new HttpError(503, 'storage_failed', 'the experience log has failed; nothing can be recorded');
+    this.episodes.apply(event, seq);
+  }
+
+  private async recordDurably(event: ExperienceEvent): Promise<void> {
     const { seq, durable } = this.experience.append(event);
     const transition = seq > 0 ? this.episodes.apply(event, seq) : null;
-    if (!waitForDisk) {
-      durable.then(
-        () => this.metrics.experienceStored.inc(),
-        (err: Error) => this.log(`experience log write failed: ${err.message}`),
-      );
-      if (seq < 0) throw new HttpError(503, 'storage_failed', 'the experience log has failed; nothing can be recorded');
-      return;
-    }
     try {
       await durable;
     } catch (err) {
       throw new HttpError(503, 'storage_failed', `experience could not be stored, nothing was recorded: ${(err as Error).message}`);
     }
-    this.metrics.experienceStored.inc();
     if (transition) {
       this.trainer.add(transition);
       this.metrics.transitionsBuffered.set(this.trainer.buffered);
@@ -276,7 +286,6 @@ export class PolicyServer {
     } catch (err) {
       throw new HttpError(503, 'storage_failed', `experience could not be stored: ${(err as Error).message}`);
     }
-    this.metrics.experienceStored.inc(events.length);
     for (const t of transitions) this.trainer.add(t);
     this.metrics.transitionsBuffered.set(this.trainer.buffered);
   }
@@ -351,13 +360,18 @@ export class PolicyServer {
 
     r.add('POST', '/v1/episodes/:id/action', async (req, res, { id }) => {
       const body = await this.body(req);
-      await this.withEpisode(id, async (episode) => {
+      // withEpisode's hold, written out: the hot route saves two promises per request.
+      const episode = this.episodes.acquire(parseEpisodeId(id));
+      try {
         const { observation } = parseActionRequest(body);
         const d = await this.batcher.submit({ observation, explore: episode.explore });
-        await this.record({ type: 'step', episode: episode.id, observation, action: d.action, logProb: d.logProb, value: d.value, mask: d.mask, logged: false, policyVersion: this.backend.version }, episode.trainingEnabled);
-        this.metrics.decisions.inc({ source: 'policy' });
-        sendJson(res, 200, { action: d.action });
-      });
+        const recorded = this.record({ type: 'step', episode: episode.id, observation, action: d.action, logProb: d.logProb, value: d.value, mask: d.mask, logged: false, policyVersion: this.backend.version }, episode.trainingEnabled);
+        if (recorded) await recorded;
+        this.metrics.countDecisions('policy');
+        sendJson(res, 200, ACTION_BODIES[d.action]);
+      } finally {
+        this.episodes.release(episode);
+      }
     });
 
     r.add('POST', '/v1/episodes/:id/log-action', async (req, res, { id }) => {
@@ -365,20 +379,25 @@ export class PolicyServer {
       await this.withEpisode(id, async (episode) => {
         const { observation, action } = parseLogAction(body);
         const d = await this.batcher.submit({ observation, explore: false, action });
-        await this.record({ type: 'step', episode: episode.id, observation, action, logProb: d.logProb, value: d.value, mask: d.mask, logged: true, policyVersion: this.backend.version }, episode.trainingEnabled);
-        this.metrics.decisions.inc({ source: 'client' });
-        sendJson(res, 200, { ok: true });
+        const recorded = this.record({ type: 'step', episode: episode.id, observation, action, logProb: d.logProb, value: d.value, mask: d.mask, logged: true, policyVersion: this.backend.version }, episode.trainingEnabled);
+        if (recorded) await recorded;
+        this.metrics.countDecisions('client');
+        sendJson(res, 200, OK_BODY);
       });
     });
 
     r.add('POST', '/v1/episodes/:id/returns', async (req, res, { id }) => {
       const body = await this.body(req);
-      await this.withEpisode(id, async (episode) => {
+      const episode = this.episodes.acquire(parseEpisodeId(id));
+      try {
         const { reward, info } = parseReturns(body);
         this.episodes.checkCanReward(episode);
-        await this.record({ type: 'reward', episode: episode.id, reward, ...(info ? { info } : {}) }, episode.trainingEnabled);
-        sendJson(res, 200, { ok: true });
-      });
+        const recorded = this.record({ type: 'reward', episode: episode.id, reward, ...(info ? { info } : {}) }, episode.trainingEnabled);
+        if (recorded) await recorded;
+        sendJson(res, 200, OK_BODY);
+      } finally {
+        this.episodes.release(episode);
+      }
     });
 
     r.add('POST', '/v1/experience', async (req, res) => {
@@ -387,7 +406,7 @@ export class PolicyServer {
       await this.recordBatch(batch.episodes.flat());
       this.metrics.episodesStarted.inc({ training: 'true' }, batch.episodes.length);
       this.metrics.episodesEnded.inc(batch.episodes.length);
-      this.metrics.decisions.inc({ source: 'client' }, batch.steps);
+      this.metrics.countDecisions('client', batch.steps);
       sendJson(res, 200, {
         accepted_steps: batch.steps,
         episodes: batch.episodes.length,

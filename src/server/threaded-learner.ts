@@ -52,6 +52,8 @@ export class ThreadedPpoBackend implements LearnerBackend {
   backendName = 'unknown';
   /** The learner thread's scheduling priority as it reported it (e.g. "niceness 10, SCHED_IDLE"). */
   priority = 'unknown';
+  /** The learner thread's kernel id (Linux), for its CPU time; null where unknown. */
+  readonly threadId: number | null;
 
   private constructor(
     private readonly worker: Worker,
@@ -65,6 +67,7 @@ export class ThreadedPpoBackend implements LearnerBackend {
     this.current = { policy: new PpoPolicy(ready.weights), version: ready.version, body: ready.weightsBody };
     this.backendName = ready.backend;
     this.priority = ready.priority;
+    this.threadId = ready.threadId ?? null;
     worker.on('message', (reply: LearnerReply) => {
       const waiter = this.pending.get(reply.id);
       if (!waiter) return;

@@ -3,8 +3,13 @@
  * (type, finiteness, grid, range), rejects fields it does not know, and returns a typed value or
  * throws a 400 naming the field. Nothing unchecked reaches the policy or the experience log.
  */
-import { ACTION_COUNT, KNOB_UNIT, KNOBS, LEVELS, type Observation } from '../space';
+import * as space from '../space';
+import type { Observation } from '../space';
 import { invalidField } from './errors';
+
+// Module-local copies: run from TypeScript, every use of an imported binding is a getter call,
+// and these are read for every request.
+const { ACTION_COUNT, KNOB_UNIT, KNOBS, LEVELS } = space;
 
 /** Plausible measured usage per pod; anything outside is a client bug, not a measurement. */
 export const USAGE_LIMITS = { usedCpu: { min: 0, max: 64 }, usedRam: { min: 0, max: 256 } } as const;
