@@ -62,7 +62,6 @@ const INTERVAL = 60;
  */
 const MARKOV_COPIES = 5;
 const markovCopies = Number(option('markov-copies', String(MARKOV_COPIES)));
-if (!Number.isInteger(markovCopies) || markovCopies < 1) throw new Error(`--markov-copies must be a positive integer, got ${option('markov-copies', '')}`);
 
 interface SeedResult {
   seed: number;
@@ -78,6 +77,7 @@ interface SeedResult {
 }
 
 async function main(): Promise<void> {
+  if (!Number.isInteger(markovCopies) || markovCopies < 1) throw new Error(`--markov-copies must be a positive integer, got ${option('markov-copies', '')}`);
   const setupStart = performance.now();
   const dynamics = new LoadDynamics({ model: teastoreModel(), reward: makeRequestReward(rewardName), bounds: LOAD_TASK_BOUNDS, intervalSeconds: INTERVAL });
   const markov = markovSource(TRAINING_MARKOV);
