@@ -22,6 +22,8 @@
  *          --config JSON (PPO settings over the `load` preset)  --centre 0|1  --scale S (the learner's reward)
  *          --forecast K (windows of oracle forecast observed, default 3)  --start random|eval (default eval)
  *          --eval-seconds S (default 3)
+ *          --markov-copies N (copies of the Markov task among the training sources, which episodes
+ *          draw uniformly: N of N + 5 episodes run on it; default MARKOV_COPIES)
  */
 import * as path from 'node:path';
 import { teastoreModel } from '../src/model';
@@ -54,6 +56,12 @@ const startOption = option('start', 'eval');
 const evalSeconds = Number(option('eval-seconds', '3'));
 const learningReward = { centre: option('centre', String(Number(LOAD_LEARNING_REWARD.centre))) === '1', scale: Number(option('scale', String(LOAD_LEARNING_REWARD.scale))) };
 const INTERVAL = 60;
+/**
+ * Episodes draw their source uniformly; with one copy the Markov task gets 1 episode in 6 and the
+ * smooth synthetic profiles the rest. More copies teach sudden level jumps more often (docs/benchmarks.md).
+ */
+const MARKOV_COPIES = 5;
+const markovCopies = Number(option('markov-copies', String(MARKOV_COPIES)));
 
 interface SeedResult {
   seed: number;
@@ -69,10 +77,11 @@ interface SeedResult {
 }
 
 async function main(): Promise<void> {
+  if (!Number.isInteger(markovCopies) || markovCopies < 1) throw new Error(`--markov-copies must be a positive integer, got ${option('markov-copies', '')}`);
   const setupStart = performance.now();
   const dynamics = new LoadDynamics({ model: teastoreModel(), reward: makeRequestReward(rewardName), bounds: LOAD_TASK_BOUNDS, intervalSeconds: INTERVAL });
   const markov = markovSource(TRAINING_MARKOV);
-  const training: LoadSource[] = [markov, ...parseLoadSources(TRAINING_PROFILE_SPECS, INTERVAL)];
+  const training: LoadSource[] = [...Array.from({ length: markovCopies }, () => markov), ...parseLoadSources(TRAINING_PROFILE_SPECS, INTERVAL)];
   const heldOut = parseLoadSources(HELD_OUT_PROFILE_SPECS, INTERVAL);
   const rates = (sources: LoadSource[]) => sources.flatMap((s) => (s.kind === 'markov' ? s.chain.levels : Array.from(s.rates)));
   dynamics.warm(rates(training), { noise: true });
@@ -83,7 +92,7 @@ async function main(): Promise<void> {
   const heldOutTasks = heldOut.map((source) => new LoadTask(dynamics, source, { observationNoise: false, forecastSteps }));
   const heldOutYardsticks = heldOutTasks.map((task) => ({ optimum: task.optimum().value, staticBest: task.staticBest().value, hpa: task.evaluate(hpaLoadPolicy()) }));
   const setupSeconds = (performance.now() - setupStart) / 1000;
-  console.log(`forecast ${forecastSteps} windows, training starts ${startOption}, learner reward ${JSON.stringify(learningReward)}, PPO over the load preset ${JSON.stringify(overrides)}`);
+  console.log(`forecast ${forecastSteps} windows, training starts ${startOption}, Markov task ${markovCopies} of ${training.length} training sources, learner reward ${JSON.stringify(learningReward)}, PPO over the load preset ${JSON.stringify(overrides)}`);
   console.log(`setup ${setupSeconds.toFixed(1)} s: Markov optimum ${markovOptimum.toFixed(3)}, static-best ${markovStatic.toFixed(3)}; held-out ${heldOutTasks.map((t, i) => `${t.source.name.slice(0, 40)}: optimum ${heldOutYardsticks[i].optimum.toFixed(2)}, static-best ${heldOutYardsticks[i].staticBest.toFixed(2)}, hpa ${heldOutYardsticks[i].hpa.return.toFixed(2)}`).join('; ')}`);
 
   const results: SeedResult[] = [];
