@@ -132,9 +132,17 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
     });
   });
 
+  // A process that exits without calling stop() (an uncaught error, process.exit in a notebook
+  // kernel) still takes its Prometheus and temporary TSDB with it.
+  const onProcessExit = () => {
+    if (!exited) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onProcessExit);
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      process.off('exit', onProcessExit);
       if (!exited) {
         child.kill('SIGTERM');
         const killer = setTimeout(() => child.kill('SIGKILL'), 5000);

@@ -120,3 +120,32 @@ describe('metric module without a reachable Prometheus', () => {
     await assert.rejects(startPrometheus({ targets: ['http://127.0.0.1:1/metrics'], binary: '/nonexistent/prometheus' }), /apt-get install prometheus/);
   });
 });
+
+describe('a Prometheus started by a process that exits without stopping it', () => {
+  it('is killed and its temporary TSDB removed when the process exits', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const fs = await import('node:fs');
+    const script = [
+      "const http = require('node:http');",
+      "const { startPrometheus } = require('./src/prometheus-server');",
+      "const target = http.createServer((_, res) => res.end('up_probe 1\\n')).listen(0, '127.0.0.1', async () => {",
+      "  const p = await startPrometheus({ targets: [`http://127.0.0.1:${target.address().port}/metrics`], readyQuery: 'up' });",
+      "  console.log(JSON.stringify({ dataDir: p.dataDir }));",
+      '  process.exit(0);',
+      '});',
+    ].join('\n');
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: `${__dirname}/..`, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(run.status, 0, run.stderr);
+    const { dataDir } = JSON.parse(run.stdout.trim().split('\n').pop()!) as { dataDir: string };
+    assert.equal(fs.existsSync(dataDir), false, 'the temporary TSDB is removed');
+    await sleep(200); // SIGKILL is delivered asynchronously
+    const survivors = fs.readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dataDir);
+      } catch {
+        return false;
+      }
+    });
+    assert.deepEqual(survivors, [], 'no prometheus left running on that TSDB');
+  });
+});
