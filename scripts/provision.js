@@ -107,7 +107,8 @@ function installNpmDependencies() {
   const lock = path.join(ROOT, 'package-lock.json');
   if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
   process.stderr.write('rl-autoscaler: installing the locked npm dependencies (npm ci)\n');
-  const result = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: ROOT, stdio: 'inherit' });
+  // npm's output goes to stderr: the command that asked for it may be writing JSON to stdout.
+  const result = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
   if (result.status !== 0) fail(`rl-autoscaler: npm ci failed (exit ${result.status})`);
 }
 
@@ -120,4 +121,5 @@ function main() {
   installNpmDependencies();
 }
 
-main();
+if (require.main === module) main();
+module.exports = { installNpmDependencies };

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
@@ -39,6 +39,20 @@ describe('the rl-autoscaler command', () => {
     const r = run('npx', ['rl-autoscaler', 'frobnicate']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /unknown command "frobnicate"/);
+  });
+
+  it('a copy without its npm dependencies or the provisioning script says to run npm ci', () => {
+    // Outside the checkout no node_modules is found on the way up, as in a fresh clone.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'rl-autoscaler-bare-'));
+    try {
+      cpSync(path.join(ROOT, 'bin'), path.join(dir, 'bin'), { recursive: true });
+      const r = run(process.execPath, ['bin/rl-autoscaler.js', '--help'], dir);
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /npm dependencies are not installed; run `npm ci` in /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('no command prints the help and exits 2', () => {
