@@ -4,6 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -312,3 +313,19 @@ for (const token of [undefined, TOKEN]) {
     assert.deepEqual(statuses.slice(0, 9), token ? [400, 415, 400, 404, 404, 405, 413, 401, 401] : [400, 415, 400, 404, 404, 405, 413, 200, 200]);
   });
 }
+
+test('serve --http picks the layer, refuses an unknown one by name, and /v1/status says which one runs', async () => {
+  const bin = path.join(__dirname, '..', 'bin', 'rl-autoscaler.js');
+  const dir = tempDir();
+  const refused = spawnSync(process.execPath, [bin, 'serve', '--port', '0', '--state-dir', dir, '--http', 'fast'], { encoding: 'utf8', timeout: 60_000 });
+  fs.rmSync(dir, { recursive: true, force: true });
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(refused.stderr, /--http must be lean or node, got "fast"/);
+  for (const layer of ['lean', 'node'] as const) {
+    await withServer(layer, {}, async (server) => {
+      const { answers } = await exchange(server.port, [request('GET', '/v1/status')], 1);
+      assert.equal(JSON.parse(answers[0].body).http, layer);
+      assert.equal(server.lean === null, layer === 'node');
+    });
+  }
+});

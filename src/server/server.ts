@@ -357,6 +357,7 @@ export class PolicyServer {
         training: this.trainer.busy,
         train_batch: this.trainer.trainBatch,
         durability: this.experience.durability,
+        http: this.lean ? 'lean' : 'node',
         reward: this.reward,
         checkpoint: this.trainer.lastCheckpoint,
         learner: {
