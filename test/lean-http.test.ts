@@ -76,7 +76,7 @@ interface Exchange {
  * Writes `pieces` to one connection (a pause between them, so each arrives as its own TCP chunk),
  * then waits for `expect` answers or the server's close. `halfClose` sends FIN after the last piece.
  */
-async function exchange(port: number, pieces: (string | Buffer)[], expect: number, options: { halfClose?: boolean; pauseMs?: number; destroyAfter?: boolean } = {}): Promise<Exchange> {
+async function exchange(port: number, pieces: (string | Buffer)[], expect: number, options: { halfClose?: boolean; pauseMs?: number; destroyAfter?: boolean; readLate?: boolean } = {}): Promise<Exchange> {
   const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
   socket.setNoDelay(true);
   let received = Buffer.alloc(0);
@@ -103,10 +103,12 @@ async function exchange(port: number, pieces: (string | Buffer)[], expect: numbe
     });
   });
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  if (options.readLate) socket.pause();
   for (const piece of pieces) {
     socket.write(piece);
     await new Promise((r) => setTimeout(r, options.pauseMs ?? 5));
   }
+  if (options.readLate) socket.resume();
   if (options.destroyAfter) {
     socket.destroy();
     return { answers: parseAnswers(received).answers, closed: true };
@@ -184,6 +186,19 @@ test('lean layer: pipelined requests in one write are answered in order', async 
     assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200]);
     assert.equal(JSON.parse(answers[3].body).status, 'ok');
     assert.deepEqual(JSON.parse(answers[4].body), { episode_id: id, steps: 1, total_reward: 3 });
+  });
+});
+
+test('lean layer: thousands of pipelined requests from a client that reads late are all answered, in order', async () => {
+  await withServer('lean', {}, async (server) => {
+    const count = 3000;
+    const requests = Array.from({ length: count }, (_, i) => request('GET', i % 2 ? '/healthz' : '/v1/spaces'));
+    // Several writes, each holding many requests; the answers (about 1 MB) wait in the socket meanwhile.
+    const pieces: string[] = [];
+    for (let i = 0; i < count; i += 500) pieces.push(requests.slice(i, i + 500).join(''));
+    const { answers } = await exchange(server.port, pieces, count, { pauseMs: 20, readLate: true });
+    assert.equal(answers.length, count);
+    for (let i = 0; i < count; i++) assert.equal('status' in JSON.parse(answers[i].body), i % 2 === 1, `answer ${i}`);
   });
 });
 

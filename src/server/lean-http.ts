@@ -108,7 +108,11 @@ class LeanConnection {
   /** Close after the current answer (Connection: close, or the server is closing). */
   private closing = false;
   private done = false;
+  /** Reading stopped: unanswered bytes piled up, or answers wait for the client to read them. */
+  private paused = false;
   private readonly maxHeadBytes: number;
+  /** Unanswered bytes held before reading stops (a client pipelining faster than it is answered). */
+  private readonly maxBufferedBytes: number;
   /** The Connection header of a keep-alive answer, with the timeout as node:http announces it. */
   readonly keepAliveHeader: string;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
@@ -118,6 +122,7 @@ class LeanConnection {
   };
   private readonly onError = () => this.finish();
   private readonly onTimeout = () => this.timeout();
+  private readonly onDrain = () => this.process();
 
   constructor(
     private readonly socket: net.Socket,
@@ -126,6 +131,7 @@ class LeanConnection {
     private readonly handOverTo: (socket: net.Socket) => void,
   ) {
     this.maxHeadBytes = options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES;
+    this.maxBufferedBytes = this.maxHeadBytes + options.maxBodyBytes;
     this.keepAliveHeader = keepAliveTimeoutMs > 0 ? `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(keepAliveTimeoutMs / 1000)}\r\n` : 'Connection: keep-alive\r\n';
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
@@ -145,6 +151,19 @@ class LeanConnection {
   private receive(chunk: Buffer): void {
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
     if (!this.busy) this.process();
+    else if (this.buffer.length > this.maxBufferedBytes) this.pauseReading();
+  }
+
+  private pauseReading(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  private resumeReading(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.socket.resume();
   }
 
   /** Answers the complete requests in the buffer, one at a time, or hands the connection over. */
@@ -155,12 +174,20 @@ class LeanConnection {
       while (!this.busy && !this.done) {
         if (this.buffer.length === 0) {
           if (this.ended || this.closing) this.finish();
+          else this.resumeReading();
+          return;
+        }
+        // Answers the client has not read yet: take no more requests until they are out.
+        if (this.socket.writableNeedDrain) {
+          this.pauseReading();
+          this.socket.once('drain', this.onDrain);
           return;
         }
         const parsed = this.parse();
         if (parsed.kind === 'incomplete') {
           // A request cut short by the client's FIN: node:http answers 400 to that too.
           if (this.ended) this.fail(BAD_REQUEST);
+          else this.resumeReading();
           return;
         }
         if (parsed.kind === 'hand-over') {
@@ -253,6 +280,7 @@ class LeanConnection {
     socket.removeListener('end', this.onEnd);
     socket.removeListener('error', this.onError);
     socket.removeListener('timeout', this.onTimeout);
+    socket.removeListener('drain', this.onDrain);
     socket.setTimeout(0);
     socket.pause();
     if (this.buffer.length) socket.unshift(this.buffer);
