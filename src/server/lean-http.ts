@@ -122,7 +122,11 @@ class LeanConnection {
   };
   private readonly onError = () => this.finish();
   private readonly onTimeout = () => this.timeout();
-  private readonly onDrain = () => this.process();
+  private draining = false;
+  private readonly onDrain = () => {
+    this.draining = false;
+    this.process();
+  };
 
   constructor(
     private readonly socket: net.Socket,
@@ -180,7 +184,10 @@ class LeanConnection {
         // Answers the client has not read yet: take no more requests until they are out.
         if (this.socket.writableNeedDrain) {
           this.pauseReading();
-          this.socket.once('drain', this.onDrain);
+          if (!this.draining) {
+            this.draining = true;
+            this.socket.once('drain', this.onDrain);
+          }
           return;
         }
         const parsed = this.parse();
