@@ -300,6 +300,8 @@ function differentialCases(id: string, token?: string): { name: string; pieces: 
     { name: 'malformed header', pieces: [request('GET', '/healthz', undefined, { ...auth, 'Bad Header': 'x' })], expect: 1 },
     { name: 'bad content length', pieces: [request('GET', '/healthz', undefined, { ...auth, 'Content-Length': '1x' })], expect: 1 },
     { name: 'garbage', pieces: ['\x01\x02 hello\r\n\r\n'], expect: 1 },
+    // A 304 has no body: the answer after it must still parse.
+    { name: 'weights not modified', pieces: [request('GET', '/v1/weights', undefined, { ...auth, 'If-None-Match': '"v0"' }) + request('GET', '/healthz', undefined, auth)], expect: 2 },
     { name: 'Expect: 100-continue', pieces: [request('POST', `/v1/episodes/${id}/returns`, { reward: 1 }, { ...auth, Expect: '100-continue' })], expect: 2 },
   ];
 }
@@ -325,6 +327,7 @@ for (const token of [undefined, TOKEN]) {
     for (let i = 0; i < names.length; i++) assert.equal(results.lean[i], results.node[i], names[i]);
     // The cases do reach the errors they are named after.
     const statuses = results.lean.map((r) => JSON.parse(r).answers[0]?.status);
+    assert.match(results.lean[names.indexOf('weights not modified')], /"status":304.*"status":200/);
     assert.deepEqual(statuses.slice(0, 9), token ? [400, 415, 400, 404, 404, 405, 413, 401, 401] : [400, 415, 400, 404, 404, 405, 413, 200, 200]);
   });
 }
