@@ -9,7 +9,11 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readExperienceLog } from '../src/server/experience-log';
+import { sendJson } from '../src/server/http-plumbing';
+import { LeanHttp } from '../src/server/lean-http';
 import { EXPERIENCE_FILE, PolicyServer, type HttpLayer } from '../src/server/server';
 
 const OBS = { replicas: 3, cpuMillis: 500, heapMB: 400, usedCpu: 0.3, usedRam: 0.5 };
@@ -344,6 +348,34 @@ test('serve --http picks the layer, refuses an unknown one by name, and /v1/stat
       const { answers } = await exchange(server.port, [request('GET', '/v1/status')], 1);
       assert.equal(JSON.parse(answers[0].body).http, layer);
       assert.equal(server.lean === null, layer === 'node');
+    });
+  }
+});
+
+test('lean layer: an idle keep-alive connection closes after the keep-alive timeout; a request trickling in gets 408', async () => {
+  const server = http.createServer((_req, res) => sendJson(res, 200, { layer: 'node' }));
+  server.keepAliveTimeout = 300;
+  server.headersTimeout = 600;
+  const lean = new LeanHttp(server, { serves: () => true, handle: (_req, res) => sendJson(res, 200, { layer: 'lean' }), maxBodyBytes: 1024 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    // Answered, then closed by the server once idle for the keep-alive timeout.
+    const started = performance.now();
+    const idle = await exchange(port, [request('GET', '/x')], 2);
+    assert.deepEqual(idle.answers.map((a) => JSON.parse(a.body).layer), ['lean']);
+    assert.equal(idle.closed, true);
+    assert.ok(performance.now() - started >= 250, `closed after ${performance.now() - started} ms`);
+    // One byte every 100 ms keeps the idle timer from firing, but not past the request timeout.
+    const text = request('GET', '/x');
+    const trickle = await exchange(port, splitAt(text, Array.from({ length: 12 }, (_, i) => i + 1)), 1, { pauseMs: 100 });
+    assert.equal(trickle.answers[0]?.status, 408);
+    assert.equal(trickle.closed, true);
+    assert.equal(lean.handedOver, 0);
+  } finally {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
     });
   }
 });

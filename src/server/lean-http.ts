@@ -81,7 +81,8 @@ export class LeanHttp {
   }
 
   private accept(socket: net.Socket): void {
-    const connection = new LeanConnection(socket, this.options, this.server.keepAliveTimeout, (s) => this.handOver(s));
+    const timeouts = { keepAliveMs: this.server.keepAliveTimeout, requestMs: this.server.headersTimeout };
+    const connection = new LeanConnection(socket, this.options, timeouts, (s) => this.handOver(s));
     this.connections.add(connection);
     socket.once('close', () => this.connections.delete(connection));
   }
@@ -110,6 +111,9 @@ class LeanConnection {
   private done = false;
   /** Reading stopped: unanswered bytes piled up, or answers wait for the client to read them. */
   private paused = false;
+  /** When the first byte of the request being read arrived (Date.now()). */
+  private requestStartedAt = 0;
+  private readonly requestTimeoutMs: number;
   private readonly maxHeadBytes: number;
   /** Unanswered bytes held before reading stops (a client pipelining faster than it is answered). */
   private readonly maxBufferedBytes: number;
@@ -131,9 +135,11 @@ class LeanConnection {
   constructor(
     private readonly socket: net.Socket,
     private readonly options: LeanHttpOptions,
-    keepAliveTimeoutMs: number,
+    timeouts: { keepAliveMs: number; requestMs: number },
     private readonly handOverTo: (socket: net.Socket) => void,
   ) {
+    const keepAliveTimeoutMs = timeouts.keepAliveMs;
+    this.requestTimeoutMs = timeouts.requestMs;
     this.maxHeadBytes = options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES;
     this.maxBufferedBytes = this.maxHeadBytes + options.maxBodyBytes;
     this.keepAliveHeader = keepAliveTimeoutMs > 0 ? `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(keepAliveTimeoutMs / 1000)}\r\n` : 'Connection: keep-alive\r\n';
@@ -153,6 +159,7 @@ class LeanConnection {
   }
 
   private receive(chunk: Buffer): void {
+    if (this.buffer.length === 0) this.requestStartedAt = Date.now();
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
     if (!this.busy) this.process();
     else if (this.buffer.length > this.maxBufferedBytes) this.pauseReading();
@@ -194,6 +201,8 @@ class LeanConnection {
         if (parsed.kind === 'incomplete') {
           // A request cut short by the client's FIN: node:http answers 400 to that too.
           if (this.ended) this.fail(BAD_REQUEST);
+          // A request trickling in (a byte now and then keeps the idle timer from firing): node:http's headersTimeout.
+          else if (this.requestTimeoutMs > 0 && Date.now() - this.requestStartedAt > this.requestTimeoutMs) this.fail(REQUEST_TIMEOUT);
           else this.resumeReading();
           return;
         }
@@ -204,6 +213,7 @@ class LeanConnection {
           return;
         }
         this.buffer = this.buffer.subarray(parsed.consumed);
+        if (this.buffer.length) this.requestStartedAt = Date.now();
         if (parsed.close) this.closing = true;
         this.busy = true;
         this.options.handle(parsed.request, new LeanResponse(this));
