@@ -12,6 +12,11 @@
  * goes to node:http: at a request boundary with nothing in flight, the connection is handed over
  * with the bytes already read put back, so node:http answers it exactly as it would have answered
  * from the start (status codes and errors included), and keeps the connection from then on.
+ *
+ * Timeouts follow the node:http server's settings: a connection idle for its keepAliveTimeout is
+ * closed; a request not complete within its headersTimeout, or stalled for the keepAliveTimeout,
+ * gets 408 and a close. Once the client has sent FIN the bytes cannot be put back, so a request
+ * still unanswered then that would need node:http gets node:http's 400 for unreadable requests.
  */
 import type * as http from 'node:http';
 import { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http';
@@ -238,7 +243,6 @@ class LeanConnection {
     return this.closing;
   }
 
-
   write(text: string): void {
     if (!this.done && this.socket.writable) this.socket.write(text);
   }
@@ -255,7 +259,8 @@ class LeanConnection {
     const lines = buffer.toString('latin1', 0, headEnd).split('\r\n');
     const requestLine = REQUEST_LINE.exec(lines[0]);
     if (!requestLine) return { kind: 'hand-over' };
-    const headers: Record<string, string> = {};
+    // No prototype: a header named like an Object method is just a header.
+    const headers: Record<string, string> = Object.create(null);
     for (let i = 1; i < lines.length; i++) {
       const header = HEADER_LINE.exec(lines[i]);
       if (!header || !FIELD_VALUE.test(header[2])) return { kind: 'hand-over' };
