@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PolicyClient } from '../src/server/client';
 import { readExperienceLog } from '../src/server/experience-log';
 import { sendJson } from '../src/server/http-plumbing';
 import { LeanHttp } from '../src/server/lean-http';
@@ -173,6 +174,20 @@ test('lean layer: an episode over one keep-alive connection, answered without no
     assert.deepEqual(events.map((e) => e.type), ['start', ...Array.from({ length: steps }, () => ['step', 'reward']).flat(), 'end']);
     const metrics = (await exchange(server.port, [request('GET', '/metrics')], 1)).answers[0].body;
     assert.match(metrics, new RegExp(`policy_server_requests_total\\{route="POST /v1/episodes/:id/action",status="200"\\} ${steps}$`, 'm'));
+  });
+});
+
+test('lean layer: the project client (fetch) stays on the lean path, token included', async () => {
+  await withServer('lean', { token: TOKEN }, async (server) => {
+    const client = new PolicyClient(server.url, { token: TOKEN });
+    await client.handshake();
+    const id = await client.startEpisode({ trainingEnabled: true });
+    for (let i = 0; i < 3; i++) {
+      await client.getAction(id, OBS);
+      await client.logReturns(id, 1);
+    }
+    assert.deepEqual(await client.endEpisode(id, OBS), { episode_id: id, steps: 3, total_reward: 3 });
+    assert.equal(server.lean?.handedOver, 0, 'no request of the client needed node:http');
   });
 });
 
