@@ -15,7 +15,8 @@
  * BENCH_DURABILITY (default process; the server's own default is machine) is the server's
  * --durability for those phases; a last phase repeats the training phase against a second server
  * with the other durability, for comparison. BENCH_LEARNER (default idle) runs the learner thread
- * under SCHED_IDLE (--learner-idle); `nice` leaves it at the default niceness only.
+ * under SCHED_IDLE (--learner-idle); `nice` leaves it at the default niceness only. BENCH_HTTP (default
+ * lean) is the server's --http: `node` has node:http answer every request, for comparison.
  *
  * Besides latency each phase reports where time goes: the client's own lateness (how long after
  * a request could go out, on schedule and with the previous answer in, it did go out: the load
@@ -24,7 +25,7 @@
  * and learner thread together) and of the client.
  * Last line, for the training phase:
  * `RESULT policy-server decisions_per_s=N p50_ms=X p99_ms=Y max_ms=M updates=U durability=D
- *  default_durability=machine learner=idle|nice client_late_p99_ms=L <other durability>_p99_ms=Z
+ *  default_durability=machine learner=idle|nice http=lean|node client_late_p99_ms=L <other durability>_p99_ms=Z
  *  saturation_per_s=S server_cpu_us=C request_thread_cpu_us=R saturation_request_thread_cpu_us=Q client_cpu_us=K`
  * (CPU in microseconds per decision; the thread split comes from the server's
  * policy_server_thread_cpu_seconds metric, Linux only). BENCH_CPU_PROF_DIR=dir writes a CPU profile
@@ -52,6 +53,8 @@ const DURABILITY = process.env.BENCH_DURABILITY ?? 'process';
 const OTHER_DURABILITY = DURABILITY === 'process' ? 'machine' : 'process';
 /** BENCH_LEARNER: `idle` (default) runs the learner thread under SCHED_IDLE (--learner-idle), `nice` only niced. */
 const LEARNER = process.env.BENCH_LEARNER ?? 'idle';
+/** BENCH_HTTP: the server's --http layer, `lean` (default) or `node` (node:http for every request). */
+const HTTP_LAYER = process.env.BENCH_HTTP ?? 'lean';
 
 /**
  * One keep-alive HTTP/1.1 connection, one request at a time, with just enough parsing for the
@@ -351,13 +354,13 @@ function describe(name: string, r: PhaseResult & ServerCpu & { server: string })
 async function main(): Promise<void> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-policy-server-'));
   const serverArgs = (durability: string) => [
-    '--train-batch', String(TRAIN_BATCH), '--durability', durability, ...(LEARNER === 'idle' ? ['--learner-idle'] : []),
+    '--train-batch', String(TRAIN_BATCH), '--durability', durability, '--http', HTTP_LAYER, ...(LEARNER === 'idle' ? ['--learner-idle'] : []),
     ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean),
   ];
   const server = await startServer(stateDir, serverArgs(DURABILITY));
   const period = (CLIENTS / TARGET_RATE) * 1000;
   const acked = (durability: string) => (durability === 'process' ? 'written to the log before its answer' : 'fsynced before its answer');
-  console.log(`${CLIENTS} clients over loopback HTTP, ${SECONDS} s measured per phase; each step is an action and a returns request; server --durability ${DURABILITY}, learner ${LEARNER}`);
+  console.log(`${CLIENTS} clients over loopback HTTP, ${SECONDS} s measured per phase; each step is an action and a returns request; server --durability ${DURABILITY}, learner ${LEARNER}, http ${HTTP_LAYER}`);
   console.log(`load average before: ${loadAverage()} (${os.cpus().length} CPUs)`);
   const saturated = await measuredPhase(server.port, 0, false);
   console.log(describe('inference episodes, saturation (each client sends as soon as answered)', saturated));
@@ -390,7 +393,7 @@ async function main(): Promise<void> {
   // and the p99 of the same phase with the other durability.
   console.log(
     `RESULT policy-server decisions_per_s=${Math.round(training.rate)} p50_ms=${training.p50.toFixed(2)} p99_ms=${training.p99.toFixed(2)} max_ms=${training.max.toFixed(2)} updates=${updates} ` +
-      `durability=${DURABILITY} default_durability=machine learner=${LEARNER} client_late_p99_ms=${training.lateP99.toFixed(2)} ${OTHER_DURABILITY}_p99_ms=${otherTraining.p99.toFixed(2)} ` +
+      `durability=${DURABILITY} default_durability=machine learner=${LEARNER} http=${HTTP_LAYER} client_late_p99_ms=${training.lateP99.toFixed(2)} ${OTHER_DURABILITY}_p99_ms=${otherTraining.p99.toFixed(2)} ` +
       `saturation_per_s=${Math.round(saturated.rate)} server_cpu_us=${training.serverCpuUs.toFixed(0)} request_thread_cpu_us=${training.requestThreadUs.toFixed(0)} ` +
       `saturation_request_thread_cpu_us=${saturated.requestThreadUs.toFixed(0)} client_cpu_us=${training.cpuPerDecisionUs.toFixed(0)}`,
   );

@@ -1,7 +1,7 @@
 /** `rl-autoscaler serve`: the policy server (learns PPO from the experience clients report). */
 import { DEFAULT_MAX_STALENESS } from '../server/experience-training';
 import { DEFAULT_TRAIN_BATCH } from '../server/learner';
-import { PolicyServer } from '../server/server';
+import { HTTP_LAYERS, PolicyServer, type HttpLayer } from '../server/server';
 import { DEFAULT_LEARNER_NICENESS } from '../server/threaded-learner';
 import { DURABILITIES, type Durability } from '../server/experience-log';
 import { intOption, parseOptions, rewardOption } from './args';
@@ -23,6 +23,8 @@ export async function run(args: string[]): Promise<number> {
   if (niceness < 0 || niceness > 19) throw new UsageError(`--learner-niceness must be 0..19, got ${niceness}`);
   const durability = opts.durability as Durability;
   if (!DURABILITIES.includes(durability)) throw new UsageError(`--durability must be ${DURABILITIES.join(' or ')}, got ${JSON.stringify(opts.durability)}`);
+  const httpLayer = (opts.http ?? process.env.POLICY_SERVER_HTTP ?? 'lean') as HttpLayer;
+  if (!HTTP_LAYERS.includes(httpLayer)) throw new UsageError(`--http must be ${HTTP_LAYERS.join(' or ')}, got ${JSON.stringify(httpLayer)}${opts.http === undefined ? ' (from POLICY_SERVER_HTTP)' : ''}`);
   // The token may come from the environment so that it does not show in the process list.
   const token = opts.token ?? process.env.POLICY_SERVER_TOKEN;
   let server: PolicyServer;
@@ -41,12 +43,13 @@ export async function run(args: string[]): Promise<number> {
       learnerNiceness: niceness,
       learnerIdle: opts['learner-idle'] === true,
       durability,
+      http: httpLayer,
     });
   } catch (err) {
     if (/token|cannot switch to/.test((err as Error).message)) throw new UsageError((err as Error).message);
     throw err;
   }
-  console.log(`policy server listening on ${server.url} (state dir ${opts['state-dir']}, train batch ${trainBatch}, durability ${durability})`);
+  console.log(`policy server listening on ${server.url} (state dir ${opts['state-dir']}, train batch ${trainBatch}, http ${httpLayer}, durability ${durability})`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       console.error(`${signal}: finishing the running update and closing`);

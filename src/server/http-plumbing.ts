@@ -1,20 +1,29 @@
 /** HTTP plumbing: reading a bounded JSON body, answering JSON, bearer tokens, loopback addresses. */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { HttpError } from './errors';
+import { isBuffered, type HttpRequest, type Reply } from './exchange';
 
 export const DEFAULT_BODY_LIMIT = 16 * 1024;
 const JSON_TYPE = /^application\/json\b/i;
 
 /** Reads and parses a JSON body of at most `limit` bytes (an empty body is `undefined`). */
-export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+export function readJsonBody(req: HttpRequest, limit: number): Promise<unknown> {
   const type = req.headers['content-type'];
   if (type !== undefined && type !== 'application/json' && !JSON_TYPE.test(type)) {
     return Promise.reject(new HttpError(415, 'unsupported_media_type', `content-type must be application/json, got ${JSON.stringify(type)}`, 'content-type'));
   }
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) return Promise.reject(new HttpError(413, 'body_too_large', `request body of ${declared} bytes exceeds the limit of ${limit}`, 'body'));
+  if (isBuffered(req)) {
+    const body = req.bufferedBody;
+    if (body.length === 0) return Promise.resolve(undefined);
+    try {
+      return Promise.resolve(parseJson(body));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -38,15 +47,23 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
       if (size === 0) return resolve(undefined);
       try {
         // A small body arrives in one chunk: parse it without copying.
-        resolve(JSON.parse((chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)).toString('utf8')));
+        resolve(parseJson(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
       } catch (err) {
-        reject(new HttpError(400, 'invalid_json', `request body is not valid JSON: ${(err as Error).message}`, 'body'));
+        reject(err);
       }
     });
   });
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new HttpError(400, 'invalid_json', `request body is not valid JSON: ${(err as Error).message}`, 'body');
+  }
+}
+
+export function sendJson(res: Reply, status: number, body: unknown, headers?: Record<string, string>): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const head: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
   if (headers) Object.assign(head, headers);
@@ -54,7 +71,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, err: HttpError, headers: Record<string, string> = {}): void {
+export function sendError(res: Reply, err: HttpError, headers: Record<string, string> = {}): void {
   // A body that was refused unread would otherwise have to be drained before the connection is reused.
   if (err.status === 413) headers = { ...headers, connection: 'close' };
   sendJson(res, err.status, err.toJSON(), headers);

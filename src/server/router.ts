@@ -1,8 +1,8 @@
 /** A tiny router: method + path pattern -> handler, with 404 and 405 answers naming what exists. */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from './errors';
+import type { HttpRequest, Reply } from './exchange';
 
-export type Handler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => Promise<void> | void;
+export type Handler = (req: HttpRequest, res: Reply, params: Record<string, string>) => Promise<void> | void;
 
 interface Route {
   method: string;

@@ -24,7 +24,9 @@ import { EXPERIENCE_BODY_LIMIT, parseExperienceBatch } from './experience-batch'
 import { HttpError } from './errors';
 import type { ExperienceEvent } from './experience-events';
 import { DEFAULT_DURABILITY, DEFAULT_SYNC_INTERVAL_MS, ExperienceLog, readExperienceLog, type Durability } from './experience-log';
+import type { HttpRequest, Reply } from './exchange';
 import { BearerAuth, DEFAULT_BODY_LIMIT, isLoopback, readJsonBody, sendError, sendJson } from './http-plumbing';
+import { LeanHttp } from './lean-http';
 import { DEFAULT_TRAIN_BATCH, loadPolicyWeights, PpoBackend, serverPpoConfig, serverReward, type LearnerBackend } from './learner';
 import { ServerMetrics } from './server-metrics';
 import { Router } from './router';
@@ -76,8 +78,20 @@ export interface PolicyServerOptions {
    */
   durability?: Durability;
   syncIntervalMs?: number;
+  /**
+   * `lean` (default): the lean HTTP/1.1 layer (lean-http.ts) answers simple requests itself and
+   * hands everything else to node:http; `node`: node:http answers every request. Default: the
+   * POLICY_SERVER_HTTP environment variable, else lean.
+   */
+  http?: HttpLayer;
   log?: (message: string) => void;
 }
+
+export const HTTP_LAYERS = ['lean', 'node'] as const;
+export type HttpLayer = (typeof HTTP_LAYERS)[number];
+
+/** Routes left to node:http: experience batches are large bodies, streamed against their own limit. */
+const NODE_ONLY_ROUTES = new Set(['POST /v1/experience']);
 
 export const EXPERIENCE_FILE = 'experience.jsonl';
 
@@ -94,6 +108,8 @@ export class PolicyServer {
   private backend!: LearnerBackend;
   private batcher!: MicroBatcher<DecisionRequest, Decision>;
   private auth: BearerAuth | null = null;
+  /** The lean HTTP layer in front of node:http (null with `http: 'node'`). */
+  lean: LeanHttp | null = null;
   private readonly router = new Router();
   private weightsCache: { version: number; body: string } | null = null;
   private readonly log: (message: string) => void;
@@ -205,6 +221,15 @@ export class PolicyServer {
 
     this.http = http.createServer((req, res) => void this.handle(req, res));
     this.http.keepAliveTimeout = 30_000;
+    const layer = (o.http ?? process.env.POLICY_SERVER_HTTP ?? 'lean') as HttpLayer;
+    if (!HTTP_LAYERS.includes(layer)) throw new Error(`the http layer must be ${HTTP_LAYERS.join(' or ')}, got ${JSON.stringify(layer)}${o.http === undefined ? ' (from POLICY_SERVER_HTTP)' : ''}`);
+    if (layer === 'lean') {
+      this.lean = new LeanHttp(this.http, {
+        serves: (method, target) => this.servesLean(method, target),
+        handle: (req, res) => void this.handle(req, res),
+        maxBodyBytes: o.bodyLimit ?? DEFAULT_BODY_LIMIT,
+      });
+    }
     await new Promise<void>((resolve, reject) => {
       this.http.once('error', reject);
       this.http.listen(o.port ?? 9900, host, () => resolve());
@@ -213,7 +238,18 @@ export class PolicyServer {
     this.url = `http://${shownHost}:${this.port}`;
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  /** Whether the lean layer may answer a request: a route exists and is not left to node:http. */
+  private servesLean(method: string, target: string): boolean {
+    const query = target.indexOf('?');
+    try {
+      return !NODE_ONLY_ROUTES.has(this.router.match(method, query < 0 ? target : target.slice(0, query)).route.name);
+    } catch {
+      // 404, 405 and bad escapes: node:http answers them, through the same router.
+      return false;
+    }
+  }
+
+  private async handle(req: HttpRequest, res: Reply): Promise<void> {
     const started = performance.now();
     let routeName = 'unmatched';
     try {
@@ -235,7 +271,7 @@ export class PolicyServer {
     }
   }
 
-  private body(req: http.IncomingMessage): Promise<unknown> {
+  private body(req: HttpRequest): Promise<unknown> {
     return readJsonBody(req, this.options.bodyLimit ?? DEFAULT_BODY_LIMIT);
   }
 
@@ -321,6 +357,7 @@ export class PolicyServer {
         training: this.trainer.busy,
         train_batch: this.trainer.trainBatch,
         durability: this.experience.durability,
+        http: this.lean ? 'lean' : 'node',
         reward: this.reward,
         checkpoint: this.trainer.lastCheckpoint,
         learner: {
@@ -443,6 +480,7 @@ export class PolicyServer {
     await new Promise<void>((resolve) => {
       this.http.close(() => resolve());
       this.http.closeIdleConnections();
+      this.lean?.closeIdleConnections();
     });
     await this.trainer.idle();
     await this.experience.close();
