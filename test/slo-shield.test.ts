@@ -1,0 +1,133 @@
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { teastoreModel } from '../src/model';
+import { LoadDynamics } from '../src/env/load-dynamics';
+import { VectorLoadEnv } from '../src/env/load-env';
+import { traceSource } from '../src/env/load-source';
+import { stepsProfile } from '../src/load/profile-shapes';
+import { allocatedCostPerHour, makeRequestReward, type RequestMeasurement } from '../src/request-reward';
+import { ACTION_COUNT, Action, CONFIG_COUNT, configFromIndex, configIndex, type Bounds } from '../src/space';
+import { LoadTask } from '../src/agent/load-evaluate';
+import { doNothingLoadPolicy, randomLoadPolicy, staticLoadPolicy } from '../src/agent/load-policies';
+import { comingRates, shieldedLoadPolicy, shieldVectorAction, SloShield } from '../src/agent/slo-shield';
+
+// A slice of the grid from too small to ample for the rates below keeps the model's predictions few.
+const BOUNDS: Bounds = { min: { replicas: 1, cpuMillis: 500, heapMB: 400 }, max: { replicas: 4, cpuMillis: 800, heapMB: 500 } };
+const dynamics = new LoadDynamics({ model: teastoreModel(), reward: makeRequestReward('slo'), bounds: BOUNDS });
+const P99 = 250;
+const P95 = 150;
+const RATES = [20, 60, 100, 140];
+const inBounds = Array.from({ length: CONFIG_COUNT }, (_, c) => c).filter((c) => dynamics.next[c * ACTION_COUNT] >= 0);
+
+/** The SLO judged straight from the environment's window, independently of the shield's tables. */
+function meets(w: RequestMeasurement): boolean {
+  return w.servedRps <= 0 || (w.p99Ms <= P99 && w.p95Ms <= P95);
+}
+
+function allowed(c: number): number[] {
+  return Array.from({ length: ACTION_COUNT }, (_, a) => a).filter((a) => dynamics.next[c * ACTION_COUNT + a] >= 0);
+}
+
+/** Whether some sequence of moves, starting with `a` in c, keeps every window of `rates` within the SLO (brute force). */
+function keepsAll(c: number, a: number, rates: readonly number[]): boolean {
+  const to = dynamics.next[c * ACTION_COUNT + a];
+  if (to < 0 || !meets(dynamics.window(c, to, rates[0]))) return false;
+  return rates.length === 1 || allowed(to).some((b) => keepsAll(to, b, rates.slice(1)));
+}
+
+describe('SloShield', () => {
+  const shield = new SloShield(dynamics);
+
+  it('takes its targets from the reward', () => {
+    assert.equal(shield.p99TargetMs, P99);
+    assert.equal(shield.p95TargetMs, P95);
+    assert.throws(() => new SloShield(dynamics, { latencyFactor: 0 }), /latency factor must be a positive number, got 0/);
+  });
+
+  it('leaves safe actions alone and never picks a violating action when a safe one exists (one window)', () => {
+    let replaced = 0;
+    let safeSomewhere = 0;
+    for (const rate of RATES) {
+      for (const c of inBounds) {
+        const safe = allowed(c).filter((a) => keepsAll(c, a, [rate]));
+        for (const a of allowed(c)) {
+          const chosen = shield.shield(c, a, [rate]);
+          if (safe.includes(a)) assert.equal(chosen, a, `safe action ${a} in ${c} at ${rate} req/s was replaced`);
+          else if (safe.length) {
+            safeSomewhere++;
+            assert.ok(safe.includes(chosen), `${a} in ${c} at ${rate} req/s became ${chosen}, which breaks the SLO though ${safe} keep it`);
+            const cost = (b: number) => allocatedCostPerHour(configFromIndex(dynamics.next[c * ACTION_COUNT + b]));
+            assert.equal(cost(chosen), Math.min(...safe.map(cost)), 'the replacement is the cheapest safe action');
+          }
+          if (chosen !== a) replaced++;
+        }
+      }
+    }
+    // The slice holds both kinds at these rates: the checks above were not vacuous.
+    assert.ok(replaced > 0 && safeSomewhere > 0, `replaced ${replaced}, unsafe with a safe alternative ${safeSomewhere}`);
+  });
+
+  it('looks ahead over the coming windows: an action is kept only if some path meets the SLO in all of them', () => {
+    let ahead = 0;
+    for (const rates of [[20, 140], [60, 100, 140], [140, 20, 140]]) {
+      for (const c of inBounds) {
+        const safe = allowed(c).filter((a) => keepsAll(c, a, rates));
+        for (const a of allowed(c)) {
+          const chosen = shield.shield(c, a, rates);
+          if (safe.includes(a)) assert.equal(chosen, a);
+          else if (safe.length) assert.ok(safe.includes(chosen), `${a} in ${c} under ${rates} became ${chosen}, not one of ${safe}`);
+          // Safe for the next window alone but not for what follows: the forecast changed the answer.
+          if (!safe.includes(a) && keepsAll(c, a, [rates[0]]) && safe.length) ahead++;
+        }
+      }
+    }
+    assert.ok(ahead > 0, 'some action safe for one window is unsafe over the forecast');
+  });
+
+  it('takes the action leading to the most capacity when none keeps the next window', () => {
+    const smallest = configIndex(BOUNDS.min);
+    const rate = 400;
+    assert.ok(allowed(smallest).every((a) => !keepsAll(smallest, a, [rate])), 'nothing in reach serves 400 req/s within the SLO');
+    const chosen = shield.shield(smallest, Action.DECREASE_REPLICA, [rate]);
+    const capacity = (a: number) => dynamics.predictionsAt(rate)[dynamics.next[smallest * ACTION_COUNT + a]].capacityRps;
+    assert.equal(capacity(chosen), Math.max(...allowed(smallest).map(capacity)));
+  });
+
+  it('is deterministic: the same inputs give the same action, in a fresh shield too', () => {
+    const fresh = new SloShield(dynamics);
+    for (const c of inBounds) for (const a of allowed(c)) for (const rates of [[100], [20, 140, 60]]) assert.equal(fresh.shield(c, a, rates), shield.shield(c, a, rates));
+  });
+
+  it('keeps a policy within the SLO on a trace with a jump, without beating the clairvoyant bound', () => {
+    const trace = stepsProfile([{ atSeconds: 0, rate: 20 }, { atSeconds: 600, rate: 130 }, { atSeconds: 1200, rate: 40 }], 1800);
+    // Two pods of 800m meet the SLO at 20 req/s, not at 130; the smallest configuration meets it at neither.
+    const start = { replicas: 2, cpuMillis: 800, heapMB: 400 };
+    const task = new LoadTask(dynamics, traceSource(trace, 60), { start, observationNoise: false, forecastSteps: 3 });
+    const optimum = task.optimum().value;
+    for (const [policy, strictly] of [[doNothingLoadPolicy(), true], [staticLoadPolicy(BOUNDS.min, 'smallest'), true], [randomLoadPolicy(3), false]] as const) {
+      const plain = task.evaluate(policy, { episodes: 1 });
+      const guarded = task.evaluate(shieldedLoadPolicy(policy, new SloShield(dynamics)), { episodes: 1 });
+      assert.ok(strictly ? guarded.sloAttainment > plain.sloAttainment : guarded.sloAttainment >= plain.sloAttainment, `${policy.name}: SLO ${plain.sloAttainment} -> ${guarded.sloAttainment}`);
+      assert.ok(guarded.return <= optimum + 1e-6, `${policy.name}+shield returned ${guarded.return} over the bound ${optimum}`);
+    }
+    // The step up to 130 req/s is seen three windows ahead: the shielded do-nothing rule adds the pods in time.
+    assert.equal(task.evaluate(shieldedLoadPolicy(doNothingLoadPolicy(), new SloShield(dynamics))).sloAttainment, 1);
+  });
+
+  it('reads the same windows from a vectorised environment as from its named observation', () => {
+    const trace = stepsProfile([{ atSeconds: 0, rate: 30 }, { atSeconds: 300, rate: 140 }, { atSeconds: 900, rate: 50 }], 1800);
+    for (const forecastSteps of [0, 3]) {
+      const envs = new VectorLoadEnv(3, { dynamics, sources: [traceSource(trace, 60)], maxSteps: 20, start: 'random', seed: 5, forecastSteps });
+      envs.reset(5);
+      for (let t = 0; t < 20; t++) {
+        const actions = [Action.DECREASE_REPLICA, Action.DO_NOTHING, Action.DECREASE_CPU];
+        const shielded = actions.map((a, i) => {
+          const viaObservation = shield.shield(configIndex(envs.observation(i)), a, comingRates(envs.observation(i)));
+          assert.equal(shieldVectorAction(shield, envs, i, a), viaObservation);
+          return viaObservation;
+        });
+        envs.step(shielded);
+      }
+    }
+  });
+});
