@@ -23,13 +23,10 @@
  *          --forecast K (windows of oracle forecast observed, default 3)  --start random|eval (default eval)
  *          --eval-seconds S (default 3)
  *          --markov-copies N (copies of the Markov task among the training sources, which episodes
- *          draw uniformly: N of N + 5 episodes run on it; default MARKOV_COPIES)
+ *          draw uniformly: N of N + 5 episodes run on it; default DEFAULT_MARKOV_COPIES, load-training-set.ts)
  */
 import * as path from 'node:path';
-import { teastoreModel } from '../src/model';
-import { LoadDynamics } from '../src/env/load-dynamics';
-import { HELD_OUT_PROFILE_SPECS, LOAD_TASK_BOUNDS, TRAINING_MARKOV, TRAINING_PROFILE_SPECS, parseLoadSources } from '../src/env/load-setup';
-import { markovSource, type LoadSource } from '../src/env/load-source';
+import { DEFAULT_MARKOV_COPIES, prepareLoadTask } from '../src/env/load-training-set';
 import { makeRequestReward } from '../src/request-reward';
 import { DEFAULT_EVALUATION_START, gainShare, LoadTask } from '../src/agent/load-evaluate';
 import { hpaLoadPolicy, networkLoadPolicy } from '../src/agent/load-policies';
@@ -60,8 +57,7 @@ const INTERVAL = 60;
  * Episodes draw their source uniformly; with one copy the Markov task gets 1 episode in 6 and the
  * smooth synthetic profiles the rest. More copies teach sudden level jumps more often (docs/benchmarks.md).
  */
-const MARKOV_COPIES = 5;
-const markovCopies = Number(option('markov-copies', String(MARKOV_COPIES)));
+const markovCopies = Number(option('markov-copies', String(DEFAULT_MARKOV_COPIES)));
 
 interface SeedResult {
   seed: number;
@@ -79,13 +75,7 @@ interface SeedResult {
 async function main(): Promise<void> {
   if (!Number.isInteger(markovCopies) || markovCopies < 1) throw new Error(`--markov-copies must be a positive integer, got ${option('markov-copies', '')}`);
   const setupStart = performance.now();
-  const dynamics = new LoadDynamics({ model: teastoreModel(), reward: makeRequestReward(rewardName), bounds: LOAD_TASK_BOUNDS, intervalSeconds: INTERVAL });
-  const markov = markovSource(TRAINING_MARKOV);
-  const training: LoadSource[] = [...Array.from({ length: markovCopies }, () => markov), ...parseLoadSources(TRAINING_PROFILE_SPECS, INTERVAL)];
-  const heldOut = parseLoadSources(HELD_OUT_PROFILE_SPECS, INTERVAL);
-  const rates = (sources: LoadSource[]) => sources.flatMap((s) => (s.kind === 'markov' ? s.chain.levels : Array.from(s.rates)));
-  dynamics.warm(rates(training), { noise: true });
-  dynamics.warm(rates(heldOut));
+  const { dynamics, markov, training, heldOut } = prepareLoadTask({ reward: makeRequestReward(rewardName), markovCopies, intervalSeconds: INTERVAL });
   const markovTask = new LoadTask(dynamics, markov, { horizon: 60, forecastSteps });
   const markovOptimum = markovTask.optimum().value;
   const markovStatic = markovTask.staticBest().value;

@@ -59,6 +59,7 @@ export const TRAIN = {
     backend: { type: 'string', value: 'wasm|cpu|tensorflow', help: 'TensorFlow.js backend (default: the fastest that loads)' },
     ...DATA_OPTIONS,
     ...LOAD_ENV_OPTIONS,
+    'markov-copies': { type: 'string', value: 'N', help: 'with --env load, without --profiles: copies of the Markov task beside the 5 synthetic training profiles (episodes draw a source uniformly; default 5, as bench:load-ppo)' },
   },
   examples: ['--preset fast --seed 1', '--steps 20000 --out /tmp/teastore-checkpoint', '--env load --reward slo --steps 200000'],
 } as const satisfies CommandDefinition;

@@ -9,8 +9,9 @@ import { networkLoadPolicy } from '../agent/load-policies';
 import { saveLoadCheckpoint, trainLoad } from '../agent/load-train';
 import { newRunId } from '../agent/checkpoint';
 import { LoadDynamics, DEFAULT_INTERVAL_SECONDS } from '../env/load-dynamics';
-import { LOAD_TASK_BOUNDS, TRAINING_MARKOV, TRAINING_PROFILE_SPECS, parseLoadSource, parseLoadSources } from '../env/load-setup';
-import { markovSource, type LoadSource } from '../env/load-source';
+import { LOAD_TASK_BOUNDS, parseLoadSource, parseLoadSources } from '../env/load-setup';
+import { DEFAULT_MARKOV_COPIES, trainingLoadSources } from '../env/load-training-set';
+import type { LoadSource } from '../env/load-source';
 import type { LoadStart } from '../env/load-env';
 import { teastoreModel } from '../model';
 import { isRequestRewardName, makeRequestReward, REQUEST_REWARD_NAMES, type RequestReward } from '../request-reward';
@@ -34,7 +35,7 @@ export interface LoadEnvArgs {
   json?: boolean;
 }
 
-const LOAD_ONLY_OPTIONS = ['load-profile', 'profiles', 'interval', 'horizon', 'forecast'] as const;
+const LOAD_ONLY_OPTIONS = ['load-profile', 'profiles', 'interval', 'horizon', 'forecast', 'markov-copies'] as const;
 
 /** True when the command runs on the load environment; an unknown --env, or a load option without it, is a usage error. */
 export function wantsLoadEnv(opts: { env?: string } & Record<string, unknown>): boolean {
@@ -195,11 +196,22 @@ export async function runLoadEvaluate(opts: LoadEnvArgs & { checkpoint?: string 
   return 0;
 }
 
-export async function runLoadTrain(opts: LoadEnvArgs & { steps?: string; out?: string; backend?: string }): Promise<number> {
+/** `--markov-copies N`: the Markov task's copies in the default training set (bench:load-ppo's meaning and default). */
+function markovCopiesOption(opts: { 'markov-copies'?: string; profiles?: string }): number {
+  const text = opts['markov-copies'];
+  if (text === undefined) return DEFAULT_MARKOV_COPIES;
+  if (opts.profiles !== undefined) throw new UsageError('--markov-copies sets the default training set; with --profiles, list the Markov task (markov:FILE.json) as often as you want it');
+  const copies = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isInteger(copies)) throw new UsageError(`--markov-copies must be an integer >= 0, got ${JSON.stringify(text)}`);
+  return copies;
+}
+
+export async function runLoadTrain(opts: LoadEnvArgs & { steps?: string; out?: string; backend?: string; 'markov-copies'?: string }): Promise<number> {
   const interval = intervalOption(opts);
   const reward = loadRewardOption(opts.reward);
   const dynamics = new LoadDynamics({ model: teastoreModel(), reward, bounds: LOAD_TASK_BOUNDS, intervalSeconds: interval });
-  const sources = opts.profiles !== undefined ? usage(() => parseLoadSources(opts.profiles!, interval)) : [markovSource(TRAINING_MARKOV), ...parseLoadSources(TRAINING_PROFILE_SPECS, interval)];
+  const markovCopies = markovCopiesOption(opts);
+  const sources = opts.profiles !== undefined ? usage(() => parseLoadSources(opts.profiles!, interval)) : trainingLoadSources(markovCopies, interval);
   const seed = intOption(opts.seed, 'seed', 1);
   const totalSteps = intOption(opts.steps, 'steps', 200_000);
   if (totalSteps < 1) throw new UsageError('--steps must be at least 1');
