@@ -10,6 +10,11 @@ import { ACTION_COUNT, Action, CONFIG_COUNT, configFromIndex, configIndex, type 
 import { LoadTask } from '../src/agent/load-evaluate';
 import { doNothingLoadPolicy, randomLoadPolicy, staticLoadPolicy } from '../src/agent/load-policies';
 import { comingRates, shieldedLoadPolicy, shieldVectorAction, SloShield } from '../src/agent/slo-shield';
+import { logProbOfAction, PpoPolicy, defaultNetworkSpec, initPolicyWeights } from '../src/agent/policy';
+import { RolloutCollector } from '../src/agent/ppo';
+import { trainLoad } from '../src/agent/load-train';
+import { loadObservationSize } from '../src/load-space';
+import { Rng } from '../src/random';
 
 // A slice of the grid from too small to ample for the rates below keeps the model's predictions few.
 const BOUNDS: Bounds = { min: { replicas: 1, cpuMillis: 500, heapMB: 400 }, max: { replicas: 4, cpuMillis: 800, heapMB: 500 } };
@@ -129,5 +134,39 @@ describe('SloShield', () => {
         envs.step(shielded);
       }
     }
+  });
+});
+
+describe('shielding in training', () => {
+  const trace = stepsProfile([{ atSeconds: 0, rate: 30 }, { atSeconds: 300, rate: 140 }, { atSeconds: 900, rate: 50 }], 1800);
+
+  it('the rollout records the action the filter ran, with its log-probability under the policy', () => {
+    const envs = new VectorLoadEnv(4, { dynamics, sources: [traceSource(trace, 60)], maxSteps: 10, start: 'random', seed: 2, forecastSteps: 2 });
+    envs.reset(2);
+    const weights = initPolicyWeights({ ...defaultNetworkSpec([8]), observationSize: loadObservationSize(2) }, new Rng(4));
+    const shield = new SloShield(dynamics);
+    let replaced = 0;
+    const collector = new RolloutCollector(envs, 16, new Rng(9), true, (i, action) => {
+      const chosen = shieldVectorAction(shield, envs, i, action);
+      if (chosen !== action) replaced++;
+      return chosen;
+    });
+    const t = collector.collect(weights);
+    assert.ok(replaced > 0, 'a random network under a step to 140 req/s has actions replaced');
+    const policy = new PpoPolicy(weights);
+    const logits = new Float32Array(ACTION_COUNT);
+    const width = loadObservationSize(2);
+    for (let k = 0; k < t.actions.length; k++) {
+      policy.logits(t.observations.subarray(k * width, (k + 1) * width), 1, logits);
+      const expected = logProbOfAction(logits, 0, ACTION_COUNT, t.actions[k], t.masks!, k * ACTION_COUNT);
+      assert.ok(Math.abs(t.logProbs[k] - expected) < 1e-4, `step ${k}: log-probability ${t.logProbs[k]} of the action that ran, expected ${expected}`);
+    }
+  });
+
+  it('trainLoad with the shield records it in the run description', async () => {
+    const result = await trainLoad({ dynamics, sources: [traceSource(trace, 60)], maxSteps: 10, forecastSteps: 2, shield: 'slo', config: { totalSteps: 256, numEnvs: 4, numSteps: 32, hidden: [8], seed: 1 } });
+    assert.equal(result.environment.trainingShield, 'slo');
+    const plain = await trainLoad({ dynamics, sources: [traceSource(trace, 60)], maxSteps: 10, forecastSteps: 2, config: { totalSteps: 128, numEnvs: 4, numSteps: 32, hidden: [8], seed: 1 } });
+    assert.equal(plain.environment.trainingShield, 'none');
   });
 });

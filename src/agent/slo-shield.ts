@@ -47,6 +47,17 @@ export interface SloShieldOptions {
   latencyFactor?: number;
 }
 
+/** Tables per dynamics and targets, shared by every shield on them (a trainer's and an evaluation's). */
+const TABLES = new WeakMap<LoadDynamics, Map<string, Map<number, Uint8Array>>>();
+
+function sharedTables(dynamics: LoadDynamics, key: string): Map<number, Uint8Array> {
+  let byKey = TABLES.get(dynamics);
+  if (!byKey) TABLES.set(dynamics, (byKey = new Map()));
+  let tables = byKey.get(key);
+  if (!tables) byKey.set(key, (tables = new Map()));
+  return tables;
+}
+
 export class SloShield {
   readonly dynamics: LoadDynamics;
   readonly p99TargetMs: number;
@@ -56,7 +67,7 @@ export class SloShield {
   replaced = 0;
   /** Actions checked since construction (or the last `resetCount`). */
   checked = 0;
-  private readonly meetsTables = new Map<number, Uint8Array>();
+  private readonly meetsTables: Map<number, Uint8Array>;
   private readonly cost: Float64Array;
   // Memo of the most windows kept from (window k, configuration c), stamped per call.
   private memo = new Int8Array(0);
@@ -73,6 +84,12 @@ export class SloShield {
     if (!(this.p95TargetMs > 0)) throw new Error(`the shield's p95 target must be positive ms, got ${this.p95TargetMs}`);
     if (!(this.latencyFactor > 0) || !Number.isFinite(this.latencyFactor)) throw new Error(`the shield's latency factor must be a positive number, got ${this.latencyFactor}`);
     this.cost = Float64Array.from({ length: CONFIG_COUNT }, (_, c) => allocatedCostPerHour(configFromIndex(c)));
+    this.meetsTables = sharedTables(dynamics, `${this.p99TargetMs}/${this.p95TargetMs}/${this.latencyFactor}`);
+  }
+
+  /** Fills the tables for these rates ahead of time (like LoadDynamics.warm). */
+  warm(rates: Iterable<number>): void {
+    for (const rate of rates) this.meetsAt(rate);
   }
 
   /** meets[c*7 + a]: 1 when the window of action a from c at `rate` is predicted within the SLO (cached per rate). */
