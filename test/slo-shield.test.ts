@@ -1,5 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { describe, it } from 'node:test';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
 import { teastoreModel } from '../src/model';
 import { LoadDynamics } from '../src/env/load-dynamics';
 import { VectorLoadEnv } from '../src/env/load-env';
@@ -12,7 +15,7 @@ import { doNothingLoadPolicy, randomLoadPolicy, staticLoadPolicy } from '../src/
 import { comingRates, shieldedLoadPolicy, shieldVectorAction, SloShield } from '../src/agent/slo-shield';
 import { logProbOfAction, PpoPolicy, defaultNetworkSpec, initPolicyWeights } from '../src/agent/policy';
 import { RolloutCollector } from '../src/agent/ppo';
-import { trainLoad } from '../src/agent/load-train';
+import { saveLoadCheckpoint, trainLoad } from '../src/agent/load-train';
 import { loadObservationSize } from '../src/load-space';
 import { Rng } from '../src/random';
 
@@ -168,5 +171,50 @@ describe('shielding in training', () => {
     assert.equal(result.environment.trainingShield, 'slo');
     const plain = await trainLoad({ dynamics, sources: [traceSource(trace, 60)], maxSteps: 10, forecastSteps: 2, config: { totalSteps: 128, numEnvs: 4, numSteps: 32, hidden: [8], seed: 1 } });
     assert.equal(plain.environment.trainingShield, 'none');
+  });
+});
+
+describe('evaluate --env load --shield', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'slo-shield-'));
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  async function cli(args: string[]): Promise<{ code: number; out: string; errors: string }> {
+    const { main } = await import('../src/cli');
+    const lines: string[] = [];
+    const errors: string[] = [];
+    const log = console.log;
+    const error = console.error;
+    console.log = (...parts: unknown[]) => void lines.push(parts.join(' '));
+    console.error = (...parts: unknown[]) => void errors.push(parts.join(' '));
+    try {
+      return { code: await main(args), out: lines.join('\n'), errors: errors.join('\n') };
+    } finally {
+      console.log = log;
+      console.error = error;
+    }
+  }
+
+  it('judges the policy behind the shield by default when it was trained behind it, and without it on request', async () => {
+    const trace = stepsProfile([{ atSeconds: 0, rate: 20 }, { atSeconds: 600, rate: 130 }, { atSeconds: 1200, rate: 40 }], 1800);
+    const result = await trainLoad({ dynamics, sources: [traceSource(trace, 60)], maxSteps: 10, forecastSteps: 3, shield: 'slo', config: { totalSteps: 256, numEnvs: 4, numSteps: 32, hidden: [8], seed: 2 } });
+    const dir = await saveLoadCheckpoint(path.join(tmp, 'shielded'), result);
+    const profile = 'steps:0=20,10m=130,20m=40:for=30m';
+    const shielded = await cli(['evaluate', '--env', 'load', '--checkpoint', dir, '--load-profile', profile, '--json']);
+    assert.equal(shielded.code, 0, shielded.errors);
+    const a = JSON.parse(shielded.out);
+    assert.equal(a.shield, 'slo');
+    assert.ok(a.shieldReplaced.checked > 0);
+    // Three windows of forecast are enough to add the pods before the step up: every window meets the SLO.
+    assert.equal(a.evaluation.sloAttainment, 1);
+    assert.ok(a.return <= a.optimum + 1e-6 && a.gain <= 1 + 1e-9, `return ${a.return} against the bound ${a.optimum}`);
+    const plain = await cli(['evaluate', '--env', 'load', '--checkpoint', dir, '--load-profile', profile, '--shield', 'none', '--json']);
+    assert.equal(plain.code, 0, plain.errors);
+    const b = JSON.parse(plain.out);
+    assert.equal(b.shield, 'none');
+    assert.equal(b.shieldReplaced, undefined);
+    assert.ok(b.return <= b.optimum + 1e-6);
+    const bad = await cli(['evaluate', '--env', 'load', '--checkpoint', dir, '--load-profile', profile, '--shield', 'always']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.errors, /--shield must be one of none, slo, got "always"/);
   });
 });
