@@ -6,12 +6,13 @@ import { after, describe, it } from 'node:test';
 import { teastoreModel } from '../src/model';
 import { LoadDynamics } from '../src/env/load-dynamics';
 import { VectorLoadEnv } from '../src/env/load-env';
-import { traceSource } from '../src/env/load-source';
+import { markovSource, traceSource } from '../src/env/load-source';
 import { stepsProfile } from '../src/load/profile-shapes';
 import { allocatedCostPerHour, makeRequestReward, type RequestMeasurement } from '../src/request-reward';
 import { ACTION_COUNT, Action, CONFIG_COUNT, configFromIndex, configIndex, type Bounds } from '../src/space';
 import { LoadTask } from '../src/agent/load-evaluate';
-import { doNothingLoadPolicy, randomLoadPolicy, staticLoadPolicy } from '../src/agent/load-policies';
+import { doNothingLoadPolicy, networkLoadPolicy, randomLoadPolicy, staticLoadPolicy } from '../src/agent/load-policies';
+import { checkMarkovLoad } from '../src/load/markov';
 import { comingRates, shieldedLoadPolicy, shieldVectorAction, SloShield } from '../src/agent/slo-shield';
 import { logProbOfAction, PpoPolicy, defaultNetworkSpec, initPolicyWeights } from '../src/agent/policy';
 import { RolloutCollector } from '../src/agent/ppo';
@@ -41,6 +42,10 @@ function keepsAll(c: number, a: number, rates: readonly number[]): boolean {
   const to = dynamics.next[c * ACTION_COUNT + a];
   if (to < 0 || !meets(dynamics.window(c, to, rates[0]))) return false;
   return rates.length === 1 || allowed(to).some((b) => keepsAll(to, b, rates.slice(1)));
+}
+
+function randomNetwork(seed: number) {
+  return networkLoadPolicy(new PpoPolicy(initPolicyWeights({ ...defaultNetworkSpec([16]), observationSize: loadObservationSize(2) }, new Rng(seed)), { name: `net-${seed}` }));
 }
 
 describe('SloShield', () => {
@@ -120,6 +125,19 @@ describe('SloShield', () => {
     }
     // The step up to 130 req/s is seen three windows ahead: the shielded do-nothing rule adds the pods in time.
     assert.equal(task.evaluate(shieldedLoadPolicy(doNothingLoadPolicy(), new SloShield(dynamics))).sloAttainment, 1);
+  });
+
+  it('never beats the exact optimum of a Markov load: its exact value and its Monte-Carlo interval stay below', () => {
+    const chain = checkMarkovLoad({ name: 'three-levels', levels: [20, 60, 120], transition: [[0.8, 0.2, 0], [0.1, 0.8, 0.1], [0, 0.3, 0.7]] });
+    const task = new LoadTask(dynamics, markovSource(chain), { horizon: 12, start: { replicas: 2, cpuMillis: 800, heapMB: 400 }, forecastSteps: 2, episodes: 100, seed: 1 });
+    const optimum = task.optimum().value;
+    for (const policy of [doNothingLoadPolicy(), randomNetwork(1), randomNetwork(2)]) {
+      const guarded = shieldedLoadPolicy(policy, new SloShield(dynamics));
+      const exact = task.exactMarkovValue(guarded);
+      assert.ok(exact <= optimum + 1e-6, `${guarded.name}: exact ${exact} above the optimum ${optimum}`);
+      const mc = task.evaluate(guarded);
+      assert.ok(mc.ci95![0] <= optimum + 1e-9, `${guarded.name}: ${mc.return} ${mc.ci95} above the optimum ${optimum}`);
+    }
   });
 
   it('reads the same windows from a vectorised environment as from its named observation', () => {
