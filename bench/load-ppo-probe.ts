@@ -7,10 +7,8 @@
  * Options: --variants JSON (a list of {name, config?, scale?, centre?, steps?, noise?, markovCopies?, extraProfiles?})  --seeds 1,2
  *          --budget SECONDS (default 60)  --forecast K (default 3)  --eval-seconds S (default 3)
  */
-import { teastoreModel } from '../src/model';
-import { LoadDynamics } from '../src/env/load-dynamics';
-import { HELD_OUT_PROFILE_SPECS, LOAD_TASK_BOUNDS, TRAINING_MARKOV, TRAINING_PROFILE_SPECS, parseLoadSources } from '../src/env/load-setup';
-import { markovSource, type LoadSource } from '../src/env/load-source';
+import { parseLoadSources } from '../src/env/load-setup';
+import { prepareLoadTask, trainingLoadSources } from '../src/env/load-training-set';
 import { makeRequestReward } from '../src/request-reward';
 import { DEFAULT_EVALUATION_START, gainShare, LoadTask } from '../src/agent/load-evaluate';
 import { networkLoadPolicy } from '../src/agent/load-policies';
@@ -46,13 +44,7 @@ const INTERVAL = 60;
 const MARKS = [50_000, 100_000, 150_000, 200_000, 300_000, 400_000];
 
 async function main(): Promise<void> {
-  const dynamics = new LoadDynamics({ model: teastoreModel(), reward: makeRequestReward('slo'), bounds: LOAD_TASK_BOUNDS, intervalSeconds: INTERVAL });
-  const markov = markovSource(TRAINING_MARKOV);
-  const training: LoadSource[] = [markov, ...parseLoadSources(TRAINING_PROFILE_SPECS, INTERVAL)];
-  const heldOut = parseLoadSources(HELD_OUT_PROFILE_SPECS, INTERVAL);
-  const rates = (sources: LoadSource[]) => sources.flatMap((s) => (s.kind === 'markov' ? s.chain.levels : Array.from(s.rates)));
-  dynamics.warm(rates(training), { noise: true });
-  dynamics.warm(rates(heldOut));
+  const { dynamics, markov, heldOut } = prepareLoadTask({ reward: makeRequestReward('slo'), markovCopies: 1, intervalSeconds: INTERVAL });
   const markovTask = new LoadTask(dynamics, markov, { horizon: 60, forecastSteps });
   const optimum = markovTask.optimum().value;
   const staticBest = markovTask.staticBest().value;
@@ -68,7 +60,7 @@ async function main(): Promise<void> {
       let to90 = '';
       const result = await trainLoad({
         dynamics,
-        sources: [...Array.from({ length: Math.max(0, (v.markovCopies ?? 1) - 1) }, () => markov), ...(v.markovCopies === 0 ? training.slice(1) : training), ...(v.extraProfiles ? parseLoadSources(v.extraProfiles, INTERVAL) : [])],
+        sources: [...trainingLoadSources(v.markovCopies ?? 1, INTERVAL), ...(v.extraProfiles ? parseLoadSources(v.extraProfiles, INTERVAL) : [])],
         observationNoise: v.noise ?? true,
         maxSteps: 60,
         learningReward: { centre: v.centre ?? LOAD_LEARNING_REWARD.centre, scale: v.scale ?? LOAD_LEARNING_REWARD.scale },

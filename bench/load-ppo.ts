@@ -14,6 +14,9 @@
  *   against the clairvoyant bound, the SLO attainment (share of windows with p99 within the SLO)
  *   and mean allocated cores of PPO and of the HPA-like rule, averaged over the traces.
  *
+ * With the shield on (default) every figure is the shielded policy's: the shield is part of the
+ * policy, a function of the observation alone, so the exact yardsticks still apply to it.
+ *
  * Reports the worst seed of each figure. The model's predictions, reward tables and noise pools
  * for every rate the sources use are prepared before the training clock starts (setup_seconds).
  *
@@ -23,16 +26,18 @@
  *          --forecast K (windows of oracle forecast observed, default 3)  --start random|eval (default eval)
  *          --eval-seconds S (default 3)
  *          --markov-copies N (copies of the Markov task among the training sources, which episodes
- *          draw uniformly: N of N + 5 episodes run on it; default MARKOV_COPIES)
+ *          draw uniformly: N of N + 5 episodes run on it; default DEFAULT_MARKOV_COPIES, load-training-set.ts)
+ *          --shield slo|none (default slo: the judged policy is the network behind the SLO shield,
+ *          src/agent/slo-shield.ts; the network alone's figures are printed on the line before RESULT)
+ *          --train-shield none|slo (default none: with slo the shield also acts in training and the
+ *          learner sees the shielded action; the checkpoint records it as trainingShield)
  */
 import * as path from 'node:path';
-import { teastoreModel } from '../src/model';
-import { LoadDynamics } from '../src/env/load-dynamics';
-import { HELD_OUT_PROFILE_SPECS, LOAD_TASK_BOUNDS, TRAINING_MARKOV, TRAINING_PROFILE_SPECS, parseLoadSources } from '../src/env/load-setup';
-import { markovSource, type LoadSource } from '../src/env/load-source';
+import { DEFAULT_MARKOV_COPIES, prepareLoadTask, ratesOf } from '../src/env/load-training-set';
 import { makeRequestReward } from '../src/request-reward';
 import { DEFAULT_EVALUATION_START, gainShare, LoadTask } from '../src/agent/load-evaluate';
-import { hpaLoadPolicy, networkLoadPolicy } from '../src/agent/load-policies';
+import { hpaLoadPolicy, networkLoadPolicy, type LoadPolicy } from '../src/agent/load-policies';
+import { isShieldName, SHIELD_NAMES, shieldedLoadPolicy, SloShield } from '../src/agent/slo-shield';
 import { LOAD_LEARNING_REWARD, saveLoadCheckpoint, trainLoad } from '../src/agent/load-train';
 import type { PpoConfig } from '../src/agent/ppo-config';
 
@@ -60,44 +65,75 @@ const INTERVAL = 60;
  * Episodes draw their source uniformly; with one copy the Markov task gets 1 episode in 6 and the
  * smooth synthetic profiles the rest. More copies teach sudden level jumps more often (docs/benchmarks.md).
  */
-const MARKOV_COPIES = 5;
-const markovCopies = Number(option('markov-copies', String(MARKOV_COPIES)));
+const markovCopies = Number(option('markov-copies', String(DEFAULT_MARKOV_COPIES)));
+/** The SLO shield (src/agent/slo-shield.ts) on the judged policy: `slo` (default) or `none`. */
+const shieldOption = option('shield', 'slo');
+/** The SLO shield in training: `none` (default) or `slo` (the learner sees the shielded action). */
+const trainShieldOption = option('train-shield', 'none');
 
-interface SeedResult {
-  seed: number;
+/** What one policy (the network alone, or with the shield) scores. */
+interface Figures {
   secondsTo90: number;
   stepsTo90: number;
   gainMarkov: number;
   gainHeldout: number;
+  /** Per held-out trace, in HELD_OUT_PROFILE_SPECS order. */
+  heldOutGains: number[];
   sloPpo: number;
-  sloHpa: number;
   coresPpo: number;
+}
+
+interface SeedResult {
+  seed: number;
+  /** The figures the RESULT line reports: shielded when --shield slo. */
+  reported: Figures;
+  /** The network alone. */
+  unshielded: Figures;
+  sloHpa: number;
   coresHpa: number;
+  /** Actions the shield replaced on the held-out traces / actions taken. */
+  shieldReplaced: string;
   checkpoint: string;
+}
+
+function emptyFigures(): Figures {
+  return { secondsTo90: Infinity, stepsTo90: Infinity, gainMarkov: NaN, gainHeldout: NaN, heldOutGains: [], sloPpo: NaN, coresPpo: NaN };
+}
+
+function formatFigures(f: Figures): string {
+  return `to 90% ${f.secondsTo90.toFixed(1)} s / ${f.stepsTo90} steps, Markov gain ${f.gainMarkov.toFixed(3)}, held-out gain ${f.heldOutGains.map((g) => g.toFixed(3)).join(' / ')}, SLO ${f.sloPpo.toFixed(3)}, cores ${f.coresPpo.toFixed(2)}`;
+}
+
+/** The figures of the RESULT line over seeds: the worst seed of each. */
+function worstKeys(results: SeedResult[], pick: (r: SeedResult) => Figures): string {
+  const max = (f: (x: Figures) => number) => Math.max(...results.map((r) => f(pick(r))));
+  const min = (f: (x: Figures) => number) => Math.min(...results.map((r) => f(pick(r))));
+  return `seconds_to_90=${max((f) => f.secondsTo90).toFixed(1)} gain_markov=${min((f) => f.gainMarkov).toFixed(3)} gain_heldout=${min((f) => f.gainHeldout).toFixed(3)} slo_ppo=${min((f) => f.sloPpo).toFixed(3)}`;
 }
 
 async function main(): Promise<void> {
   if (!Number.isInteger(markovCopies) || markovCopies < 1) throw new Error(`--markov-copies must be a positive integer, got ${option('markov-copies', '')}`);
+  if (!isShieldName(shieldOption)) throw new Error(`--shield must be one of ${SHIELD_NAMES.join(', ')}, got ${shieldOption}`);
+  if (!isShieldName(trainShieldOption)) throw new Error(`--train-shield must be one of ${SHIELD_NAMES.join(', ')}, got ${trainShieldOption}`);
   const setupStart = performance.now();
-  const dynamics = new LoadDynamics({ model: teastoreModel(), reward: makeRequestReward(rewardName), bounds: LOAD_TASK_BOUNDS, intervalSeconds: INTERVAL });
-  const markov = markovSource(TRAINING_MARKOV);
-  const training: LoadSource[] = [...Array.from({ length: markovCopies }, () => markov), ...parseLoadSources(TRAINING_PROFILE_SPECS, INTERVAL)];
-  const heldOut = parseLoadSources(HELD_OUT_PROFILE_SPECS, INTERVAL);
-  const rates = (sources: LoadSource[]) => sources.flatMap((s) => (s.kind === 'markov' ? s.chain.levels : Array.from(s.rates)));
-  dynamics.warm(rates(training), { noise: true });
-  dynamics.warm(rates(heldOut));
+  const { dynamics, markov, training, heldOut } = prepareLoadTask({ reward: makeRequestReward(rewardName), markovCopies, intervalSeconds: INTERVAL });
+  const shield = new SloShield(dynamics);
+  shield.warm([...ratesOf(training), ...ratesOf(heldOut)]);
   const markovTask = new LoadTask(dynamics, markov, { horizon: 60, forecastSteps });
   const markovOptimum = markovTask.optimum().value;
   const markovStatic = markovTask.staticBest().value;
   const heldOutTasks = heldOut.map((source) => new LoadTask(dynamics, source, { observationNoise: false, forecastSteps }));
   const heldOutYardsticks = heldOutTasks.map((task) => ({ optimum: task.optimum().value, staticBest: task.staticBest().value, hpa: task.evaluate(hpaLoadPolicy()) }));
   const setupSeconds = (performance.now() - setupStart) / 1000;
-  console.log(`forecast ${forecastSteps} windows, training starts ${startOption}, Markov task ${markovCopies} of ${training.length} training sources, learner reward ${JSON.stringify(learningReward)}, PPO over the load preset ${JSON.stringify(overrides)}`);
+  console.log(`forecast ${forecastSteps} windows, training starts ${startOption}, Markov task ${markovCopies} of ${training.length} training sources, learner reward ${JSON.stringify(learningReward)}, PPO over the load preset ${JSON.stringify(overrides)}, shield: evaluation ${shieldOption}, training ${trainShieldOption}`);
   console.log(`setup ${setupSeconds.toFixed(1)} s: Markov optimum ${markovOptimum.toFixed(3)}, static-best ${markovStatic.toFixed(3)}; held-out ${heldOutTasks.map((t, i) => `${t.source.name.slice(0, 40)}: optimum ${heldOutYardsticks[i].optimum.toFixed(2)}, static-best ${heldOutYardsticks[i].staticBest.toFixed(2)}, hpa ${heldOutYardsticks[i].hpa.return.toFixed(2)}`).join('; ')}`);
+  // The shield is part of the policy: a memoryless function of the observation, so the exact yardsticks hold for it.
+  const withShield = (policy: LoadPolicy): LoadPolicy => (shieldOption === 'slo' ? shieldedLoadPolicy(policy, shield) : policy);
+  const markovGain = (policy: LoadPolicy) => gainShare(markovTask.exactMarkovValue(policy), markovStatic, markovOptimum);
 
   const results: SeedResult[] = [];
   for (const seed of seeds) {
-    const r: SeedResult = { seed, secondsTo90: Infinity, stepsTo90: Infinity, gainMarkov: NaN, gainHeldout: NaN, sloPpo: NaN, sloHpa: NaN, coresPpo: NaN, coresHpa: NaN, checkpoint: '' };
+    const r: SeedResult = { seed, reported: emptyFigures(), unshielded: emptyFigures(), sloHpa: NaN, coresHpa: NaN, shieldReplaced: '', checkpoint: '' };
     let evaluationSeconds = 0;
     let nextEvaluation = 0;
     const result = await trainLoad({
@@ -106,6 +142,7 @@ async function main(): Promise<void> {
       maxSteps: 60,
       learningReward,
       forecastSteps,
+      shield: trainShieldOption,
       start: startOption === 'eval' ? { ...DEFAULT_EVALUATION_START } : 'random',
       config: { ...overrides, seed, totalSteps },
       onIteration: (stats, trainer) => {
@@ -113,38 +150,65 @@ async function main(): Promise<void> {
         if (stats.trainingSeconds < nextEvaluation) return;
         nextEvaluation = stats.trainingSeconds + evalSeconds;
         const t0 = performance.now();
-        const gain = gainShare(markovTask.exactMarkovValue(networkLoadPolicy(trainer.policy())), markovStatic, markovOptimum);
+        const network = networkLoadPolicy(trainer.policy());
+        const gain = markovGain(withShield(network));
+        const reach = (figures: Figures, g: number) => {
+          if (g < 0.9 || Number.isFinite(figures.secondsTo90)) return;
+          figures.secondsTo90 = stats.trainingSeconds;
+          figures.stepsTo90 = stats.envSteps;
+        };
+        reach(r.reported, gain);
+        // The network alone is followed until it too reaches 90% (each exact evaluation costs about a second).
+        let plain = gain;
+        if (shieldOption === 'slo' && !Number.isFinite(r.unshielded.secondsTo90)) reach(r.unshielded, (plain = markovGain(network)));
+        if (shieldOption === 'none') reach(r.unshielded, gain);
         evaluationSeconds += (performance.now() - t0) / 1000;
-        if (gain >= 0.9 && !Number.isFinite(r.secondsTo90)) {
-          r.secondsTo90 = stats.trainingSeconds;
-          r.stepsTo90 = stats.envSteps;
-        }
-        console.log(`seed ${seed} iteration ${stats.iteration}: ${stats.envSteps} steps, ${stats.trainingSeconds.toFixed(1)} s, ${stats.stepsPerSecond.toFixed(0)} steps/s, Markov gain ${gain.toFixed(3)}`);
+        console.log(`seed ${seed} iteration ${stats.iteration}: ${stats.envSteps} steps, ${stats.trainingSeconds.toFixed(1)} s, ${stats.stepsPerSecond.toFixed(0)} steps/s, Markov gain ${gain.toFixed(3)}${shieldOption === 'slo' ? ` (network alone ${plain.toFixed(3)})` : ''}`);
       },
     });
-    const policy = networkLoadPolicy(result.policy);
-    r.gainMarkov = gainShare(markovTask.exactMarkovValue(policy), markovStatic, markovOptimum);
-    const held = heldOutTasks.map((task, i) => ({ ppo: task.evaluate(policy), ...heldOutYardsticks[i] }));
-    const mean = (f: (h: (typeof held)[number]) => number) => held.reduce((s, h) => s + f(h), 0) / held.length;
-    r.gainHeldout = Math.min(...held.map((h) => gainShare(h.ppo.return, h.staticBest, h.optimum)));
-    r.sloPpo = mean((h) => h.ppo.sloAttainment);
-    r.sloHpa = mean((h) => h.hpa.sloAttainment);
-    r.coresPpo = mean((h) => h.ppo.meanCores);
-    r.coresHpa = mean((h) => h.hpa.meanCores);
-    r.checkpoint = await saveLoadCheckpoint(path.join('checkpoints', `load-ppo-${rewardName}-seed${seed}`), result, {
+    const network = networkLoadPolicy(result.policy);
+    shield.resetCount();
+    const judge = (policy: LoadPolicy, figures: Figures) => {
+      figures.gainMarkov = markovGain(policy);
+      const held = heldOutTasks.map((task, i) => ({ ppo: task.evaluate(policy), ...heldOutYardsticks[i] }));
+      const mean = (f: (h: (typeof held)[number]) => number) => held.reduce((s, h) => s + f(h), 0) / held.length;
+      figures.heldOutGains = held.map((h) => gainShare(h.ppo.return, h.staticBest, h.optimum));
+      figures.gainHeldout = Math.min(...figures.heldOutGains);
+      figures.sloPpo = mean((h) => h.ppo.sloAttainment);
+      figures.coresPpo = mean((h) => h.ppo.meanCores);
+      r.sloHpa = mean((h) => h.hpa.sloAttainment);
+      r.coresHpa = mean((h) => h.hpa.meanCores);
+    };
+    judge(network, r.unshielded);
+    if (shieldOption === 'slo') {
+      const before = { replaced: shield.replaced, checked: shield.checked };
+      for (const task of heldOutTasks) task.evaluate(withShield(network));
+      r.shieldReplaced = `${shield.replaced - before.replaced}/${shield.checked - before.checked}`;
+      judge(withShield(network), r.reported);
+    } else r.reported = r.unshielded;
+    const f = r.reported;
+    r.checkpoint = await saveLoadCheckpoint(path.join('checkpoints', `load-ppo-${rewardName}${trainShieldOption === 'slo' ? '-trainshield' : ''}-seed${seed}`), result, {
       overwrite: true,
-      metrics: { gainMarkov: r.gainMarkov, gainHeldout: r.gainHeldout, sloAttainment: r.sloPpo, meanCores: r.coresPpo },
+      metrics: {
+        evaluationShield: shieldOption,
+        gainMarkov: f.gainMarkov,
+        gainHeldout: f.gainHeldout,
+        sloAttainment: f.sloPpo,
+        meanCores: f.coresPpo,
+        unshieldedGainMarkov: r.unshielded.gainMarkov,
+        unshieldedGainHeldout: r.unshielded.gainHeldout,
+        unshieldedSloAttainment: r.unshielded.sloPpo,
+      },
     });
-    console.log(
-      `seed ${seed}: to 90% ${r.secondsTo90.toFixed(1)} s / ${r.stepsTo90} steps, Markov gain ${r.gainMarkov.toFixed(3)}, held-out gain ${held.map((h) => gainShare(h.ppo.return, h.staticBest, h.optimum).toFixed(3)).join(' / ')}, SLO ${r.sloPpo.toFixed(3)} (hpa ${r.sloHpa.toFixed(3)}), cores ${r.coresPpo.toFixed(2)} (hpa ${r.coresHpa.toFixed(2)}), evaluation ${evaluationSeconds.toFixed(1)} s`,
-    );
+    if (shieldOption === 'slo') console.log(`seed ${seed}, network alone: ${formatFigures(r.unshielded)}`);
+    console.log(`seed ${seed}${shieldOption === 'slo' ? `, shielded (${r.shieldReplaced} held-out actions replaced)` : ''}: ${formatFigures(f)} (hpa SLO ${r.sloHpa.toFixed(3)}, cores ${r.coresHpa.toFixed(2)}), evaluation ${evaluationSeconds.toFixed(1)} s`);
     results.push(r);
   }
-  const worst = results.reduce((w, r) => (r.gainHeldout < w.gainHeldout ? r : w), results[0]);
-  const max = (f: (r: SeedResult) => number) => Math.max(...results.map(f));
-  const min = (f: (r: SeedResult) => number) => Math.min(...results.map(f));
+  const worst = results.reduce((w, r) => (r.reported.gainHeldout < w.reported.gainHeldout ? r : w), results[0]);
+  const maxCores = (pick: (r: SeedResult) => Figures) => Math.max(...results.map((r) => pick(r).coresPpo)).toFixed(2);
+  console.log(`network alone (unshielded): ppo-load ${worstKeys(results, (r) => r.unshielded)} slo_hpa=${worst.sloHpa.toFixed(3)} cores_ppo=${maxCores((r) => r.unshielded)} cores_hpa=${worst.coresHpa.toFixed(2)}`);
   console.log(
-    `RESULT ppo-load seconds_to_90=${max((r) => r.secondsTo90).toFixed(1)} gain_markov=${min((r) => r.gainMarkov).toFixed(3)} gain_heldout=${min((r) => r.gainHeldout).toFixed(3)} slo_ppo=${min((r) => r.sloPpo).toFixed(3)} slo_hpa=${worst.sloHpa.toFixed(3)} cores_ppo=${max((r) => r.coresPpo).toFixed(2)} cores_hpa=${worst.coresHpa.toFixed(2)} checkpoint=${path.relative(process.cwd(), worst.checkpoint)}`,
+    `RESULT ppo-load ${worstKeys(results, (r) => r.reported)} slo_hpa=${worst.sloHpa.toFixed(3)} cores_ppo=${maxCores((r) => r.reported)} cores_hpa=${worst.coresHpa.toFixed(2)} checkpoint=${path.relative(process.cwd(), worst.checkpoint)}`,
   );
 }
 

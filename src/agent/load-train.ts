@@ -15,6 +15,7 @@ import { initBackend, type BackendName } from './backend';
 import { saveCheckpoint } from './checkpoint';
 import { historyRecordOf } from './history';
 import { ActorCritic, PpoPolicy, type PolicyWeights } from './policy';
+import { shieldVectorAction, SloShield, type ShieldName } from './slo-shield';
 import { networkSpecOf, ppoConfig, validateConfig, PpoLearner, RolloutCollector, type IterationStats, type PpoConfig } from './ppo';
 
 export interface LoadTrainOptions {
@@ -35,6 +36,11 @@ export interface LoadTrainOptions {
   config?: Partial<PpoConfig>;
   backend?: BackendName;
   initialWeights?: PolicyWeights;
+  /**
+   * Shield the actions in training (slo-shield.ts): the action that runs, and that the learner
+   * sees, is the shield's. Default none; recorded in the checkpoint as `trainingShield`.
+   */
+  shield?: ShieldName;
 }
 
 /**
@@ -92,7 +98,9 @@ export class LoadPpoTrainer {
       forecastSteps: options.forecastSteps,
     });
     this.envs.reset(config.seed);
-    this.collector = new RolloutCollector(this.envs, config.numSteps, sampleRng, config.maskActions);
+    const shield = options.shield === 'slo' ? new SloShield(options.dynamics) : null;
+    const envs = this.envs;
+    this.collector = new RolloutCollector(this.envs, config.numSteps, sampleRng, config.maskActions, shield ? (i, action) => shieldVectorAction(shield, envs, i, action) : undefined);
     this.iterations = Math.ceil(config.totalSteps / (config.numEnvs * config.numSteps));
   }
 
@@ -187,7 +195,7 @@ export async function trainLoad(
   }
 }
 
-export function describeLoadEnvironment(options: Pick<LoadTrainOptions, 'dynamics' | 'sources' | 'start' | 'observationNoise' | 'learningReward' | 'forecastSteps'>, maxSteps: number): Record<string, number | string> {
+export function describeLoadEnvironment(options: Pick<LoadTrainOptions, 'dynamics' | 'sources' | 'start' | 'observationNoise' | 'learningReward' | 'forecastSteps' | 'shield'>, maxSteps: number): Record<string, number | string> {
   const d = options.dynamics;
   const learning = options.learningReward ?? LOAD_LEARNING_REWARD;
   return {
@@ -200,6 +208,7 @@ export function describeLoadEnvironment(options: Pick<LoadTrainOptions, 'dynamic
     start: options.start === undefined || options.start === 'random' ? 'random' : `${options.start.replicas},${options.start.cpuMillis},${options.start.heapMB}`,
     observationNoise: String(options.observationNoise ?? true),
     forecastSteps: options.forecastSteps ?? 0,
+    trainingShield: options.shield ?? 'none',
     learningReward: `${learning.centre ? 'centred on the best static reward at the load, ' : ''}scaled x${learning.scale}`,
     bounds: JSON.stringify(d.bounds),
     modelDataFile: String(d.model.describe().dataFile ?? 'none'),

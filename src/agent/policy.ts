@@ -209,6 +209,16 @@ export function sampleFromLogits(
   return { action: chosen, logProb: logits[offset + chosen] - max - logTotal };
 }
 
+/** The log-probability of `action` under the (masked) softmax of the logits, as sampleFromLogits computes it. */
+export function logProbOfAction(logits: ArrayLike<number>, offset: number, n: number, action: number, mask?: ActionMaskLike, maskOffset = 0): number {
+  let max = -Infinity;
+  for (let a = 0; a < n; a++) if ((!mask || mask[maskOffset + a]) && logits[offset + a] > max) max = logits[offset + a];
+  if (max === -Infinity) return logProbOfAction(logits, offset, n, action);
+  let total = 0;
+  for (let a = 0; a < n; a++) if (!mask || mask[maskOffset + a]) total += Math.exp(logits[offset + a] - max);
+  return logits[offset + action] - max - Math.log(total);
+}
+
 export interface ActOptions {
   /** Sample from the policy's distribution instead of taking the most likely action. */
   stochastic?: boolean;

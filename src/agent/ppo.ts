@@ -21,7 +21,7 @@ import type { RewardFunction, RewardName } from '../reward';
 import type { ObservationKind } from '../load-space';
 import { initBackend, type BackendName } from './backend';
 import { forwardMlp, MlpScratch } from './mlp';
-import { ActorCritic, PpoPolicy, sampleFromLogits, type PolicyWeights } from './policy';
+import { ActorCritic, PpoPolicy, logProbOfAction, sampleFromLogits, type PolicyWeights } from './policy';
 import { networkSpecOf, validateConfig, type PpoConfig } from './ppo-config';
 
 // ---------------------------------------------------------------------------------------------
@@ -381,9 +381,12 @@ export class RolloutCollector<E extends VectorEnvLike = VectorDatasetEnv> {
   private readonly scratch = new MlpScratch();
 
   private readonly width: number;
+  /** Replaces environment i's sampled action before it runs (a shield); the trajectory records what ran. */
+  private readonly actionFilter?: (i: number, action: number) => number;
 
-  constructor(envs: E, numSteps: number, rng: Rng, maskActions: boolean) {
+  constructor(envs: E, numSteps: number, rng: Rng, maskActions: boolean, actionFilter?: (i: number, action: number) => number) {
     this.envs = envs;
+    this.actionFilter = actionFilter;
     this.width = envs.observationSize ?? OBSERVATION_SIZE;
     this.numSteps = numSteps;
     this.rng = rng;
@@ -420,7 +423,13 @@ export class RolloutCollector<E extends VectorEnvLike = VectorDatasetEnv> {
       forwardMlp(weights.critic, envs.observations, n, this.values, this.scratch);
       const mask = this.maskActions ? envs.masks : undefined;
       for (let i = 0; i < n; i++) {
-        const { action, logProb } = sampleFromLogits(this.logits, i * ACTION_COUNT, ACTION_COUNT, this.rng, mask, i * ACTION_COUNT);
+        const sampled = sampleFromLogits(this.logits, i * ACTION_COUNT, ACTION_COUNT, this.rng, mask, i * ACTION_COUNT);
+        let { action, logProb } = sampled;
+        const filtered = this.actionFilter ? this.actionFilter(i, action) : action;
+        if (filtered !== action) {
+          action = filtered;
+          logProb = logProbOfAction(this.logits, i * ACTION_COUNT, ACTION_COUNT, action, mask, i * ACTION_COUNT);
+        }
         this.actions[i] = action;
         t.actions[k0 + i] = action;
         t.logProbs[k0 + i] = logProb;

@@ -59,6 +59,8 @@ export const TRAIN = {
     backend: { type: 'string', value: 'wasm|cpu|tensorflow', help: 'TensorFlow.js backend (default: the fastest that loads)' },
     ...DATA_OPTIONS,
     ...LOAD_ENV_OPTIONS,
+    'markov-copies': { type: 'string', value: 'N', help: 'with --env load, without --profiles: copies of the Markov task beside the 5 synthetic training profiles (episodes draw a source uniformly; default 5, as bench:load-ppo)' },
+    shield: { type: 'string', value: 'none|slo', help: 'with --env load: train behind the SLO shield (the learner sees the shielded action; recorded in the checkpoint); default none' },
   },
   examples: ['--preset fast --seed 1', '--steps 20000 --out /tmp/teastore-checkpoint', '--env load --reward slo --steps 200000'],
 } as const satisfies CommandDefinition;
@@ -75,6 +77,7 @@ export const EVALUATE = {
     json: { type: 'boolean', default: false, help: 'print one JSON object {mean, std, episodes, optimum, fraction}' },
     ...DATA_OPTIONS,
     ...LOAD_ENV_OPTIONS,
+    shield: { type: 'string', value: 'slo|none', help: "with --env load: judge the policy behind the SLO shield (an action predicted to break the SLO over the forecast becomes the cheapest safe one); default: as the checkpoint was trained" },
   },
   examples: ['--checkpoint checkpoints/<run-id> --start row:558 --json', '--env load --checkpoint DIR --load-profile data/load/diurnal-http-load-generator.csv'],
 } as const satisfies CommandDefinition;

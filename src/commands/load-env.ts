@@ -6,11 +6,13 @@ import * as path from 'node:path';
 import { loadCheckpoint } from '../agent/checkpoint';
 import { DEFAULT_EVALUATION_START, gainShare, LoadTask, loadBaselines, type LoadEvaluation } from '../agent/load-evaluate';
 import { networkLoadPolicy } from '../agent/load-policies';
+import { isShieldName, SHIELD_NAMES, shieldedLoadPolicy, SloShield, type ShieldName } from '../agent/slo-shield';
 import { saveLoadCheckpoint, trainLoad } from '../agent/load-train';
 import { newRunId } from '../agent/checkpoint';
 import { LoadDynamics, DEFAULT_INTERVAL_SECONDS } from '../env/load-dynamics';
-import { LOAD_TASK_BOUNDS, TRAINING_MARKOV, TRAINING_PROFILE_SPECS, parseLoadSource, parseLoadSources } from '../env/load-setup';
-import { markovSource, type LoadSource } from '../env/load-source';
+import { LOAD_TASK_BOUNDS, parseLoadSource, parseLoadSources } from '../env/load-setup';
+import { DEFAULT_MARKOV_COPIES, trainingLoadSources } from '../env/load-training-set';
+import type { LoadSource } from '../env/load-source';
 import type { LoadStart } from '../env/load-env';
 import { teastoreModel } from '../model';
 import { isRequestRewardName, makeRequestReward, REQUEST_REWARD_NAMES, type RequestReward } from '../request-reward';
@@ -34,7 +36,7 @@ export interface LoadEnvArgs {
   json?: boolean;
 }
 
-const LOAD_ONLY_OPTIONS = ['load-profile', 'profiles', 'interval', 'horizon', 'forecast'] as const;
+const LOAD_ONLY_OPTIONS = ['load-profile', 'profiles', 'interval', 'horizon', 'forecast', 'markov-copies', 'shield'] as const;
 
 /** True when the command runs on the load environment; an unknown --env, or a load option without it, is a usage error. */
 export function wantsLoadEnv(opts: { env?: string } & Record<string, unknown>): boolean {
@@ -160,7 +162,14 @@ function boundsOf(recorded: unknown): Bounds {
   }
 }
 
-export async function runLoadEvaluate(opts: LoadEnvArgs & { checkpoint?: string }): Promise<number> {
+/** `--shield none|slo`, defaulting to `fallback`. */
+function shieldOption(text: string | undefined, fallback: ShieldName): ShieldName {
+  if (text === undefined) return fallback;
+  if (!isShieldName(text)) throw new UsageError(`--shield must be one of ${SHIELD_NAMES.join(', ')}, got ${JSON.stringify(text)}`);
+  return text;
+}
+
+export async function runLoadEvaluate(opts: LoadEnvArgs & { checkpoint?: string; shield?: string }): Promise<number> {
   if (opts.checkpoint === undefined) throw new UsageError('--checkpoint DIR is required');
   const { policy, meta } = loadCheckpoint(opts.checkpoint, { observation: 'load' });
   const forecastSteps = forecastStepsOfSchema(meta.schema);
@@ -180,37 +189,57 @@ export async function runLoadEvaluate(opts: LoadEnvArgs & { checkpoint?: string 
   });
   const optimum = task.optimum();
   const staticBest = task.staticBest();
-  const network = networkLoadPolicy(policy, { name: 'ppo' });
+  const trainedShield = meta.metrics.trainingShield;
+  const shielding = shieldOption(opts.shield, trainedShield === 'slo' ? 'slo' : 'none');
+  const shield = shielding === 'slo' ? new SloShield(dynamics) : null;
+  // The shield is part of the policy (a function of the observation), so the exact yardsticks judge the pair.
+  const network = shield ? { ...shieldedLoadPolicy(networkLoadPolicy(policy), shield), name: 'ppo+shield' } : networkLoadPolicy(policy, { name: 'ppo' });
   const evaluation = task.evaluate(network);
+  // Counted over the evaluation episodes (the table's row).
+  const shieldReport = shield ? { replaced: shield.replaced, checked: shield.checked } : null;
   const value = task.source.kind === 'markov' ? task.exactMarkovValue(network) : task.evaluate(network, { observationNoise: false }).return;
   const gain = gainShare(value, staticBest.value, optimum.value);
   const evaluations = [evaluation, task.evaluate(optimum.policy), task.evaluate(staticBest.policy)];
   if (opts.json) {
-    console.log(JSON.stringify({ env: 'load', checkpoint: meta.runId, profile: task.source.name, kind: task.source.kind, horizon: task.horizon, reward: reward.name, return: value, optimum: optimum.value, staticBest: staticBest.value, gain, evaluation }));
+    console.log(JSON.stringify({ env: 'load', checkpoint: meta.runId, profile: task.source.name, kind: task.source.kind, horizon: task.horizon, reward: reward.name, shield: shielding, ...(shieldReport ? { shieldReplaced: shieldReport } : {}), return: value, optimum: optimum.value, staticBest: staticBest.value, gain, evaluation }));
     return 0;
   }
   console.log(`checkpoint ${meta.runId} (seed ${meta.seed}); ${describeTask(task, reward)}`);
-  console.log(formatEvaluations(evaluations, { ppo: value, optimum: optimum.value, 'static-best': staticBest.value }, { ppo: gain, optimum: 1, 'static-best': 0 }));
-  console.log(`ppo return ${value.toFixed(3)} (${task.source.kind === 'markov' ? 'exact, expected usage observed' : 'replayed without noise'}); share of the achievable gain ${gain.toFixed(3)}`);
+  console.log(formatEvaluations(evaluations, { [network.name]: value, optimum: optimum.value, 'static-best': staticBest.value }, { [network.name]: gain, optimum: 1, 'static-best': 0 }));
+  console.log(`${network.name} return ${value.toFixed(3)} (${task.source.kind === 'markov' ? 'exact, expected usage observed' : 'replayed without noise'}); share of the achievable gain ${gain.toFixed(3)}`);
+  if (shieldReport) console.log(`the SLO shield replaced ${shieldReport.replaced} of ${shieldReport.checked} actions (trained ${trainedShield === 'slo' ? 'behind the shield' : 'without it'})`);
   return 0;
 }
 
-export async function runLoadTrain(opts: LoadEnvArgs & { steps?: string; out?: string; backend?: string }): Promise<number> {
+/** `--markov-copies N`: the Markov task's copies in the default training set (bench:load-ppo's meaning and default). */
+function markovCopiesOption(opts: { 'markov-copies'?: string; profiles?: string }): number {
+  const text = opts['markov-copies'];
+  if (text === undefined) return DEFAULT_MARKOV_COPIES;
+  if (opts.profiles !== undefined) throw new UsageError('--markov-copies sets the default training set; with --profiles, list the Markov task (markov:FILE.json) as often as you want it');
+  const copies = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isInteger(copies)) throw new UsageError(`--markov-copies must be an integer >= 0, got ${JSON.stringify(text)}`);
+  return copies;
+}
+
+export async function runLoadTrain(opts: LoadEnvArgs & { steps?: string; out?: string; backend?: string; 'markov-copies'?: string; shield?: string }): Promise<number> {
   const interval = intervalOption(opts);
   const reward = loadRewardOption(opts.reward);
   const dynamics = new LoadDynamics({ model: teastoreModel(), reward, bounds: LOAD_TASK_BOUNDS, intervalSeconds: interval });
-  const sources = opts.profiles !== undefined ? usage(() => parseLoadSources(opts.profiles!, interval)) : [markovSource(TRAINING_MARKOV), ...parseLoadSources(TRAINING_PROFILE_SPECS, interval)];
+  const markovCopies = markovCopiesOption(opts);
+  const sources = opts.profiles !== undefined ? usage(() => parseLoadSources(opts.profiles!, interval)) : trainingLoadSources(markovCopies, interval);
   const seed = intOption(opts.seed, 'seed', 1);
   const totalSteps = intOption(opts.steps, 'steps', 200_000);
   if (totalSteps < 1) throw new UsageError('--steps must be at least 1');
   const start: LoadStart = opts.start === undefined ? 'random' : loadStartOption(opts.start);
   const forecastSteps = forecastOption(opts);
-  console.log(`load environment: ${sources.length} training sources (${sources.map((s) => s.name).join(', ')}), ${interval} s per step, reward ${reward.name}, forecast ${forecastSteps} windows, seed ${seed}, ${totalSteps} steps`);
+  const shield = shieldOption(opts.shield, 'none');
+  console.log(`load environment: ${sources.length} training sources (${sources.map((s) => s.name).join(', ')}), ${interval} s per step, reward ${reward.name}, forecast ${forecastSteps} windows, shield ${shield}, seed ${seed}, ${totalSteps} steps`);
   const result = await trainLoad({
     dynamics,
     sources,
     start,
     forecastSteps,
+    shield,
     config: { seed, totalSteps },
     backend: opts.backend as never,
     onIteration: (s) => {
