@@ -18,10 +18,13 @@ export interface LearnerPort {
   onRequest(listener: (request: LearnerRequest) => void): void;
 }
 
-/** Starts the backend, says it is ready, then answers requests one at a time, in order. */
-export async function serveLearner(init: LearnerInit, port: LearnerPort, identity: { priority: string; threadId: number | null }): Promise<void> {
+/**
+ * Starts the backend, takes its working priority (`settle`, which says what it runs at), says it
+ * is ready, then answers requests one at a time, in order.
+ */
+export async function serveLearner(init: LearnerInit, port: LearnerPort, settle: () => { priority: string; threadId: number | null }): Promise<void> {
   const backend = await PpoBackend.create({ config: init.config, reward: serverReward(init.reward), weights: init.weights, version: init.version });
-  port.send({ id: 0, kind: 'ready', weights: backend.weights(), version: backend.version, backend: backend.backendName, weightsBody: weightsBody(backend), ...identity });
+  port.send({ id: 0, kind: 'ready', weights: backend.weights(), version: backend.version, backend: backend.backendName, weightsBody: weightsBody(backend), ...settle() });
   // One request at a time, in order: the server never has two updates in flight.
   let chain = Promise.resolve();
   let history: CheckpointRecord['history'] = [];

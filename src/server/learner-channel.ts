@@ -66,7 +66,7 @@ export class ThreadChannel implements LearnerChannel {
   }
 }
 
-/** The first program of `names` found on PATH, or null. */
+/** `name`'s path on PATH, or null. */
 function onPath(name: string): string | null {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;
@@ -82,19 +82,15 @@ function onPath(name: string): string | null {
 }
 
 /**
- * The command that starts the learner process at a low priority from its first instruction, so
- * that every thread it ever has (V8's GC and compiler helpers included) inherits it: `nice -n N`
- * and, where util-linux's `chrt` exists, `chrt --idle 0` (SCHED_IDLE: it runs only on CPU time no
- * other task wants). Priorities set from inside a running Node process would reach only the
- * thread that sets them.
+ * The command that starts the learner process niced from its first instruction (`nice -n N`),
+ * so that every thread it ever has, V8's GC and compiler helpers included, inherits it: a
+ * priority set from inside a running Node process reaches only the thread that sets it.
+ * (SCHED_IDLE comes later, from the child itself, for all its threads at once: see
+ * learner-process.ts.)
  */
-export function learnerProcessCommand(niceness: number, schedIdle: boolean, script: string): { command: string; args: string[] } {
-  const node = [process.execPath, script];
-  const chrt = schedIdle ? onPath('chrt') : null;
+export function learnerProcessCommand(niceness: number, script: string): { command: string; args: string[] } {
   const nice = niceness > 0 ? onPath('nice') : null;
-  const prefix = [...(nice ? [nice, '-n', String(niceness)] : []), ...(chrt ? [chrt, '--idle', '0'] : [])];
-  const all = [...prefix, ...node];
-  return { command: all[0], args: all.slice(1) };
+  return nice ? { command: nice, args: ['-n', String(niceness), process.execPath, script] } : { command: process.execPath, args: [script] };
 }
 
 export class ProcessChannel implements LearnerChannel {
@@ -105,7 +101,7 @@ export class ProcessChannel implements LearnerChannel {
 
   /** Starts the child; it waits for `init`, sent as the channel's first message. */
   constructor(init: LearnerInit) {
-    const { command, args } = learnerProcessCommand(init.niceness, init.schedIdle ?? false, entry('learner-process'));
+    const { command, args } = learnerProcessCommand(init.niceness, entry('learner-process'));
     // stdout is not the server's to share (the CLI prints its URL there); the child's own
     // diagnostics go to stderr. No execArgv: the server's own flags (a profiler, --test) are not the learner's.
     this.child = spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });

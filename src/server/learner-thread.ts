@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   if (!port) throw new Error('learner-thread.ts runs only as a worker thread');
   const init = workerData as LearnerInit;
   const priority = yieldToRequests(init.niceness, init.schedIdle ?? false);
-  await serveLearner(init, { send: (reply) => port.postMessage(reply), onRequest: (listener) => port.on('message', listener) }, { priority, threadId: currentThreadId() });
+  await serveLearner(init, { send: (reply) => port.postMessage(reply), onRequest: (listener) => port.on('message', listener) }, () => ({ priority, threadId: currentThreadId() }));
 }
 
 main().catch((err: Error) => {
