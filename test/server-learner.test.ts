@@ -349,12 +349,12 @@ test('updates in a learner process give the same weights as in a learner thread 
   if (onLinux) assert.deepEqual(learnerChildren(), [], 'close leaves no learner process behind');
 });
 
-test('the learner process runs niced and, with chrt, under SCHED_IDLE in all its threads; /v1/status says so', async (t) => {
+test('the learner process runs niced and, with --learner-idle and chrt, under SCHED_IDLE in all its threads; /v1/status says so', async (t) => {
   if (!onLinux) return t.skip('per-process scheduling is read from Linux /proc');
   const hasChrt = (process.env.PATH ?? '').split(':').some((dir) => fs.existsSync(path.join(dir, 'chrt')));
   const SCHED_IDLE = 5;
   const mine = [...threadPolicies().values()];
-  await withServer({ learnerMode: 'process' }, async (_server, client) => {
+  await withServer({ learnerMode: 'process', learnerIdle: true }, async (_server, client) => {
     const status = await client.status();
     assert.equal(status.learner?.mode, 'process');
     assert.equal(status.learner?.state, 'idle');
@@ -370,6 +370,12 @@ test('the learner process runs niced and, with chrt, under SCHED_IDLE in all its
       assert.deepEqual(policies.filter((p) => p !== SCHED_IDLE), [], 'every thread of the learner process, V8 helpers included');
     }
     assert.deepEqual([...threadPolicies().values()], mine, "the server's own threads keep their policies");
+  });
+  await withServer({ learnerMode: 'process' }, async (_server, client) => {
+    assert.doesNotMatch((await client.status()).learner?.priority ?? '', /SCHED_IDLE/, 'SCHED_IDLE only when asked for');
+    const [pid] = learnerChildren();
+    assert.ok(os.getPriority(pid) > os.getPriority(), 'but niced all the same');
+    assert.deepEqual([...threadPolicies(pid).values()].filter((p) => p === SCHED_IDLE), []);
   });
 });
 

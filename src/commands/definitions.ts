@@ -132,7 +132,7 @@ export const SERVE = {
     'learner-niceness': { type: 'string', value: 'N', help: 'lower CPU priority of the learner thread, so requests go first (default: 10; 0 when learning speed matters more)' },
     'learner-idle': { type: 'boolean', default: false, help: 'run the learner thread under SCHED_IDLE (Linux, needs chrt): it learns only on CPU time requests leave, and a request takes its CPU at once' },
     durability: { type: 'string', default: 'machine', value: 'machine|process', help: 'machine: a step is answered once fsynced (survives power loss); process: once written to the log file (survives a crash or kill of the server; a machine crash can lose the last ~100 ms), for the lowest latency' },
-    learner: { type: 'string', default: 'process', value: 'process|thread', help: 'where PPO updates run: a child process (niced, and SCHED_IDLE where chrt exists; requests see the least of it) or a worker thread of the server' },
+    learner: { type: 'string', default: 'process', value: 'process|thread', help: 'where PPO updates run: a child process started niced (with --learner-idle, all its threads SCHED_IDLE) or a worker thread of the server' },
   },
   examples: ['--state-dir policy-server-state --train-batch 128', '--checkpoint checkpoints/<run-id>'],
 } as const satisfies CommandDefinition;

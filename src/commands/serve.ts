@@ -43,15 +43,14 @@ export async function run(args: string[]): Promise<number> {
       maxStaleness: staleness,
       learnerNiceness: niceness,
       learnerMode,
-      // SCHED_IDLE is a learner process's default; a thread takes it only when asked.
-      learnerIdle: opts['learner-idle'] === true ? true : undefined,
+      learnerIdle: opts['learner-idle'] === true,
       durability,
     });
   } catch (err) {
     if (/token|cannot switch to/.test((err as Error).message)) throw new UsageError((err as Error).message);
     throw err;
   }
-  console.log(`policy server listening on ${server.url} (state dir ${opts['state-dir']}, train batch ${trainBatch}, durability ${durability}, learner ${learnerMode})`);
+  console.log(`policy server listening on ${server.url} (state dir ${opts['state-dir']}, train batch ${trainBatch}, learner ${learnerMode}, durability ${durability})`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       console.error(`${signal}: finishing the running update and closing`);

@@ -70,7 +70,7 @@ export interface PolicyServerOptions {
   maxStaleness?: number;
   /** Niceness the learner thread adds to the process's (default 10; 0 for an even share of the CPUs). */
   learnerNiceness?: number;
-  /** Run the learner under Linux's SCHED_IDLE: it learns only on CPU time requests leave (default: true for a process, false for a thread). */
+  /** Run the learner under Linux's SCHED_IDLE: it learns only on CPU time requests leave (default false). */
   learnerIdle?: boolean;
   /**
    * What an acknowledged step survives (see experience-log.ts): `machine` (default) answers once

@@ -25,7 +25,10 @@ export interface OffloadedLearnerOptions {
   version?: number;
   /** Lower CPU priority of the learner (default DEFAULT_LEARNER_NICENESS; 0: the server's). */
   niceness?: number;
-  /** Run the learner under SCHED_IDLE (Linux, needs util-linux's chrt; default: true for a process, false for a thread). */
+  /**
+   * Run the learner under SCHED_IDLE (Linux, needs util-linux's chrt; default false: on a machine
+   * busy with other work an idle learner gets next to no CPU and updates wait indefinitely).
+   */
   schedIdle?: boolean;
 }
 
@@ -85,7 +88,7 @@ export class OffloadedPpoBackend implements LearnerBackend {
       weights: options.weights,
       version: options.version ?? 0,
       niceness: options.niceness ?? DEFAULT_LEARNER_NICENESS,
-      schedIdle: options.schedIdle ?? mode === 'process',
+      schedIdle: options.schedIdle ?? false,
     };
     const channel = openLearnerChannel(mode, init);
     // Failures before 'ready' reject the start; later ones fail the backend (see fail()).
