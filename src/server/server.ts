@@ -68,7 +68,7 @@ export interface PolicyServerOptions {
   learnerMode?: LearnerMode;
   /** Policy versions a step may lag behind and still be trained on (default 1). */
   maxStaleness?: number;
-  /** Niceness the learner thread adds to the process's (default 10; 0 for an even share of the CPUs). */
+  /** Niceness the learner adds to the server's (default 10; 0 for an even share of the CPUs). */
   learnerNiceness?: number;
   /** Run the learner under Linux's SCHED_IDLE: it learns only on CPU time requests leave (default false). */
   learnerIdle?: boolean;
