@@ -14,8 +14,10 @@
  * BENCH_SECONDS (default 5) sets the measured time per phase, after 1 s of warm-up.
  * BENCH_DURABILITY (default process; the server's own default is machine) is the server's
  * --durability for those phases; a last phase repeats the training phase against a second server
- * with the other durability, for comparison. BENCH_LEARNER (default idle) runs the learner thread
- * under SCHED_IDLE (--learner-idle); `nice` leaves it at the default niceness only. BENCH_HTTP (default
+ * with the other durability, for comparison. BENCH_LEARNER_MODE (process or thread; default: the
+ * server's, process) is the server's --learner; either runs niced, and BENCH_LEARNER (default idle)
+ * also puts it under SCHED_IDLE (--learner-idle: every thread of a learner process), while `nice`
+ * leaves it at the default niceness only. BENCH_HTTP (default
  * lean) is the server's --http: `node` has node:http answer every request, for comparison.
  *
  * Besides latency each phase reports where time goes: the client's own lateness (how long after
@@ -25,7 +27,7 @@
  * and learner thread together) and of the client.
  * Last line, for the training phase:
  * `RESULT policy-server decisions_per_s=N p50_ms=X p99_ms=Y max_ms=M updates=U durability=D
- *  default_durability=machine learner=idle|nice http=lean|node client_late_p99_ms=L <other durability>_p99_ms=Z
+ *  default_durability=machine learner=idle|nice learner_mode=process|thread http=lean|node client_late_p99_ms=L <other durability>_p99_ms=Z
  *  saturation_per_s=S server_cpu_us=C request_thread_cpu_us=R saturation_request_thread_cpu_us=Q client_cpu_us=K`
  * (CPU in microseconds per decision; the thread split comes from the server's
  * policy_server_thread_cpu_seconds metric, Linux only). BENCH_CPU_PROF_DIR=dir writes a CPU profile
@@ -55,6 +57,9 @@ const OTHER_DURABILITY = DURABILITY === 'process' ? 'machine' : 'process';
 const LEARNER = process.env.BENCH_LEARNER ?? 'idle';
 /** BENCH_HTTP: the server's --http layer, `lean` (default) or `node` (node:http for every request). */
 const HTTP_LAYER = process.env.BENCH_HTTP ?? 'lean';
+/** BENCH_LEARNER_MODE: where the server's learner runs (its --learner), `process` or `thread`. */
+const LEARNER_MODE = process.env.BENCH_LEARNER_MODE ?? 'process';
+if (LEARNER_MODE !== 'process' && LEARNER_MODE !== 'thread') throw new Error(`BENCH_LEARNER_MODE must be process or thread, got ${JSON.stringify(LEARNER_MODE)}`);
 
 /**
  * One keep-alive HTTP/1.1 connection, one request at a time, with just enough parsing for the
@@ -304,7 +309,7 @@ async function measuredPhase(port: number, periodMs: number, training: boolean):
     learnerThreadUs: perDecision(after.learnerThreadSeconds - before.learnerThreadSeconds),
   };
   const server =
-    `server: CPU ${cpu.serverCpuUs.toFixed(0)} us/decision (whole process: request thread ${cpu.requestThreadUs.toFixed(0)}, learner thread ${cpu.learnerThreadUs.toFixed(0)}), ` +
+    `server: CPU ${cpu.serverCpuUs.toFixed(0)} us/decision (whole process: request thread ${cpu.requestThreadUs.toFixed(0)}; learner ${LEARNER_MODE} ${cpu.learnerThreadUs.toFixed(0)}), ` +
     `${after.gcCount - before.gcCount} GC pauses, ${((after.gcSeconds - before.gcSeconds) * 1000).toFixed(0)} ms in all`;
   return { ...result, ...cpu, server };
 }
@@ -354,13 +359,13 @@ function describe(name: string, r: PhaseResult & ServerCpu & { server: string })
 async function main(): Promise<void> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-policy-server-'));
   const serverArgs = (durability: string) => [
-    '--train-batch', String(TRAIN_BATCH), '--durability', durability, '--http', HTTP_LAYER, ...(LEARNER === 'idle' ? ['--learner-idle'] : []),
+    '--train-batch', String(TRAIN_BATCH), '--durability', durability, '--http', HTTP_LAYER, '--learner', LEARNER_MODE, ...(LEARNER === 'idle' ? ['--learner-idle'] : []),
     ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean),
   ];
   const server = await startServer(stateDir, serverArgs(DURABILITY));
   const period = (CLIENTS / TARGET_RATE) * 1000;
   const acked = (durability: string) => (durability === 'process' ? 'written to the log before its answer' : 'fsynced before its answer');
-  console.log(`${CLIENTS} clients over loopback HTTP, ${SECONDS} s measured per phase; each step is an action and a returns request; server --durability ${DURABILITY}, learner ${LEARNER}, http ${HTTP_LAYER}`);
+  console.log(`${CLIENTS} clients over loopback HTTP, ${SECONDS} s measured per phase; each step is an action and a returns request; server --durability ${DURABILITY}, learner ${LEARNER_MODE} (${LEARNER}), http ${HTTP_LAYER}`);
   console.log(`load average before: ${loadAverage()} (${os.cpus().length} CPUs)`);
   const saturated = await measuredPhase(server.port, 0, false);
   console.log(describe('inference episodes, saturation (each client sends as soon as answered)', saturated));
@@ -369,7 +374,7 @@ async function main(): Promise<void> {
   const updates = (await updatesSoFar(server.port)) - updatesBefore;
   console.log(describe(`training-enabled episodes, paced at ${TARGET_RATE} decisions/s (every step ${acked(DURABILITY)})`, training));
   const learner = JSON.parse(await getText(server.port, '/v1/status')).learner;
-  console.log(`updates=${updates} during the training phase (one per ${TRAIN_BATCH} steps, in the learner thread); learner now ${JSON.stringify(learner)}`);
+  console.log(`updates=${updates} during the training phase (one per ${TRAIN_BATCH} steps, in the learner ${LEARNER_MODE}); learner now ${JSON.stringify(learner)}`);
   const paced = await measuredPhase(server.port, period, false);
   console.log(describe(`inference episodes, paced at ${TARGET_RATE} decisions/s (one step per ${period.toFixed(1)} ms per client)`, paced));
   console.log(await serverSideLatency(server.port));
@@ -393,7 +398,7 @@ async function main(): Promise<void> {
   // and the p99 of the same phase with the other durability.
   console.log(
     `RESULT policy-server decisions_per_s=${Math.round(training.rate)} p50_ms=${training.p50.toFixed(2)} p99_ms=${training.p99.toFixed(2)} max_ms=${training.max.toFixed(2)} updates=${updates} ` +
-      `durability=${DURABILITY} default_durability=machine learner=${LEARNER} http=${HTTP_LAYER} client_late_p99_ms=${training.lateP99.toFixed(2)} ${OTHER_DURABILITY}_p99_ms=${otherTraining.p99.toFixed(2)} ` +
+      `durability=${DURABILITY} default_durability=machine learner=${LEARNER} learner_mode=${LEARNER_MODE} http=${HTTP_LAYER} client_late_p99_ms=${training.lateP99.toFixed(2)} ${OTHER_DURABILITY}_p99_ms=${otherTraining.p99.toFixed(2)} ` +
       `saturation_per_s=${Math.round(saturated.rate)} server_cpu_us=${training.serverCpuUs.toFixed(0)} request_thread_cpu_us=${training.requestThreadUs.toFixed(0)} ` +
       `saturation_request_thread_cpu_us=${saturated.requestThreadUs.toFixed(0)} client_cpu_us=${training.cpuPerDecisionUs.toFixed(0)}`,
   );

@@ -6,11 +6,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadCheckpoint } from '../src/agent/checkpoint';
 import { readHistory } from '../src/agent/history';
+import type { Trajectory } from '../src/agent/ppo';
 import { Rng } from '../src/random';
-import { type Observation } from '../src/space';
+import { ACTION_COUNT, OBSERVATION_SIZE, type Observation } from '../src/space';
 import { PolicyClient, PolicyServerError, type ExperienceBatchBody } from '../src/server/client';
 import { readExperienceLog } from '../src/server/experience-log';
 import { PolicyServer, EXPERIENCE_FILE, type PolicyServerOptions } from '../src/server/server';
+import { PpoBackend, serverPpoConfig, serverReward } from '../src/server/learner';
+import { OffloadedPpoBackend } from '../src/server/threaded-learner';
 import { encodeWeights } from '../src/server/weights-codec';
 
 const quiet = () => {};
@@ -244,12 +247,12 @@ test('a restarted server resumes its version, weights and queued steps with the 
   });
 });
 
-/** Scheduling policy of each thread of this process (field 41 of /proc/self/task/TID/stat; 5 is SCHED_IDLE). */
-function threadPolicies(): Map<number, number> {
+/** Scheduling policy of each thread of a process (field 41 of /proc/PID/task/TID/stat; 5 is SCHED_IDLE). */
+function threadPolicies(pid: number | 'self' = 'self'): Map<number, number> {
   const policies = new Map<number, number>();
-  for (const tid of fs.readdirSync('/proc/self/task')) {
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
     try {
-      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       // Fields after the command name (which may hold spaces) start at field 3.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       policies.set(Number(tid), Number(fields[41 - 3]));
@@ -266,7 +269,7 @@ test('--learner-idle puts the learner thread, and only it, under SCHED_IDLE, and
   if (!hasChrt) return t.skip('util-linux chrt is not installed');
   const SCHED_IDLE = 5;
   const before = [...threadPolicies().values()].filter((p) => p === SCHED_IDLE).length;
-  await withServer({ learnerIdle: true }, async (_server, client) => {
+  await withServer({ learnerMode: 'thread', learnerIdle: true }, async (_server, client) => {
     const status = await client.status();
     assert.match(status.learner?.priority ?? '', /SCHED_IDLE$/);
     assert.match(status.learner?.priority ?? '', /^niceness \d+/);
@@ -274,7 +277,171 @@ test('--learner-idle puts the learner thread, and only it, under SCHED_IDLE, and
     assert.equal(idle.length, before + 1, 'exactly one more thread runs under SCHED_IDLE');
     assert.notEqual(idle.at(-1)![0], process.pid, 'the main thread keeps its policy');
   });
-  await withServer({}, async (_server, client) => {
+  await withServer({ learnerMode: 'thread' }, async (_server, client) => {
     assert.doesNotMatch((await client.status()).learner?.priority ?? '', /SCHED_IDLE/, 'SCHED_IDLE only when asked for');
   });
+});
+
+/** Child processes of this test process that are learner processes (their pid and command line). */
+function learnerChildren(): number[] {
+  const found: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('learner-process')) found.push(Number(entry));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return found;
+}
+
+/** A seeded PPO batch of `n` steps, laid out as buildTrajectory does (one environment). */
+function seededTrajectory(seed: number, n: number): Trajectory {
+  const rng = new Rng(seed);
+  const fill = <T extends Float32Array | Uint8Array | Int32Array>(a: T, value: () => number): T => {
+    for (let k = 0; k < a.length; k++) a[k] = value();
+    return a;
+  };
+  const dones = fill(new Uint8Array(n), () => (rng.next() < 0.05 ? 1 : 0));
+  dones[n - 1] = 1;
+  return {
+    numSteps: n,
+    numEnvs: 1,
+    observations: fill(new Float32Array(n * OBSERVATION_SIZE), () => rng.next()),
+    actions: fill(new Int32Array(n), () => rng.int(ACTION_COUNT)),
+    logProbs: fill(new Float32Array(n), () => -Math.log(ACTION_COUNT)),
+    values: fill(new Float32Array(n), () => rng.next() - 0.5),
+    rewards: fill(new Float32Array(n), () => rng.next()),
+    dones,
+    truncatedValues: fill(new Float32Array(n), () => rng.next() - 0.5),
+    nextValues: new Float32Array(1),
+    masks: fill(new Uint8Array(n * ACTION_COUNT), () => 1),
+  };
+}
+
+const onLinux = process.platform === 'linux' && fs.existsSync('/proc/self/task');
+
+test('updates in a learner process give the same weights as in a learner thread and on the event loop', async () => {
+  const config = serverPpoConfig(64, 11);
+  const inline = await PpoBackend.create({ config, reward: serverReward('classic') });
+  const thread = await OffloadedPpoBackend.create({ mode: 'thread', config, reward: 'classic' });
+  const child = await OffloadedPpoBackend.create({ mode: 'process', config, reward: 'classic' });
+  try {
+    assert.equal(child.mode, 'process');
+    assert.deepEqual(child.weights(), inline.weights(), 'the same seeded initial weights');
+    for (const seed of [1, 2]) {
+      const expected = await inline.update(seededTrajectory(seed, 64));
+      assert.deepEqual(await thread.update(seededTrajectory(seed, 64)), expected);
+      assert.deepEqual(await child.update(seededTrajectory(seed, 64)), expected, `update ${seed}: the same statistics`);
+    }
+    assert.equal(child.version, 2);
+    assert.deepEqual(thread.weights(), inline.weights());
+    assert.deepEqual(child.weights(), inline.weights(), 'bit for bit the same weights after two updates');
+    assert.notDeepEqual(child.weights(), (await PpoBackend.create({ config, reward: serverReward('classic') })).weights(), 'and they did change');
+    assert.equal(JSON.parse(child.weightsBody().body).version, 2);
+  } finally {
+    await thread.close();
+    await child.close();
+  }
+  if (onLinux) assert.deepEqual(learnerChildren(), [], 'close leaves no learner process behind');
+});
+
+test('the learner process runs niced and, with --learner-idle and chrt, under SCHED_IDLE in all its threads; /v1/status says so', async (t) => {
+  if (!onLinux) return t.skip('per-process scheduling is read from Linux /proc');
+  const hasChrt = (process.env.PATH ?? '').split(':').some((dir) => fs.existsSync(path.join(dir, 'chrt')));
+  const SCHED_IDLE = 5;
+  const mine = [...threadPolicies().values()];
+  await withServer({ learnerMode: 'process', learnerIdle: true }, async (_server, client) => {
+    const status = await client.status();
+    assert.equal(status.learner?.mode, 'process');
+    assert.equal(status.learner?.state, 'idle');
+    assert.equal(status.learner?.error, null);
+    assert.match(status.learner?.priority ?? '', /^niceness \d+/);
+    const [pid] = learnerChildren();
+    assert.ok(pid, 'a learner child process runs');
+    assert.ok(os.getPriority(pid) > os.getPriority(), 'niced below the server');
+    const policies = [...threadPolicies(pid).values()];
+    assert.ok(policies.length > 1, 'a Node process has helper threads');
+    if (hasChrt) {
+      assert.match(status.learner?.priority ?? '', /SCHED_IDLE/);
+      assert.deepEqual(policies.filter((p) => p !== SCHED_IDLE), [], 'every thread of the learner process, V8 helpers included');
+    }
+    assert.deepEqual([...threadPolicies().values()], mine, "the server's own threads keep their policies");
+  });
+  await withServer({ learnerMode: 'process' }, async (_server, client) => {
+    assert.doesNotMatch((await client.status()).learner?.priority ?? '', /SCHED_IDLE/, 'SCHED_IDLE only when asked for');
+    const [pid] = learnerChildren();
+    assert.ok(os.getPriority(pid) > os.getPriority(), 'but niced all the same');
+    assert.deepEqual([...threadPolicies(pid).values()].filter((p) => p === SCHED_IDLE), []);
+  });
+});
+
+test('a killed learner process is reported in /v1/status and the log; requests are still answered; close leaves nothing behind', async (t) => {
+  if (!onLinux) return t.skip('finds the child through Linux /proc');
+  const logs: string[] = [];
+  await withServer({ learnerMode: 'process', trainBatch: 64, log: (m) => logs.push(m) }, async (server, client) => {
+    const [pid] = learnerChildren();
+    assert.ok(pid);
+    process.kill(pid, 'SIGKILL');
+    let status = await client.status();
+    for (let k = 0; k < 100 && status.learner?.state !== 'failed'; k++) {
+      await new Promise((r) => setTimeout(r, 20));
+      status = await client.status();
+    }
+    assert.equal(status.learner?.state, 'failed');
+    assert.match(status.learner?.error ?? '', new RegExp(`learner process ${pid} exited on signal SIGKILL`));
+    // Decisions come from the server's own copy of the weights: they never wait for the learner.
+    const rng = new Rng(5);
+    const id = await client.startEpisode({ trainingEnabled: true });
+    assert.ok(Number.isInteger(await client.getAction(id, randomObservation(rng))));
+    // Full batches cannot be trained on: said once, experience kept, version unchanged.
+    await client.postExperience(batchOf(rng, 0, 2, 40));
+    await client.postExperience(batchOf(rng, 0, 1, 40));
+    await server.waitForTraining();
+    status = await client.status();
+    assert.equal(status.policy_version, 0);
+    assert.ok(status.transitions_buffered >= 120, `experience kept (${status.transitions_buffered})`);
+    assert.equal(logs.filter((m) => /training failed.*exited on signal SIGKILL/.test(m)).length, 1, logs.join('\n'));
+  });
+  assert.deepEqual(learnerChildren(), []);
+});
+
+test('close stops the learner process; a server killed outright takes its learner with it', async (t) => {
+  if (!onLinux) return t.skip('finds processes through Linux /proc');
+  await withServer({ learnerMode: 'process' }, async () => {
+    assert.equal(learnerChildren().length, 1);
+  });
+  assert.deepEqual(learnerChildren(), [], 'no learner process after close');
+  // A server process killed with SIGKILL cannot stop its child: the child sees its IPC channel close.
+  const server = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--state-dir', tempDir(), '--learner', 'process'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    server.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (/listening on/.test(out)) resolve();
+    });
+    server.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  assert.match(out, /learner process/);
+  const grandchildren = () =>
+    fs.readdirSync('/proc').filter((e) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === server.pid;
+      } catch {
+        return false;
+      }
+    });
+  const learner = Number(grandchildren()[0]);
+  assert.ok(learner > 0, 'the server started a learner process');
+  server.kill('SIGKILL');
+  let alive = true;
+  for (let k = 0; k < 250 && alive; k++) {
+    await new Promise((r) => setTimeout(r, 20));
+    alive = fs.existsSync(`/proc/${learner}`) && !/\) Z /.test(fs.readFileSync(`/proc/${learner}/stat`, 'utf8'));
+  }
+  assert.equal(alive, false, `learner process ${learner} exited with its server`);
 });

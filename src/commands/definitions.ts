@@ -136,6 +136,7 @@ export const SERVE = {
     'learner-idle': { type: 'boolean', default: false, help: 'run the learner thread under SCHED_IDLE (Linux, needs chrt): it learns only on CPU time requests leave, and a request takes its CPU at once' },
     durability: { type: 'string', default: 'machine', value: 'machine|process', help: 'machine: a step is answered once fsynced (survives power loss); process: once written to the log file (survives a crash or kill of the server; a machine crash can lose the last ~100 ms), for the lowest latency' },
     http: { type: 'string', value: 'lean|node', help: 'lean: simple HTTP/1.1 requests are parsed and answered straight from the socket, anything else by node:http; node: node:http answers all (default: POLICY_SERVER_HTTP, else lean)' },
+    learner: { type: 'string', default: 'process', value: 'process|thread', help: 'where PPO updates run: a child process started niced (with --learner-idle, all its threads SCHED_IDLE) or a worker thread of the server' },
   },
   examples: ['--state-dir policy-server-state --train-batch 128', '--checkpoint checkpoints/<run-id>'],
 } as const satisfies CommandDefinition;

@@ -4,6 +4,7 @@ import { DEFAULT_TRAIN_BATCH } from '../server/learner';
 import { HTTP_LAYERS, PolicyServer, type HttpLayer } from '../server/server';
 import { DEFAULT_LEARNER_NICENESS } from '../server/threaded-learner';
 import { DURABILITIES, type Durability } from '../server/experience-log';
+import { LEARNER_MODES, type LearnerMode } from '../server/learner-channel';
 import { intOption, parseOptions, rewardOption } from './args';
 import { UsageError } from './types';
 import { SERVE } from './definitions';
@@ -21,6 +22,8 @@ export async function run(args: string[]): Promise<number> {
   if (staleness < 0) throw new UsageError(`--max-staleness must be at least 0, got ${staleness}`);
   const niceness = intOption(opts['learner-niceness'], 'learner-niceness', DEFAULT_LEARNER_NICENESS);
   if (niceness < 0 || niceness > 19) throw new UsageError(`--learner-niceness must be 0..19, got ${niceness}`);
+  const learnerMode = opts.learner as LearnerMode;
+  if (!LEARNER_MODES.includes(learnerMode)) throw new UsageError(`--learner must be ${LEARNER_MODES.join(' or ')}, got ${JSON.stringify(opts.learner)}`);
   const durability = opts.durability as Durability;
   if (!DURABILITIES.includes(durability)) throw new UsageError(`--durability must be ${DURABILITIES.join(' or ')}, got ${JSON.stringify(opts.durability)}`);
   const httpLayer = (opts.http ?? process.env.POLICY_SERVER_HTTP ?? 'lean') as HttpLayer;
@@ -41,6 +44,7 @@ export async function run(args: string[]): Promise<number> {
       seed: intOption(opts.seed, 'seed', 1),
       maxStaleness: staleness,
       learnerNiceness: niceness,
+      learnerMode,
       learnerIdle: opts['learner-idle'] === true,
       durability,
       http: httpLayer,
@@ -49,7 +53,7 @@ export async function run(args: string[]): Promise<number> {
     if (/token|cannot switch to/.test((err as Error).message)) throw new UsageError((err as Error).message);
     throw err;
   }
-  console.log(`policy server listening on ${server.url} (state dir ${opts['state-dir']}, train batch ${trainBatch}, http ${httpLayer}, durability ${durability})`);
+  console.log(`policy server listening on ${server.url} (state dir ${opts['state-dir']}, train batch ${trainBatch}, http ${httpLayer}, learner ${learnerMode}, durability ${durability})`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       console.error(`${signal}: finishing the running update and closing`);

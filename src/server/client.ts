@@ -62,13 +62,18 @@ export interface ServerStatus {
 }
 
 export interface LearnerStatus {
-  state: 'idle' | 'training';
+  /** `failed`: the learner died or exited; `error` says how, and no more updates happen. */
+  state: 'idle' | 'training' | 'failed';
   policy_version: number;
   queued_steps: number;
   dropped_stale_steps: number;
   max_staleness: number;
-  /** The learner thread's scheduling priority, e.g. "niceness 10" or "niceness 10, SCHED_IDLE". */
+  /** Where the learner runs. */
+  mode?: 'process' | 'thread';
+  /** The learner's scheduling priority, e.g. "niceness 10" or "niceness 10, SCHED_IDLE (whole process)". */
   priority?: string;
+  /** Why the learner stopped, or null while it works. */
+  error?: string | null;
   last_update_time: string | null;
 }
 

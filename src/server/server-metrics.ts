@@ -1,7 +1,7 @@
 /** The server's Prometheus metrics, on a registry of its own (several servers can share a process). */
 import * as client from 'prom-client';
 import { RequestStats } from './request-stats';
-import { threadCpuSeconds } from './thread-cpu';
+import { processCpuSeconds, threadCpuSeconds } from './thread-cpu';
 
 export class ServerMetrics {
   readonly registry = new client.Registry();
@@ -69,16 +69,16 @@ export class ServerMetrics {
   });
   readonly policyVersion = new client.Gauge({ name: 'policy_server_policy_version', help: 'Updates behind the acting weights', registers: [this.registry] });
 
-  /** Threads whose CPU time is reported, by name ("request", "learner"). */
-  private readonly threads = new Map<string, number>();
+  /** How to read the CPU time of each thread reported, by name ("request", "learner"). */
+  private readonly threads = new Map<string, () => number | null>();
   readonly threadCpu = new client.Gauge({
     name: 'policy_server_thread_cpu_seconds',
-    help: 'CPU seconds used so far by one thread of the server (Linux only): the request thread answers, the learner thread trains',
+    help: 'CPU seconds used so far by one thread of the server (Linux only): the request thread answers, the learner trains (a learner process: all its threads)',
     labelNames: ['thread'] as const,
     registers: [this.registry],
     collect: () => {
-      for (const [thread, tid] of this.threads) {
-        const seconds = threadCpuSeconds(tid);
+      for (const [thread, read] of this.threads) {
+        const seconds = read();
         if (seconds !== null) this.threadCpu.set({ thread }, seconds);
       }
     },
@@ -86,7 +86,14 @@ export class ServerMetrics {
 
   /** Reports thread `tid`'s CPU time as `thread` (a null tid, on platforms without one, is ignored). */
   watchThread(thread: string, tid: number | null): void {
-    if (tid !== null) this.threads.set(thread, tid);
+    if (tid !== null) this.threads.set(thread, () => threadCpuSeconds(tid));
+  }
+
+  /** Reports the learner's CPU time as "learner": its thread's, or its whole process's. */
+  watchLearner(learner: { threadId: number | null; pid: number | null }): void {
+    const { threadId, pid } = learner;
+    if (threadId !== null) this.watchThread('learner', threadId);
+    else if (pid !== null) this.threads.set('learner', () => processCpuSeconds(pid));
   }
 
   /** Counts a request and its latency (the hot path: plain numbers, see request-stats.ts). */

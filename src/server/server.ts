@@ -31,7 +31,8 @@ import { DEFAULT_TRAIN_BATCH, loadPolicyWeights, PpoBackend, serverPpoConfig, se
 import { ServerMetrics } from './server-metrics';
 import { Router } from './router';
 import { DEFAULT_MAX_STALENESS, Trainer } from './experience-training';
-import { ThreadedPpoBackend } from './threaded-learner';
+import { OffloadedPpoBackend } from './threaded-learner';
+import type { LearnerMode } from './learner-channel';
 import { currentThreadId } from './thread-cpu';
 import { parseActionRequest, parseEnd, parseEpisodeId, parseLogAction, parseReturns, parseStartEpisode, USAGE_LIMITS } from './validation';
 import { encodeWeights } from './weights-codec';
@@ -63,13 +64,15 @@ export interface PolicyServerOptions {
   maxBatchDelayMs?: number;
   /** A learner to use instead of PPO (tests). */
   backend?: LearnerBackend;
-  /** Run PPO updates in a worker thread, so requests never wait for them (default true). */
+  /** Run PPO updates off the event loop, so requests never wait for them (default true). */
   learnerThread?: boolean;
+  /** Where those updates run: a child process (default) or a worker thread. */
+  learnerMode?: LearnerMode;
   /** Policy versions a step may lag behind and still be trained on (default 1). */
   maxStaleness?: number;
-  /** Niceness the learner thread adds to the process's (default 10; 0 for an even share of the CPUs). */
+  /** Niceness the learner adds to the server's (default 10; 0 for an even share of the CPUs). */
   learnerNiceness?: number;
-  /** Run the learner thread under Linux's SCHED_IDLE: it learns only on CPU time requests leave (default false). */
+  /** Run the learner under Linux's SCHED_IDLE: it learns only on CPU time requests leave (default false). */
   learnerIdle?: boolean;
   /**
    * What an acknowledged step survives (see experience-log.ts): `machine` (default) answers once
@@ -112,6 +115,7 @@ export class PolicyServer {
   lean: LeanHttp | null = null;
   private readonly router = new Router();
   private weightsCache: { version: number; body: string } | null = null;
+  private lastTrainingError: string | null = null;
   private readonly log: (message: string) => void;
   /** The reward the policy learns from (see PolicyServerOptions.reward). */
   reward: RewardName = 'classic';
@@ -174,7 +178,7 @@ export class PolicyServer {
       o.backend ??
       (o.learnerThread === false
         ? await PpoBackend.create({ ...learning, reward: serverReward(this.reward) })
-        : await ThreadedPpoBackend.create({ ...learning, reward: this.reward, niceness: o.learnerNiceness, schedIdle: o.learnerIdle }));
+        : await OffloadedPpoBackend.create({ ...learning, reward: this.reward, mode: o.learnerMode, niceness: o.learnerNiceness, schedIdle: o.learnerIdle }));
 
     const file = path.resolve(o.stateDir, EXPERIENCE_FILE);
     this.trainer = new Trainer(this.backend, store, trainBatch, resumed, parent, file, {
@@ -187,12 +191,16 @@ export class PolicyServer {
         this.metrics.policyVersion.set(version);
         this.log(`update ${version} in ${seconds.toFixed(2)} s: policy loss ${stats.policyLoss?.toFixed(4)}, value loss ${stats.valueLoss?.toFixed(4)}, entropy ${stats.entropy?.toFixed(3)} -> ${checkpoint}`);
       },
-      onError: (err) => this.log(`training failed, experience kept for the next attempt: ${err.message}`),
+      onError: (err) => {
+        // A learner that died fails every attempt the same way: say so once.
+        if (err.message !== this.lastTrainingError) this.log(`training failed, experience kept for the next attempt: ${err.message}`);
+        this.lastTrainingError = err.message;
+      },
     });
     this.trainer.maxStaleness = maxStaleness;
     this.metrics.policyVersion.set(this.backend.version);
     this.metrics.watchThread('request', currentThreadId());
-    if (this.backend instanceof ThreadedPpoBackend) this.metrics.watchThread('learner', this.backend.threadId);
+    if (this.backend instanceof OffloadedPpoBackend) this.metrics.watchLearner(this.backend);
 
     // Replay: the same code path as live requests rebuilds episodes and the training buffer.
     const replay = readExperienceLog(file);
@@ -361,12 +369,12 @@ export class PolicyServer {
         reward: this.reward,
         checkpoint: this.trainer.lastCheckpoint,
         learner: {
-          state: this.trainer.busy ? 'training' : 'idle',
+          state: this.backend instanceof OffloadedPpoBackend && this.backend.error ? 'failed' : this.trainer.busy ? 'training' : 'idle',
           policy_version: this.backend.version,
           queued_steps: this.trainer.buffered,
           dropped_stale_steps: this.trainer.droppedStale,
           max_staleness: this.trainer.maxStaleness,
-          ...(this.backend instanceof ThreadedPpoBackend ? { priority: this.backend.priority } : {}),
+          ...(this.backend instanceof OffloadedPpoBackend ? { mode: this.backend.mode, priority: this.backend.priority, error: this.backend.error } : {}),
           last_update_time: this.trainer.lastUpdateTime === null ? null : new Date(this.trainer.lastUpdateTime).toISOString(),
         },
       }),

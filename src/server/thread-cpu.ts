@@ -39,3 +39,17 @@ export function threadCpuSeconds(tid: number): number | null {
     return null;
   }
 }
+
+/**
+ * CPU seconds (user and system, all threads) process `pid` has used so far, from its
+ * /proc/<pid>/stat clock ticks; null where that cannot be read (another platform, or it exited).
+ */
+export function processCpuSeconds(pid: number): number | null {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks / CLOCK_TICKS_PER_SECOND : null;
+  } catch {
+    return null;
+  }
+}
