@@ -7,7 +7,8 @@
  * at low rates the process sleeps between arrivals instead of waking every millisecond, which
  * on a busy machine costs CPU time that the scheduler then takes back as lateness. When the rate
  * is at least `pollAboveRate`, the loop polls instead (setImmediate: I/O, then the due
- * arrivals, again), because a timer's wake-up is itself late: a process keeping a 1 ms timer
+ * arrivals, again; a poll with nothing due sleeps in place up to POLL_NAP_MS first), because a
+ * timer's wake-up is itself late: a process keeping a 1 ms timer
  * schedule and nothing else runs about 3 ms late at p99 on a quiet 2-CPU machine, polling 0.3 ms.
  * Sessions that end also send what has fallen due (afterSessionEnded), so a long batch of I/O
  * callbacks does not hold arrivals back until it is over.
