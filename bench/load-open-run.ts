@@ -1,8 +1,9 @@
 /**
  * One open-loop run of the load generator in a process of its own, for bench/load.ts: the
  * generator's event loop then shares time with neither the target nor autocannon. Takes one JSON
- * argument ({url, rate, seconds, process, warmupRate, warmupSeconds, workers}); a short warm-up run (not
- * reported) lets the JIT compile the hot paths first. Prints `started T` (T in epoch milliseconds,
+ * argument ({url, rate, seconds, process, warmupRate, warmupSeconds, workers, warmupInRun}); a short
+ * warm-up (not reported), in a run of its own or inside the measured one, lets the JIT compile the
+ * hot paths first. Prints `started T` (T in epoch milliseconds,
  * performance.timeOrigin + performance.now(), comparable across processes) when the measured run
  * begins and, at its end, one line of JSON: an OpenRunReport.
  */
@@ -18,6 +19,13 @@ export interface OpenRunRequest {
   warmupSeconds: number;
   /** Generator threads (default 1: the run's own thread). */
   workers?: number;
+  /**
+   * Warm up inside the measured run (its first `warmupSeconds`, at `warmupRate`) and report the
+   * window after it, rather than in a separate run first: the sockets are open, the JIT has
+   * compiled and the young generation has grown at the measured rate when the window begins.
+   * Always so on workers, whose threads each have their own JIT.
+   */
+  warmupInRun?: boolean;
 }
 
 export interface OpenRunReport {
@@ -43,20 +51,13 @@ const epochNow = () => performance.timeOrigin + performance.now();
 
 async function main(): Promise<void> {
   const request = JSON.parse(process.argv[2] ?? '') as OpenRunRequest;
-  if ((request.workers ?? 1) > 1) return measureOnWorkers(request);
+  if ((request.workers ?? 1) > 1 || request.warmupInRun) return measureAfterWarmUp(request);
   if (request.warmupSeconds > 0) {
     const warm = startLoad(request.url, request.warmupRate, { scenario: 'home', seed: 1 });
     await sleep(request.warmupSeconds * 1000);
     await warm.stop({ drainMs: 2000 });
   }
-  const gcDurations: number[] = [];
-  const gc = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) gcDurations.push(entry.duration);
-  });
-  gc.observe({ entryTypes: ['gc'] });
-  // 10 ms sampling: a 1 ms monitor would wake the process every millisecond, which the generator no longer does at low rates.
-  const loop = monitorEventLoopDelay({ resolution: 10 });
-  loop.enable();
+  const monitor = new ProcessMonitor();
   const workers = request.workers ?? 1;
   const run = startLoad(request.url, request.rate, { scenario: 'home', process: request.process, seed: request.rate, workers });
   // Worker threads start in a few hundred milliseconds; arrivals begin once all are up. The
@@ -69,8 +70,7 @@ async function main(): Promise<void> {
   const seconds = (epochNow() - startEpochMs) / 1000;
   const totals = await run.stop({ drainMs: 5000 });
   const cpu = process.cpuUsage(cpuBefore);
-  gc.disconnect();
-  loop.disable();
+  const { gc, loopDelayMs } = monitor.stop();
   const report: OpenRunReport = {
     rate: request.rate,
     workers,
@@ -80,46 +80,73 @@ async function main(): Promise<void> {
     sockets: run.socketsOpened,
     startEpochMs,
     totals,
-    gc: { pauses: gcDurations.length, totalMs: gcDurations.reduce((a, b) => a + b, 0), maxMs: gcDurations.reduce((a, b) => Math.max(a, b), 0) },
-    // The histogram's values are nanoseconds and include the 10 ms sampling interval.
-    loopDelayMs: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
+    gc,
+    loopDelayMs,
     cpuMicrosPerRequest: (cpu.user + cpu.system) / Math.max(1, totals.requests.sent),
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 
+/** GC pauses (`gc` performance entries) and event-loop delay of this thread from construction to stop(). */
+class ProcessMonitor {
+  private readonly gcDurations: number[] = [];
+  private readonly gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) this.gcDurations.push(entry.duration);
+  });
+  // 10 ms sampling: a 1 ms monitor would wake the process every millisecond, which the generator no longer does at low rates.
+  private readonly loop = monitorEventLoopDelay({ resolution: 10 });
+
+  constructor() {
+    this.gc.observe({ entryTypes: ['gc'] });
+    this.loop.enable();
+  }
+
+  stop(): Pick<OpenRunReport, 'gc' | 'loopDelayMs'> {
+    this.gc.disconnect();
+    this.loop.disable();
+    const d = this.gcDurations;
+    return {
+      gc: { pauses: d.length, totalMs: d.reduce((a, b) => a + b, 0), maxMs: d.reduce((a, b) => Math.max(a, b), 0) },
+      // The histogram's values are nanoseconds and include the 10 ms sampling interval.
+      loopDelayMs: { p99: this.loop.percentile(99) / 1e6, max: this.loop.max / 1e6 },
+    };
+  }
+}
+
 /**
- * With worker threads, the warm-up has to happen in the measured run's own threads (each has its
- * own JIT): the run starts at the warm-up rate, and the report covers the window from the end of
- * the warm-up to the end of the run. CPU time counts every thread of the process; GC pauses and
- * event-loop delay are not reported (this thread only merges statistics).
+ * The warm-up inside the measured run: the run starts at the warm-up rate, and the report covers
+ * the window from the end of the warm-up to the end of the run. With worker threads it has to be
+ * so (each thread has its own JIT). CPU time counts every thread of the process; on workers, GC
+ * pauses and event-loop delay are not reported (this thread only merges statistics).
  */
-async function measureOnWorkers(request: OpenRunRequest): Promise<void> {
+async function measureAfterWarmUp(request: OpenRunRequest): Promise<void> {
+  const workers = request.workers ?? 1;
   const warmS = request.warmupSeconds;
   const rate = (t: number) => (t < warmS ? request.warmupRate : request.rate);
   const run = startLoad(request.url, rate, { scenario: 'home', process: request.process, seed: request.rate, workers: request.workers });
   if (run instanceof ParallelOpenLoop) await run.ready;
   await sleep(warmS * 1000 - run.nowS() * 1000);
   run.takeWindow();
+  const monitor = workers === 1 ? new ProcessMonitor() : null;
   const cpuBefore = process.cpuUsage();
   const startEpochMs = epochNow();
   process.stdout.write(`started ${startEpochMs}\n`);
   await sleep(request.seconds * 1000);
   const window = run.takeWindow();
   const cpu = process.cpuUsage(cpuBefore);
+  const measured = monitor?.stop() ?? { gc: { pauses: 0, totalMs: 0, maxMs: 0 }, loopDelayMs: { p99: 0, max: 0 } };
   await run.stop({ drainMs: 5000 });
   const seconds = window.endS - window.startS;
   const report: OpenRunReport = {
     rate: request.rate,
-    workers: request.workers ?? 1,
+    workers,
     seconds,
     sentPerS: window.sent / seconds,
     okPerS: window.ok / seconds,
     sockets: run.socketsOpened,
     startEpochMs,
     totals: window,
-    gc: { pauses: 0, totalMs: 0, maxMs: 0 },
-    loopDelayMs: { p99: 0, max: 0 },
+    ...measured,
     cpuMicrosPerRequest: (cpu.user + cpu.system) / Math.max(1, window.requests.sent),
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);

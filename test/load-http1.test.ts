@@ -102,6 +102,35 @@ describe('Http1Client', () => {
     assert.match(s.requests[1], /\r\nContent-Length: 0\r\n/);
   });
 
+  it('reads header names in any case and values with blanks around them, every Set-Cookie line kept', async () => {
+    const s = await server((request, socket) =>
+      socket.write('HTTP/1.1 200 OK\r\nSET-COOKIE:  a=1 \r\nx-other: 1\r\ncontent-LENGTH:\t2 \r\nSet-Cookie: b=2; Path=/\r\nCONNECTION: Keep-Alive\r\n\r\nok'),
+    );
+    const c = client(s.url);
+    const first = await c.request('GET', '/');
+    assert.equal(first.outcome, 'ok');
+    assert.deepEqual(first.setCookies, ['a=1', 'b=2; Path=/']);
+    // The two body bytes were read as the body, not as the start of the next response.
+    assert.equal((await c.request('GET', '/')).outcome, 'ok');
+    assert.equal(s.connections(), 1);
+  });
+
+  it('closes the socket after "Connection: close" in any case, and refuses a Content-Length that is not a number', async () => {
+    let n = 0;
+    const s = await server((request, socket) => {
+      if (n++ === 0) socket.write('HTTP/1.1 200 OK\r\nconnection: CLOSE\r\nContent-Length: 0\r\n\r\n');
+      else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\nok');
+    });
+    const c = client(s.url);
+    const plain = await c.request('GET', '/');
+    assert.equal(plain.outcome, 'ok');
+    assert.deepEqual(plain.setCookies, []);
+    const malformed = await c.request('GET', '/');
+    assert.equal(malformed.outcome, 'connection');
+    assert.match(malformed.error ?? '', /malformed response head/);
+    assert.equal(s.connections(), 2, 'the closed socket was not reused');
+  });
+
   it('counts a status >= 400 as an HTTP failure and keeps the socket', async () => {
     const s = await server((request, socket) => socket.write('HTTP/1.1 503 Busy\r\nContent-Length: 4\r\n\r\nbusy'));
     const c = client(s.url);

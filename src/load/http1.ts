@@ -45,11 +45,58 @@ const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const UNSAFE = /[^\x21-\x7e]/;
 const UNSAFE_HEADER_VALUE = /[^\x20-\x7e\t]/;
 
+const codes = (text: string): number[] => Array.from(text, (c) => c.charCodeAt(0));
+const HTTP1_PREFIX = codes('HTTP/1.');
+const CONTENT_LENGTH = codes('content-length');
+const TRANSFER_ENCODING = codes('transfer-encoding');
+const CONNECTION = codes('connection');
+const SET_COOKIE = codes('set-cookie');
+const CLOSE = codes('close');
+const KEEP_ALIVE = codes('keep-alive');
+
+function startsWithAt(buf: Buffer, at: number, expected: readonly number[]): boolean {
+  for (let i = 0; i < expected.length; i++) if (buf[at + i] !== expected[i]) return false;
+  return true;
+}
+
+/** Whether bytes [from, to) spell `lower` (lower-case ASCII) in any case. */
+function sameLetters(buf: Buffer, from: number, to: number, lower: readonly number[]): boolean {
+  if (to - from !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    const b = buf[from + i];
+    // Upper-case ASCII letters to lower case; anything else as it is.
+    if ((b >= 65 && b <= 90 ? b | 32 : b) !== lower[i]) return false;
+  }
+  return true;
+}
+
+/** The decimal number that bytes [from, to) spell, or -1 when they are empty or not all digits. */
+function digitsAt(buf: Buffer, from: number, to: number): number {
+  if (to <= from) return -1;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = buf[i] - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** Where the line starting at `from` ends (its CRLF), or `end`. */
+function lineEndAt(buf: Buffer, from: number, end: number): number {
+  for (let i = from; i < end - 1; i++) if (buf[i] === 13 && buf[i + 1] === 10) return i;
+  return end;
+}
+
+const isBlank = (b: number) => b === 32 || b === 9;
+
 interface Pending {
   head: string;
   deadline: number;
   settled: boolean;
-  resolve(result: HttpResult): void;
+  /** A number handed back with the result (the generator's intended start), so a caller needs no closure per request. */
+  tag: number;
+  resolve(result: HttpResult, tag: number): void;
 }
 
 const enum Parse {
@@ -124,7 +171,7 @@ class Connection {
             this.partial = Buffer.from(buf.subarray(off));
             return;
           }
-          if (!this.parseHead(buf.toString('latin1', off, end))) return this.fail('malformed response head');
+          if (!this.parseHead(buf, off, end)) return this.fail('malformed response head');
           off = end + 4;
           if (this.state === Parse.Head) break; // an interim (1xx) response: the real one follows
           if (this.state === Parse.Length && this.remaining === 0) return this.complete(buf.length - off);
@@ -176,40 +223,49 @@ class Connection {
     }
   }
 
-  /** Reads the status line and the headers that matter; false when the head is not HTTP/1.x. */
-  private parseHead(head: string): boolean {
-    if (!head.startsWith('HTTP/1.')) return false;
-    const status = parseInt(head.slice(9, 12), 10);
+  /**
+   * Reads the status line and the headers that matter from the bytes [start, end) of `buf`;
+   * false when the head is not HTTP/1.x. It reads bytes, not a string of the head: the strings
+   * (the head, each line, each lower-cased name) were the largest share of the garbage per
+   * response, measured with V8's sampling heap profiler. Only a Set-Cookie value becomes a string.
+   */
+  private parseHead(buf: Buffer, start: number, end: number): boolean {
+    if (end - start < 12 || !startsWithAt(buf, start, HTTP1_PREFIX)) return false;
+    const status = digitsAt(buf, start + 9, start + 12);
     if (!(status >= 100 && status <= 999)) return false;
-    if (status >= 100 && status < 200) return true; // stay in Head for the final response
+    if (status < 200) return true; // stay in Head for the final response
     this.status = status;
-    this.keepAlive = head.charCodeAt(7) === 49; // HTTP/1.1 keeps alive by default, 1.0 does not
+    this.keepAlive = buf[start + 7] === 49; // HTTP/1.1 keeps alive by default, 1.0 does not
     let length = -1;
     let chunked = false;
-    let lineStart = head.indexOf('\r\n');
-    while (lineStart >= 0) {
-      const next = head.indexOf('\r\n', lineStart + 2);
-      const line = head.slice(lineStart + 2, next < 0 ? head.length : next);
-      lineStart = next;
-      const colon = line.indexOf(':');
-      // Only the four names below matter: 10, 14 and 17 characters long; others are not even lower-cased.
-      if (colon !== 10 && colon !== 14 && colon !== 17) continue;
-      const name = line.slice(0, colon).toLowerCase();
-      if (name === 'content-length') {
-        length = Number(line.slice(colon + 1).trim());
-        if (!Number.isInteger(length) || length < 0) return false;
-      } else if (name === 'transfer-encoding') {
-        chunked = /chunked/i.test(line.slice(colon + 1));
-      } else if (name === 'connection') {
-        const value = line.slice(colon + 1).trim().toLowerCase();
-        if (value === 'close') this.keepAlive = false;
-        else if (value === 'keep-alive') this.keepAlive = true;
-      } else if (name === 'set-cookie') {
-        (this.setCookies ??= []).push(line.slice(colon + 1).trim());
+    let lineStart = lineEndAt(buf, start, end) + 2;
+    while (lineStart < end) {
+      const lineEnd = lineEndAt(buf, lineStart, end);
+      let colon = lineStart;
+      while (colon < lineEnd && buf[colon] !== 58) colon++;
+      const nameLength = colon - lineStart;
+      // Only the four names below matter: 10, 14 and 17 characters long.
+      if (colon < lineEnd && (nameLength === 10 || nameLength === 14 || nameLength === 17)) {
+        let valueStart = colon + 1;
+        let valueEnd = lineEnd;
+        while (valueStart < valueEnd && isBlank(buf[valueStart])) valueStart++;
+        while (valueEnd > valueStart && isBlank(buf[valueEnd - 1])) valueEnd--;
+        if (sameLetters(buf, lineStart, colon, CONTENT_LENGTH)) {
+          length = digitsAt(buf, valueStart, valueEnd);
+          if (!(length >= 0)) return false;
+        } else if (sameLetters(buf, lineStart, colon, TRANSFER_ENCODING)) {
+          chunked = /chunked/i.test(buf.toString('latin1', valueStart, valueEnd));
+        } else if (sameLetters(buf, lineStart, colon, CONNECTION)) {
+          if (sameLetters(buf, valueStart, valueEnd, CLOSE)) this.keepAlive = false;
+          else if (sameLetters(buf, valueStart, valueEnd, KEEP_ALIVE)) this.keepAlive = true;
+        } else if (sameLetters(buf, lineStart, colon, SET_COOKIE)) {
+          (this.setCookies ??= []).push(buf.toString('latin1', valueStart, valueEnd));
+        }
       }
+      lineStart = lineEnd + 2;
     }
-    const method = this.pending!.head.slice(0, 5);
-    if (status === 204 || status === 304 || method === 'HEAD ') {
+    const isHead = this.pending!.head.startsWith('HEAD ');
+    if (status === 204 || status === 304 || isHead) {
       this.state = Parse.Length;
       this.remaining = 0;
     } else if (chunked) {
@@ -231,8 +287,7 @@ class Connection {
     this.pending = null;
     this.state = Parse.Head;
     const reuse = this.keepAlive && extra === 0;
-    const status = this.status;
-    this.client.settle(pending, { outcome: status >= 400 ? 'http' : 'ok', status, setCookies: this.setCookies ?? NO_COOKIES });
+    this.client.settle(pending, responseResult(this.status, this.setCookies));
     if (reuse) this.client.release(this);
     else this.socket.destroy();
   }
@@ -250,8 +305,7 @@ class Connection {
     if (pending === null) return;
     this.pending = null;
     if (this.state === Parse.UntilClose && this.socketError === null) {
-      const status = this.status;
-      this.client.settle(pending, { outcome: status >= 400 ? 'http' : 'ok', status, setCookies: this.setCookies ?? NO_COOKIES });
+      this.client.settle(pending, responseResult(this.status, this.setCookies));
     } else {
       this.client.settle(pending, { outcome: 'connection', status: this.status, setCookies: NO_COOKIES, error: this.socketError ?? 'socket closed before the response ended' });
     }
@@ -328,15 +382,16 @@ export class Http1Client {
   }
 
   /**
-   * Sends a head from prepare() and hands the outcome to `onResult` (once, never synchronously):
-   * the generator's single-request sessions use it to spare the promises of request().
+   * Sends a head from prepare() and hands the outcome and `tag` to `onResult` (once, never
+   * synchronously): the generator's single-request sessions use it to spare the promises of
+   * request(), and the tag to spare a closure per request.
    */
-  sendPrepared(head: string, onResult: (result: HttpResult) => void): void {
+  sendPrepared(head: string, onResult: (result: HttpResult, tag: number) => void, tag = 0): void {
     if (this.closed) {
-      queueMicrotask(() => onResult(aborted()));
+      queueMicrotask(() => onResult(aborted(), tag));
       return;
     }
-    this.dispatch({ head, deadline: performance.now() + this.timeoutMs, settled: false, resolve: onResult });
+    this.dispatch({ head, deadline: performance.now() + this.timeoutMs, settled: false, tag, resolve: onResult });
   }
 
   /** Aborts every request in flight or waiting (they resolve as `aborted`) and closes the sockets. */
@@ -378,7 +433,7 @@ export class Http1Client {
   settle(pending: Pending, result: HttpResult): void {
     if (pending.settled) return;
     pending.settled = true;
-    pending.resolve(result);
+    pending.resolve(result, pending.tag);
   }
 
   private dispatch(pending: Pending): void {
@@ -432,6 +487,19 @@ export class Http1Client {
       }
     }
   }
+}
+
+/** One frozen result per status for responses without cookies, so the common response allocates none. */
+const PLAIN_RESULTS = new Map<number, HttpResult>();
+
+function responseResult(status: number, setCookies: string[] | null): HttpResult {
+  if (setCookies !== null) return { outcome: status >= 400 ? 'http' : 'ok', status, setCookies };
+  let result = PLAIN_RESULTS.get(status);
+  if (result === undefined) {
+    result = Object.freeze({ outcome: status >= 400 ? 'http' : 'ok', status, setCookies: NO_COOKIES });
+    PLAIN_RESULTS.set(status, result);
+  }
+  return result;
 }
 
 function aborted(): HttpResult {

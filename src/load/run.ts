@@ -7,7 +7,7 @@ import { Rng } from '../random';
 import { resolveScenario, type Scenario, type ScenarioName } from './scenarios';
 import { Session } from './session';
 import { StatsRecorder, type LoadMode, type LoadObserver, type LoadStats, type StatsData } from './stats';
-import { HttpTarget } from './target';
+import { HttpTarget, type HttpResult } from './target';
 
 export interface CommonLoadOptions {
   /** What each arrival does: 'home' (default), 'browse' or a custom scenario. */
@@ -181,14 +181,26 @@ export abstract class LoadRun implements LoadControl {
   private startSingle(single: { name: string; head: string }, intendedStartMs: number, onEnd?: () => void): void {
     this.inFlight++;
     this.stats.sessionStarted(performance.now() - intendedStartMs);
-    this.target.sendPrepared(single.head, (result) => {
-      const latencyMs = performance.now() - intendedStartMs;
-      this.stats.request(single.name, result.outcome, latencyMs);
-      this.stats.sessionEnded(result.outcome === 'ok', latencyMs);
-      this.sessionEnded();
-      onEnd?.();
-    });
+    if (onEnd === undefined) this.target.sendPrepared(single.head, this.singleEnded, intendedStartMs);
+    else {
+      this.target.sendPrepared(
+        single.head,
+        (result) => {
+          this.singleEnded(result, intendedStartMs);
+          onEnd();
+        },
+        intendedStartMs,
+      );
+    }
   }
+
+  /** Bound once: the open loop's single-request sessions end here, their intended start carried as the request's tag. */
+  private readonly singleEnded = (result: HttpResult, intendedStartMs: number): void => {
+    const latencyMs = performance.now() - intendedStartMs;
+    this.stats.request(this.single!.name, result.outcome, latencyMs);
+    this.stats.sessionEnded(result.outcome === 'ok', latencyMs);
+    this.sessionEnded();
+  };
 
   /** Resolves when no session is in flight. */
   private idle(): Promise<void> {

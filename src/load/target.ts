@@ -51,9 +51,9 @@ export class HttpTarget {
     return this.client.prepare(method, this.fullPath(path));
   }
 
-  /** Sends a prepared request; `onResult` is called once with the outcome, never synchronously. */
-  sendPrepared(head: string, onResult: (result: HttpResult) => void): void {
-    this.client.sendPrepared(head, onResult);
+  /** Sends a prepared request; `onResult` is called once with the outcome and `tag`, never synchronously. */
+  sendPrepared(head: string, onResult: (result: HttpResult, tag: number) => void, tag = 0): void {
+    this.client.sendPrepared(head, onResult, tag);
   }
 
   private fullPath(path: string): string {
