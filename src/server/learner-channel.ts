@@ -50,12 +50,7 @@ export class ThreadChannel implements LearnerChannel {
   }
 
   onFailure(listener: (err: Error) => void): void {
-    let reported = false;
-    const report = (err: Error) => {
-      if (reported || this.closing) return;
-      reported = true;
-      listener(err);
-    };
+    const report = firstFailure(listener, () => this.closing);
     this.worker.on('error', (err) => report(new Error(`learner thread failed: ${err.message}`)));
     this.worker.on('exit', (code) => report(new Error(`learner thread exited with code ${code}`)));
   }
@@ -64,6 +59,19 @@ export class ThreadChannel implements LearnerChannel {
     this.closing = true;
     await this.worker.terminate();
   }
+}
+
+/**
+ * Passes on the first failure only (an 'error' is often followed by an 'exit'), and none once the
+ * channel is being closed on purpose.
+ */
+function firstFailure(listener: (err: Error) => void, closing: () => boolean): (err: Error) => void {
+  let reported = false;
+  return (err) => {
+    if (reported || closing()) return;
+    reported = true;
+    listener(err);
+  };
 }
 
 /** `name`'s path on PATH, or null. */
@@ -125,12 +133,7 @@ export class ProcessChannel implements LearnerChannel {
   }
 
   onFailure(listener: (err: Error) => void): void {
-    let reported = false;
-    const report = (err: Error) => {
-      if (reported || this.closing) return;
-      reported = true;
-      listener(err);
-    };
+    const report = firstFailure(listener, () => this.closing);
     this.child.on('error', (err) => report(new Error(`learner process failed: ${err.message}`)));
     this.child.on('exit', (code, signal) => report(new Error(`learner process ${this.child.pid} exited ${signal ? `on signal ${signal}` : `with code ${code}`}`)));
   }
