@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { runCliInProcess } from './support/cli-in-process';
 import { teastoreModel } from '../src/model';
 import { LoadDynamics } from '../src/env/load-dynamics';
 import { markovSource } from '../src/env/load-source';
@@ -91,17 +92,7 @@ describe('load-aware checkpoints', () => {
 });
 
 describe('the CLI with --env load', () => {
-  async function cli(args: string[]): Promise<{ code: number; out: string }> {
-    const { main } = await import('../src/cli');
-    const lines: string[] = [];
-    const log = console.log;
-    console.log = (...parts: unknown[]) => void lines.push(parts.join(' '));
-    try {
-      return { code: await main(args), out: lines.join('\n') };
-    } finally {
-      console.log = log;
-    }
-  }
+  const cli = runCliInProcess;
 
   it('baselines --json reports the returns object with the clairvoyant optimum on top', async () => {
     const { code, out } = await cli(['baselines', '--env', 'load', '--load-profile', 'steps:0=40,5m=90:for=12m', '--reward', 'cost-under-slo', '--json']);
@@ -120,30 +111,21 @@ describe('the CLI with --env load', () => {
     const report = JSON.parse(out);
     assert.ok(report.return <= report.optimum + 1e-6);
     assert.ok(report.evaluation.sloAttainment >= 0 && report.evaluation.sloAttainment <= 1);
-    const errors: string[] = [];
-    const error = console.error;
-    console.error = (...parts: unknown[]) => void errors.push(parts.join(' '));
-    try {
-      assert.equal((await cli(['evaluate', '--checkpoint', path.join(tmp, 'load')])).code, 1);
-    } finally {
-      console.error = error;
-    }
-    assert.match(errors.join('\n'), /expects observations with load/);
+    const classic = await cli(['evaluate', '--checkpoint', path.join(tmp, 'load')]);
+    assert.equal(classic.code, 1);
+    assert.match(classic.err, /expects observations with load/);
   });
 
   it('names a wrong --env and a missing --load-profile', async () => {
-    const errors: string[] = [];
-    const error = console.error;
-    console.error = (...parts: unknown[]) => void errors.push(parts.join(' '));
-    try {
-      assert.equal((await cli(['baselines', '--env', 'cluster'])).code, 2);
-      assert.equal((await cli(['baselines', '--env', 'load'])).code, 2);
-      assert.equal((await cli(['baselines', '--load-profile', 'app2scale'])).code, 2);
-    } finally {
-      console.error = error;
+    const cases: [string[], RegExp][] = [
+      [['baselines', '--env', 'cluster'], /--env must be classic or load, got "cluster"/],
+      [['baselines', '--env', 'load'], /--load-profile SPEC\|FILE is required with --env load/],
+      [['baselines', '--load-profile', 'app2scale'], /--load-profile goes with --env load/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await cli(args);
+      assert.equal(result.code, 2, args.join(' '));
+      assert.match(result.err, message);
     }
-    assert.match(errors.join('\n'), /--env must be classic or load, got "cluster"/);
-    assert.match(errors.join('\n'), /--load-profile SPEC\|FILE is required with --env load/);
-    assert.match(errors.join('\n'), /--load-profile goes with --env load/);
   });
 });

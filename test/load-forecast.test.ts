@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { runCliInProcess } from './support/cli-in-process';
 import { teastoreModel } from '../src/model';
 import { LoadDynamics } from '../src/env/load-dynamics';
 import { LoadEnv, VectorLoadEnv } from '../src/env/load-env';
@@ -120,21 +121,7 @@ describe('checkpoints that read a forecast', () => {
 });
 
 describe('--forecast on the command line', () => {
-  async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-    const { main } = await import('../src/cli');
-    const lines: string[] = [];
-    const errors: string[] = [];
-    const log = console.log;
-    const error = console.error;
-    console.log = (...parts: unknown[]) => void lines.push(parts.join(' '));
-    console.error = (...parts: unknown[]) => void errors.push(parts.join(' '));
-    try {
-      return { code: await main(args), out: lines.join('\n'), err: errors.join('\n') };
-    } finally {
-      console.log = log;
-      console.error = error;
-    }
-  }
+  const cli = runCliInProcess;
 
   it('baselines with a forecast add the forecast planner, never above the clairvoyant bound; a bad value is a usage error', async () => {
     const { code, out } = await cli(['baselines', '--env', 'load', '--load-profile', 'steps:0=40,5m=120:for=12m', '--forecast', '3', '--json']);

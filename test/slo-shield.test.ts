@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { runCliInProcess } from './support/cli-in-process';
 import { teastoreModel } from '../src/model';
 import { LoadDynamics } from '../src/env/load-dynamics';
 import { VectorLoadEnv } from '../src/env/load-env';
@@ -196,21 +197,7 @@ describe('evaluate --env load --shield', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'slo-shield-'));
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  async function cli(args: string[]): Promise<{ code: number; out: string; errors: string }> {
-    const { main } = await import('../src/cli');
-    const lines: string[] = [];
-    const errors: string[] = [];
-    const log = console.log;
-    const error = console.error;
-    console.log = (...parts: unknown[]) => void lines.push(parts.join(' '));
-    console.error = (...parts: unknown[]) => void errors.push(parts.join(' '));
-    try {
-      return { code: await main(args), out: lines.join('\n'), errors: errors.join('\n') };
-    } finally {
-      console.log = log;
-      console.error = error;
-    }
-  }
+  const cli = runCliInProcess;
 
   it('judges the policy behind the shield by default when it was trained behind it, and without it on request', async () => {
     const trace = stepsProfile([{ atSeconds: 0, rate: 20 }, { atSeconds: 600, rate: 130 }, { atSeconds: 1200, rate: 40 }], 1800);
@@ -218,7 +205,7 @@ describe('evaluate --env load --shield', () => {
     const dir = await saveLoadCheckpoint(path.join(tmp, 'shielded'), result);
     const profile = 'steps:0=20,10m=130,20m=40:for=30m';
     const shielded = await cli(['evaluate', '--env', 'load', '--checkpoint', dir, '--load-profile', profile, '--json']);
-    assert.equal(shielded.code, 0, shielded.errors);
+    assert.equal(shielded.code, 0, shielded.err);
     const a = JSON.parse(shielded.out);
     assert.equal(a.shield, 'slo');
     assert.ok(a.shieldReplaced.checked > 0);
@@ -226,13 +213,13 @@ describe('evaluate --env load --shield', () => {
     assert.equal(a.evaluation.sloAttainment, 1);
     assert.ok(a.return <= a.optimum + 1e-6 && a.gain <= 1 + 1e-9, `return ${a.return} against the bound ${a.optimum}`);
     const plain = await cli(['evaluate', '--env', 'load', '--checkpoint', dir, '--load-profile', profile, '--shield', 'none', '--json']);
-    assert.equal(plain.code, 0, plain.errors);
+    assert.equal(plain.code, 0, plain.err);
     const b = JSON.parse(plain.out);
     assert.equal(b.shield, 'none');
     assert.equal(b.shieldReplaced, undefined);
     assert.ok(b.return <= b.optimum + 1e-6);
     const bad = await cli(['evaluate', '--env', 'load', '--checkpoint', dir, '--load-profile', profile, '--shield', 'always']);
     assert.equal(bad.code, 2);
-    assert.match(bad.errors, /--shield must be one of none, slo, got "always"/);
+    assert.match(bad.err, /--shield must be one of none, slo, got "always"/);
   });
 });
