@@ -110,11 +110,13 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
 
-  const child: ChildProcess = spawn(
-    binary,
-    [`--config.file=${configPath}`, `--storage.tsdb.path=${dataDir}`, `--web.listen-address=127.0.0.1:${port}`, '--storage.tsdb.retention.time=1h', '--log.level=warn'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const args = [`--config.file=${configPath}`, `--storage.tsdb.path=${dataDir}`, `--web.listen-address=127.0.0.1:${port}`, '--storage.tsdb.retention.time=1h', '--log.level=warn'];
+  // A process killed outright (SIGKILL, a signal's default action) runs no exit handler: with
+  // util-linux's setpriv the kernel kills Prometheus when its parent dies, whatever the cause.
+  const setpriv = findBinary('setpriv');
+  const child: ChildProcess = setpriv
+    ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', binary, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);

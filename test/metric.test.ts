@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DeploymentClient, loadKubeConfig } from '../src/kube';
 import { MetricClient, MetricError, renderQuery, DEFAULT_QUERIES } from '../src/metric';
-import { freePort, startPrometheus, type PrometheusHandle } from '../src/prometheus-server';
+import { findBinary, freePort, startPrometheus, type PrometheusHandle } from '../src/prometheus-server';
+import * as path from 'node:path';
 import { costPerHour, toStepMetrics } from '../src/measurement';
 import { startSimulator, type Simulator } from '../src/simulator';
 
@@ -147,5 +148,42 @@ describe('a Prometheus started by a process that exits without stopping it', () 
       }
     });
     assert.deepEqual(survivors, [], 'no prometheus left running on that TSDB');
+  });
+
+  it('is killed when the process is killed outright (SIGKILL), where setpriv exists', { skip: !findBinary('setpriv') && 'no setpriv on PATH' }, async () => {
+    const { spawn } = await import('node:child_process');
+    const fs = await import('node:fs');
+    const script = [
+      "const http = require('node:http');",
+      "const { startPrometheus } = require('./src/prometheus-server');",
+      "const target = http.createServer((_, res) => res.end('up_probe 1\\n')).listen(0, '127.0.0.1', async () => {",
+      "  const p = await startPrometheus({ targets: [`http://127.0.0.1:${target.address().port}/metrics`], readyQuery: 'up' });",
+      "  console.log(JSON.stringify({ dataDir: p.dataDir }));",
+      '});',
+    ].join('\n');
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: `${__dirname}/..`, stdio: ['ignore', 'pipe', 'inherit'] });
+    const dataDir = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const line = out.split('\n').find((l) => l.startsWith('{'));
+        if (line) resolve((JSON.parse(line) as { dataDir: string }).dataDir);
+      });
+      child.once('exit', (code) => reject(new Error(`the child exited (${code}) before starting Prometheus`)));
+    });
+    const running = () =>
+      fs.readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+        try {
+          return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dataDir);
+        } catch {
+          return false;
+        }
+      });
+    assert.equal(running().length, 1, 'prometheus runs on that TSDB while its parent lives');
+    child.kill('SIGKILL');
+    const deadline = Date.now() + 5000;
+    while (running().length > 0 && Date.now() < deadline) await sleep(50);
+    assert.deepEqual(running(), [], 'no prometheus left running on that TSDB');
+    fs.rmSync(path.dirname(dataDir), { recursive: true, force: true });
   });
 });
