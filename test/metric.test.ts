@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { DeploymentClient, loadKubeConfig } from '../src/kube';
 import { MetricClient, MetricError, renderQuery, DEFAULT_QUERIES } from '../src/metric';
 import { findBinary, freePort, startPrometheus, type PrometheusHandle } from '../src/prometheus-server';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { costPerHour, toStepMetrics } from '../src/measurement';
 import { startSimulator, type Simulator } from '../src/simulator';
@@ -123,44 +124,43 @@ describe('metric module without a reachable Prometheus', () => {
 });
 
 describe('a Prometheus started by a process that exits without stopping it', () => {
-  it('is killed and its temporary TSDB removed when the process exits', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const fs = await import('node:fs');
-    const script = [
+  /** A script that starts Prometheus on a small local target, prints its TSDB path, then runs `then`. */
+  function scriptStartingPrometheus(then: string): string {
+    return [
       "const http = require('node:http');",
       "const { startPrometheus } = require('./src/prometheus-server');",
       "const target = http.createServer((_, res) => res.end('up_probe 1\\n')).listen(0, '127.0.0.1', async () => {",
       "  const p = await startPrometheus({ targets: [`http://127.0.0.1:${target.address().port}/metrics`], readyQuery: 'up' });",
       "  console.log(JSON.stringify({ dataDir: p.dataDir }));",
-      '  process.exit(0);',
+      then,
       '});',
     ].join('\n');
-    const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: `${__dirname}/..`, encoding: 'utf8', timeout: 60_000 });
-    assert.equal(run.status, 0, run.stderr);
-    const { dataDir } = JSON.parse(run.stdout.trim().split('\n').pop()!) as { dataDir: string };
-    assert.equal(fs.existsSync(dataDir), false, 'the temporary TSDB is removed');
-    await sleep(200); // SIGKILL is delivered asynchronously
-    const survivors = fs.readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+  }
+
+  /** Pids of the processes whose command line names `dataDir` (a Prometheus on that TSDB). */
+  function processesOn(dataDir: string): string[] {
+    return fs.readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
       try {
         return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dataDir);
       } catch {
         return false;
       }
     });
-    assert.deepEqual(survivors, [], 'no prometheus left running on that TSDB');
+  }
+  it('is killed and its temporary TSDB removed when the process exits', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const script = scriptStartingPrometheus('  process.exit(0);');
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: `${__dirname}/..`, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(run.status, 0, run.stderr);
+    const { dataDir } = JSON.parse(run.stdout.trim().split('\n').pop()!) as { dataDir: string };
+    assert.equal(fs.existsSync(dataDir), false, 'the temporary TSDB is removed');
+    await sleep(200); // SIGKILL is delivered asynchronously
+    assert.deepEqual(processesOn(dataDir), [], 'no prometheus left running on that TSDB');
   });
 
   it('is killed when the process is killed outright (SIGKILL), where setpriv exists', { skip: !findBinary('setpriv') && 'no setpriv on PATH' }, async () => {
     const { spawn } = await import('node:child_process');
-    const fs = await import('node:fs');
-    const script = [
-      "const http = require('node:http');",
-      "const { startPrometheus } = require('./src/prometheus-server');",
-      "const target = http.createServer((_, res) => res.end('up_probe 1\\n')).listen(0, '127.0.0.1', async () => {",
-      "  const p = await startPrometheus({ targets: [`http://127.0.0.1:${target.address().port}/metrics`], readyQuery: 'up' });",
-      "  console.log(JSON.stringify({ dataDir: p.dataDir }));",
-      '});',
-    ].join('\n');
+    const script = scriptStartingPrometheus('');
     const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: `${__dirname}/..`, stdio: ['ignore', 'pipe', 'inherit'] });
     const dataDir = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -171,14 +171,7 @@ describe('a Prometheus started by a process that exits without stopping it', () 
       });
       child.once('exit', (code) => reject(new Error(`the child exited (${code}) before starting Prometheus`)));
     });
-    const running = () =>
-      fs.readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
-        try {
-          return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dataDir);
-        } catch {
-          return false;
-        }
-      });
+    const running = () => processesOn(dataDir);
     assert.equal(running().length, 1, 'prometheus runs on that TSDB while its parent lives');
     child.kill('SIGKILL');
     const deadline = Date.now() + 5000;
