@@ -23,13 +23,13 @@
  * Besides latency each phase reports where time goes: the client's own lateness (how long after
  * a request could go out, on schedule and with the previous answer in, it did go out: the load
  * generator's share of the latency), the client's event-loop delay and GC, the server's event-loop
- * delay and GC (its /metrics), and CPU time per decision of the server process (request thread
+ * delay and GC (its /metrics), its own latency histogram over the phase, and CPU time per decision of the server process (request thread
  * and learner thread together) and of the client.
  * Last line, for the training phase:
  * `RESULT policy-server decisions_per_s=N p50_ms=X p99_ms=Y max_ms=M updates=U durability=D
  *  default_durability=machine learner=idle|nice learner_mode=process|thread http=lean|node client_late_p99_ms=L <other durability>_p99_ms=Z
- *  saturation_per_s=S server_cpu_us=C request_thread_cpu_us=R saturation_request_thread_cpu_us=Q client_cpu_us=K`
- * (CPU in microseconds per decision; the thread split comes from the server's
+ *  saturation_per_s=S server_cpu_us=C request_thread_cpu_us=R saturation_request_thread_cpu_us=Q client_cpu_us=K server_within_5ms=W`
+ * (W: the share of the phase's action requests the server answered within 5 ms of their arrival, from its own histogram; CPU in microseconds per decision; the thread split comes from the server's
  * policy_server_thread_cpu_seconds metric, Linux only). BENCH_CPU_PROF_DIR=dir writes a CPU profile
  * of each server process there; `tsx scripts/cpu-profile-summary.ts FILE` lists its self time per function.
  */
@@ -298,10 +298,12 @@ async function serverVitals(port: number): Promise<ServerVitals> {
 }
 
 /** Runs a phase and reports the server's CPU and GC over it beside the client's view. */
-async function measuredPhase(port: number, periodMs: number, training: boolean): Promise<PhaseResult & ServerCpu & { server: string }> {
+async function measuredPhase(port: number, periodMs: number, training: boolean): Promise<PhaseResult & ServerCpu & { server: string; serverWithin5ms: number }> {
   const before = await serverVitals(port);
+  const histogramBefore = await actionHistogram(port);
   const result = await runPhase(port, periodMs, training);
   const after = await serverVitals(port);
+  const latency = serverSide(histogramBefore, await actionHistogram(port));
   const perDecision = (seconds: number) => (seconds * 1e6) / result.answered;
   const cpu: ServerCpu = {
     serverCpuUs: perDecision(after.cpuSeconds - before.cpuSeconds),
@@ -310,8 +312,8 @@ async function measuredPhase(port: number, periodMs: number, training: boolean):
   };
   const server =
     `server: CPU ${cpu.serverCpuUs.toFixed(0)} us/decision (whole process: request thread ${cpu.requestThreadUs.toFixed(0)}; learner ${LEARNER_MODE} ${cpu.learnerThreadUs.toFixed(0)}), ` +
-    `${after.gcCount - before.gcCount} GC pauses, ${((after.gcSeconds - before.gcSeconds) * 1000).toFixed(0)} ms in all`;
-  return { ...result, ...cpu, server };
+    `${after.gcCount - before.gcCount} GC pauses, ${((after.gcSeconds - before.gcSeconds) * 1000).toFixed(0)} ms in all\n  ${latency.text}`;
+  return { ...result, ...cpu, server, serverWithin5ms: latency.within5ms };
 }
 
 /** Server CPU time per answered decision (microseconds): whole process, request thread, learner thread. */
@@ -340,13 +342,24 @@ async function updatesSoFar(port: number): Promise<number> {
   return Number(/^policy_server_training_updates_total (\d+)$/m.exec(await getText(port, '/metrics'))?.[1] ?? NaN);
 }
 
-/** The server's own view: its latency histogram of action requests over all phases. */
-async function serverSideLatency(port: number): Promise<string> {
+/** The server's latency histogram of action requests (arrival to answer): cumulative count per bound. */
+async function actionHistogram(port: number): Promise<{ le: string; count: number }[]> {
   const text = await getText(port, '/metrics');
-  const buckets = [...text.matchAll(/^policy_server_request_duration_seconds_bucket\{le="([^"]+)",route="POST \/v1\/episodes\/:id\/action"\} (\d+)$/gm)].map((m) => ({ le: m[1], count: Number(m[2]) }));
-  const total = buckets.at(-1)?.count ?? 0;
-  const share = buckets.map((b) => `<=${b.le === '+Inf' ? 'inf' : Number(b.le) * 1000 + 'ms'} ${((100 * b.count) / total).toFixed(2)}%`);
-  return `server-side action latency (arrival to answer), cumulative: ${share.join(', ')}`;
+  return [...text.matchAll(/^policy_server_request_duration_seconds_bucket\{le="([^"]+)",route="POST \/v1\/episodes\/:id\/action"\} (\d+)$/gm)].map((m) => ({ le: m[1], count: Number(m[2]) }));
+}
+
+/**
+ * The server's own view of one phase (the difference of its histogram before and after): the
+ * share of action requests answered within each bound, counted from their arrival, so the
+ * client's lateness and the time a request waits in the socket before the server reads it are
+ * not in it. `within5ms` is the share answered within 5 ms.
+ */
+function serverSide(before: { le: string; count: number }[], after: { le: string; count: number }[]): { text: string; within5ms: number } {
+  const counted = after.map((b, i) => ({ le: b.le, count: b.count - (before[i]?.count ?? 0) }));
+  const total = counted.at(-1)?.count ?? 0;
+  const share = (count: number) => (total ? count / total : NaN);
+  const shown = counted.filter((b) => b.le !== '+Inf').map((b) => `<=${Number(b.le) * 1000}ms ${(100 * share(b.count)).toFixed(2)}%`);
+  return { text: `server side (arrival to answer, cumulative): ${shown.join(', ')}`, within5ms: share(counted.find((b) => Number(b.le) === 0.005)?.count ?? NaN) };
 }
 
 function describe(name: string, r: PhaseResult & ServerCpu & { server: string }): string {
@@ -377,7 +390,6 @@ async function main(): Promise<void> {
   console.log(`updates=${updates} during the training phase (one per ${TRAIN_BATCH} steps, in the learner ${LEARNER_MODE}); learner now ${JSON.stringify(learner)}`);
   const paced = await measuredPhase(server.port, period, false);
   console.log(describe(`inference episodes, paced at ${TARGET_RATE} decisions/s (one step per ${period.toFixed(1)} ms per client)`, paced));
-  console.log(await serverSideLatency(server.port));
   await server.stop();
   const events = fs.readFileSync(path.join(stateDir, 'experience.jsonl'), 'utf8').split('\n').length - 1;
   fs.rmSync(stateDir, { recursive: true, force: true });
@@ -400,7 +412,7 @@ async function main(): Promise<void> {
     `RESULT policy-server decisions_per_s=${Math.round(training.rate)} p50_ms=${training.p50.toFixed(2)} p99_ms=${training.p99.toFixed(2)} max_ms=${training.max.toFixed(2)} updates=${updates} ` +
       `durability=${DURABILITY} default_durability=machine learner=${LEARNER} learner_mode=${LEARNER_MODE} http=${HTTP_LAYER} client_late_p99_ms=${training.lateP99.toFixed(2)} ${OTHER_DURABILITY}_p99_ms=${otherTraining.p99.toFixed(2)} ` +
       `saturation_per_s=${Math.round(saturated.rate)} server_cpu_us=${training.serverCpuUs.toFixed(0)} request_thread_cpu_us=${training.requestThreadUs.toFixed(0)} ` +
-      `saturation_request_thread_cpu_us=${saturated.requestThreadUs.toFixed(0)} client_cpu_us=${training.cpuPerDecisionUs.toFixed(0)}`,
+      `saturation_request_thread_cpu_us=${saturated.requestThreadUs.toFixed(0)} client_cpu_us=${training.cpuPerDecisionUs.toFixed(0)} server_within_5ms=${training.serverWithin5ms.toFixed(4)}`,
   );
 }
 
