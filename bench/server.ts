@@ -23,14 +23,16 @@
  * Besides latency each phase reports where time goes: the client's own lateness (how long after
  * a request could go out, on schedule and with the previous answer in, it did go out: the load
  * generator's share of the latency), the client's event-loop delay and GC, the server's event-loop
- * delay and GC (its /metrics), its own latency histogram over the phase, and CPU time per decision of the server process (request thread
- * and learner thread together) and of the client.
+ * delay and GC (its /metrics), the server's own latency histogram over the phase, and CPU time
+ * per decision of the server process (request thread and learner thread together) and of the
+ * client.
  * Last line, for the training phase:
  * `RESULT policy-server decisions_per_s=N p50_ms=X p99_ms=Y max_ms=M updates=U durability=D
  *  default_durability=machine learner=idle|nice learner_mode=process|thread http=lean|node client_late_p99_ms=L <other durability>_p99_ms=Z
  *  saturation_per_s=S server_cpu_us=C request_thread_cpu_us=R saturation_request_thread_cpu_us=Q client_cpu_us=K server_within_5ms=W`
- * (W: the share of the phase's action requests the server answered within 5 ms of their arrival, from its own histogram; CPU in microseconds per decision; the thread split comes from the server's
- * policy_server_thread_cpu_seconds metric, Linux only). BENCH_CPU_PROF_DIR=dir writes a CPU profile
+ * (W: the share of the phase's action requests the server answered within 5 ms of their
+ * arrival, from its own histogram; CPU in microseconds per decision; the thread split comes from
+ * the server's policy_server_thread_cpu_seconds metric, Linux only). BENCH_CPU_PROF_DIR=dir writes a CPU profile
  * of each server process there; `tsx scripts/cpu-profile-summary.ts FILE` lists its self time per function.
  */
 import { spawn } from 'node:child_process';
