@@ -4,11 +4,14 @@
  * stop. Users with their own Prometheus pass its URL to MetricClient instead.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
+import { findBinary } from './find-binary';
+
+export { findBinary };
 
 export interface PrometheusOptions {
   /** URLs to scrape, e.g. the simulator's metricsUrl. */
@@ -31,28 +34,6 @@ export interface PrometheusHandle {
 
 export class PrometheusLaunchError extends Error {
   override name = 'PrometheusLaunchError';
-}
-
-/** An executable by path, or by name on PATH. */
-export function findBinary(name: string): string | undefined {
-  if (name.includes('/')) {
-    try {
-      accessSync(name, constants.X_OK);
-      return name;
-    } catch {
-      return undefined;
-    }
-  }
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const candidate = path.join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // keep looking
-    }
-  }
-  return undefined;
 }
 
 export async function freePort(): Promise<number> {
@@ -114,9 +95,8 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   // A process killed outright (SIGKILL, a signal's default action) runs no exit handler: with
   // util-linux's setpriv the kernel kills Prometheus when its parent dies, whatever the cause.
   const setpriv = findBinary('setpriv');
-  const child: ChildProcess = setpriv
-    ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', binary, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
-    : spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const [command, commandArgs] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', binary, ...args]] : [binary, args];
+  const child: ChildProcess = spawn(command, commandArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);

@@ -5,9 +5,9 @@
  * serialisation, so typed arrays arrive as typed arrays).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { findBinary } from '../find-binary';
 import type { LearnerInit, LearnerReply, LearnerRequest } from './learner-protocol';
 
 /** Where the learner runs. */
@@ -74,21 +74,6 @@ function firstFailure(listener: (err: Error) => void, closing: () => boolean): (
   };
 }
 
-/** `name`'s path on PATH, or null. */
-function onPath(name: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const file = path.join(dir, name);
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      return file;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
 /**
  * The command that starts the learner process niced from its first instruction (`nice -n N`),
  * so that every thread it ever has, V8's GC and compiler helpers included, inherits it: a
@@ -97,7 +82,7 @@ function onPath(name: string): string | null {
  * learner-process.ts.)
  */
 export function learnerProcessCommand(niceness: number, script: string): { command: string; args: string[] } {
-  const nice = niceness > 0 ? onPath('nice') : null;
+  const nice = niceness > 0 ? findBinary('nice') : undefined;
   return nice ? { command: nice, args: ['-n', String(niceness), process.execPath, script] } : { command: process.execPath, args: [script] };
 }
 
